@@ -1,0 +1,132 @@
+"""Reads one message per line from a stream and prints the bot's replies (SPEC §3 console)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from adapters.base import CoreAPI
+from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
+from bot.render.document import Reply
+from bot.render.plain import render_plain
+
+PLATFORM = "console"
+# `@bob: !vote 1 yes` is sent by console user bob.
+_SPEAKER = re.compile(r"^@([\w.\-]{1,64}):\s?(.*)$", re.DOTALL)
+
+
+class ConsoleAdapter:
+    """One console room (`console:<room>`); every input line is a message in it."""
+
+    platform = PLATFORM
+    capabilities = frozenset({CAP_ATTACHMENTS})
+
+    def __init__(
+        self,
+        *,
+        user: str,
+        prefix: str,
+        attachments_dir: Path,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        room: str = "local",
+        poll_seconds: float = 1.0,
+        tick: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self.user = user
+        self.prefix = prefix
+        self.room = RoomRef(PLATFORM, room)
+        self.attachments_dir = attachments_dir
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+        self._poll_seconds = poll_seconds
+        self._tick = tick
+        self._stopping = asyncio.Event()
+        self._interactive = self._stdin.isatty()
+
+    def actor(self, name: str) -> Actor:
+        # A console user runs the terminal: they are its room admin.
+        return Actor(PLATFORM, name, name, is_room_admin=True)
+
+    async def run(self, core: CoreAPI) -> None:
+        """Handle lines until end of input (then deliver what is pending and return)."""
+        background = asyncio.create_task(self._deliver_forever(core))
+        try:
+            while not self._stopping.is_set():
+                text = await asyncio.to_thread(self._stdin.readline)
+                if not text:
+                    break
+                await self.handle_line(core, text.rstrip("\r\n"))
+        finally:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
+        await self.deliver_pending(core)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    def parse_line(self, text: str) -> tuple[str, str] | None:
+        """(speaker, command text without prefix), or None for a line that is not a command."""
+        speaker, body = self.user, text.strip()
+        if match := _SPEAKER.match(body):
+            speaker, body = match.group(1), match.group(2).strip()
+        if not body.startswith(self.prefix):
+            return None
+        return speaker, body[len(self.prefix) :].strip()
+
+    async def handle_line(self, core: CoreAPI, text: str) -> None:
+        parsed = self.parse_line(text)
+        if parsed is None:
+            if text.strip() and self._interactive:
+                self._print(f"(commands start with {self.prefix} — try {self.prefix}help)")
+            return
+        speaker, command = parsed
+        invocation = Invocation(
+            room=self.room,
+            actor=self.actor(speaker),
+            text=command,
+            message_id=uuid.uuid4().hex,
+            capabilities=self.capabilities,
+        )
+        for reply in await core.handle(invocation):
+            self.show(reply, to=speaker)
+        await self.deliver_pending(core)
+
+    async def deliver_pending(self, core: CoreAPI) -> int:
+        delivered = 0
+        while batch := await core.pending_deliveries(PLATFORM):
+            for delivery in batch:
+                if delivery.room == self.room:
+                    self.show(delivery.reply)
+                await core.mark_delivered(delivery.delivery_id, None)
+                delivered += 1
+        return delivered
+
+    async def _deliver_forever(self, core: CoreAPI) -> None:
+        while True:
+            if self._tick is not None:
+                await self._tick()
+            await self.deliver_pending(core)
+            await asyncio.sleep(self._poll_seconds)
+
+    def show(self, reply: Reply, to: str | None = None) -> None:
+        text = render_plain(reply)
+        if reply.ephemeral and to is not None:
+            text = f"(to @{to}) {text}"
+        for attachment in reply.attachments:
+            self.attachments_dir.mkdir(parents=True, exist_ok=True)
+            path = self.attachments_dir / f"{uuid.uuid4().hex[:8]}-{attachment.filename}"
+            path.write_bytes(attachment.data)
+            text += f"\n  [attachment: {path}]"
+        self._print(text)
+
+    def _print(self, text: str) -> None:
+        self._stdout.write(text + "\n")
+        self._stdout.flush()

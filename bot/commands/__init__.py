@@ -1,0 +1,1 @@
+"""The command tree as data, the text parser generated from it, help, and dispatch."""

@@ -1,0 +1,73 @@
+"""The types the command tree is written in: commands, their parameters and who may run them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    ANYONE = "anyone"
+    MEMBER = "member"
+    STEWARD = "steward"
+    ROOM_ADMIN = "room admin"
+
+
+class Kind(StrEnum):
+    """How a parameter's raw text is read. The parser converts INT/ID kinds to int and
+    NUMBER to Decimal; every other kind stays a string for the service to interpret
+    (durations and dates need the co-op's timezone, mentions need the platform)."""
+
+    WORD = "word"  # one token
+    REST = "rest"  # the rest of the text up to the first option (titles, notes, choices)
+    INT = "int"
+    DECISION_ID = "decision id"  # 7 or #7
+    TASK_ID = "task id"  # 4 or #4
+    NUMBER = "number"  # a decimal: hours, money
+    MENTION = "mention"  # a member: platform mention token or @name
+    WHEN = "when"  # a duration (3d) or a date (2026-12-01 18:00)
+    DURATION = "duration"
+    PERIOD = "period"  # week, month, 2026-W47, …
+    BOOL = "yes/no"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One positional argument or `key:value` option of a command."""
+
+    name: str
+    kind: Kind
+    help: str
+    required: bool = True
+    positional: bool = True
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    # A stricter role needed to use this parameter than the command itself needs (propose's
+    # `opens:` is for stewards); the dispatcher checks it, the parser only records it.
+    permission: Permission | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of the tree: `("task", "claim")` with its parameters.
+
+    `free_options` lets a command take any `key:value` (coop settings)."""
+
+    path: tuple[str, ...]
+    summary: str
+    params: tuple[Param, ...]
+    permission: Permission
+    example: str
+    free_options: bool = False
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+    @property
+    def positionals(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.positional)
+
+    @property
+    def options(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if not p.positional)

@@ -1,0 +1,290 @@
+"""SQLAlchemy 2.x declarative models: every table of the bot, each row owned by one co-op."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Coop(Base):
+    __tablename__ = "coops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    # Overrides of the configured defaults (timezone, quorum, summary_cron, …).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_decision_number: Mapped[int] = mapped_column(default=1)
+    next_task_number: Mapped[int] = mapped_column(default=1)
+    next_summary_at: Mapped[datetime | None]
+
+
+class RoomBinding(Base):
+    __tablename__ = "room_bindings"
+    __table_args__ = (UniqueConstraint("platform", "room_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    room_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class OneTimeCode(Base):
+    """A code for `coop bind` (kind "bind") or `member link` (kind "link")."""
+
+    __tablename__ = "one_time_codes"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))  # member | steward
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="member", lazy="selectin", order_by="Identity.id"
+    )
+
+
+class Identity(Base):
+    """A platform identity ("discord:123", "matrix:@a:b", "console:bob") of one member."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("coop_id", "identity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    identity: Mapped[str] = mapped_column(String(300))
+
+    member: Mapped[Member] = relationship(back_populates="identities")
+
+    @property
+    def platform(self) -> str:
+        return self.identity.split(":", 1)[0]
+
+    @property
+    def user_id(self) -> str:
+        return self.identity.split(":", 1)[1]
+
+
+class Decision(Base):
+    """A proposal or a poll; numbered per co-op together."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        UniqueConstraint("coop_id", "number"),
+        Index("ix_decisions_due", "status", "closes_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))  # proposal | poll
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    method: Mapped[str] = mapped_column(String(20))
+    threshold: Mapped[str | None] = mapped_column(String(20))  # exact fraction "2/3"
+    quorum: Mapped[str] = mapped_column(String(20))  # exact fraction of eligible "1/2"
+    rule_class: Mapped[str | None] = mapped_column(String(50))
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12))  # scheduled | open | closed | withdrawn
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[dict[str, Any] | None]
+    author_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    eligible_count: Mapped[int] = mapped_column(default=0)
+    reminded_at: Mapped[datetime | None]
+
+    options: Mapped[list[DecisionOption]] = relationship(
+        lazy="selectin", order_by="DecisionOption.position"
+    )
+
+
+class DecisionOption(Base):
+    __tablename__ = "decision_options"
+    __table_args__ = (UniqueConstraint("decision_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+
+
+class Eligibility(Base):
+    """The members eligible to vote on a decision, snapshotted when voting opens."""
+
+    __tablename__ = "eligibility"
+
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+
+
+class Vote(Base):
+    """A member's current vote on a decision; changing a vote updates this row."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("decision_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    choice: Mapped[str] = mapped_column(String(500))  # canonical ballot text
+    reason: Mapped[str] = mapped_column(Text, default="")
+    cast_at: Mapped[datetime]
+    changes: Mapped[int] = mapped_column(default=0)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("coop_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    points: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal(1))
+    due_at: Mapped[datetime | None]
+    from_decision: Mapped[int | None]  # the decision number it came from
+    status: Mapped[str] = mapped_column(String(12))  # open | claimed | done | cancelled
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    claimed_at: Mapped[datetime | None]
+    claim_reminded_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+
+
+class Contribution(Base):
+    """One append-only ledger entry: hours logged, task points earned or kudos received."""
+
+    __tablename__ = "contributions"
+    __table_args__ = (Index("ix_contributions_coop_at", "coop_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # hours | points | kudos
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    note: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(50))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    giver_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    actor_identity: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(100), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """An announcement, written in the transaction of the change it announces."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    created_at: Mapped[datetime]
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    document: Mapped[dict[str, Any]]
+
+
+class OutboxDelivery(Base):
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "platform", "room_id"),
+        Index("ix_outbox_pending", "platform", "delivered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    platform: Mapped[str] = mapped_column(String(20))
+    room_id: Mapped[str] = mapped_column(String(255))
+    delivered_at: Mapped[datetime | None]
+    platform_message_id: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A sender leases a delivery before sending, so two bot processes never both send it.
+    leased_until: Mapped[datetime | None]
+
+
+class HandledMessage(Base):
+    """Platform messages already handled: a redelivered message is not run twice."""
+
+    __tablename__ = "handled_messages"
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    handled_at: Mapped[datetime]
+
+
+class PlatformMessage(Base):
+    """Which platform message (embed, native poll) is about which subject."""
+
+    __tablename__ = "platform_messages"
+    __table_args__ = (Index("ix_platform_messages_subject", "platform", "subject"),)
+
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(100))

@@ -1,0 +1,1 @@
+"""Pure co-op rules with no I/O: counting, quorum, ranked choice, time, periods, patronage."""

@@ -1,0 +1,1 @@
+"""Alembic migrations for the coopbot schema; `coopbot db upgrade` applies them."""

@@ -1,0 +1,1 @@
+"""Platform-neutral reply documents and their plain-text rendering."""

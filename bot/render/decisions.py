@@ -1,0 +1,281 @@
+"""Replies about decisions: opened, the running count, closed with the result, the list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from bot.db.models import Decision, Member
+from bot.domain import polls, proposals
+from bot.domain.ratios import format_ratio
+from bot.domain.timeparse import format_duration, format_local
+from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, line
+from bot.render.people import mention
+from bot.services.decisions import Count
+
+
+def subject(decision: Decision) -> str:
+    return f"decision:{decision.coop_id}:{decision.number}"
+
+
+def _labels(decision: Decision) -> list[str]:
+    return [o.label for o in decision.options]
+
+
+def choice_keys(decision: Decision) -> list[tuple[str, str]]:
+    """(what `vote` takes, what a member sees) for each choice."""
+    if decision.kind == "proposal":
+        method = proposals.ProposalMethod(decision.method)
+        return [(str(c), str(c)) for c in proposals.choices_for(method)]
+    return [(polls.option_label(i), label) for i, label in enumerate(_labels(decision))]
+
+
+def choices(decision: Decision) -> Choices:
+    return Choices(
+        coop_id=decision.coop_id,
+        decision_number=decision.number,
+        decision_kind="proposal" if decision.kind == "proposal" else "poll",
+        method=decision.method,
+        question=decision.title,
+        options=tuple(ChoiceOption(key=k, label=v) for k, v in choice_keys(decision)),
+        secret=decision.secret,
+        closed=decision.status != "open",
+    )
+
+
+def _kind(decision: Decision) -> str:
+    return "Proposal" if decision.kind == "proposal" else "Poll"
+
+
+def _rules(decision: Decision, count: Count) -> str:
+    quorum = Fraction(decision.quorum)
+    method = decision.method
+    if decision.threshold:
+        method += f" {decision.threshold}"
+    if decision.rule_class:
+        method += f" (class {decision.rule_class})"
+    if quorum == 0:
+        return f"method: {method} · no quorum"
+    return (
+        f"method: {method} · quorum {format_ratio(quorum)} of {count.eligible} eligible "
+        f"({count.needed} vote{'s' if count.needed != 1 else ''})"
+    )
+
+
+def vote_hint(decision: Decision, prefix: str) -> str:
+    if decision.kind == "proposal":
+        keys = "|".join(k for k, _ in choice_keys(decision))
+        return f"{prefix}vote {decision.number} {keys}"
+    example = polls.ballot_example(
+        polls.PollMethod(decision.method), len(decision.options), decision.number, prefix
+    )
+    return example.removeprefix("for example `").removesuffix("`")
+
+
+def _deadline(decision: Decision, tz: ZoneInfo, now: datetime) -> str:
+    when = format_local(decision.closes_at, tz)
+    return f"closes {when} ({tz.key}), in {format_duration(decision.closes_at - now)}"
+
+
+def opened(
+    decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: datetime, prefix: str
+) -> Reply:
+    """`Proposal #7 opened by @alice — closes Mon 1 Dec 18:00 (Europe/Berlin), in 2 days`."""
+    if decision.status == "scheduled":
+        head = line(
+            Bold(text=f"{_kind(decision)} #{decision.number} scheduled"),
+            " by ",
+            mention(author),
+            f" — opens {format_local(decision.opens_at, tz)}, closes "
+            f"{format_local(decision.closes_at, tz)} ({tz.key})",
+        )
+        return Reply(
+            kind="announcement",
+            blocks=(head, line(decision.title, indent=1)),
+            subject=subject(decision),
+        )
+    blocks: list[Line] = [
+        line(
+            Bold(text=f"{_kind(decision)} #{decision.number} opened"),
+            " by ",
+            mention(author),
+            f" — {_deadline(decision, tz, now)}",
+        ),
+        line(decision.title, indent=1),
+    ]
+    if decision.body:
+        blocks.append(line(decision.body, indent=1))
+    if decision.kind == "poll":
+        for key, label in choice_keys(decision):
+            blocks.append(line(f"{key}: {label}", indent=1))
+    secret = " · secret ballot" if decision.secret else ""
+    blocks.append(
+        line(
+            f"{_rules(decision, count)}{secret} · vote: ",
+            Code(text=vote_hint(decision, prefix)),
+            indent=1,
+        )
+    )
+    return Reply(
+        kind="announcement",
+        blocks=tuple(blocks),
+        choices=choices(decision),
+        subject=subject(decision),
+    )
+
+
+def _count_text(decision: Decision, count: Count) -> str:
+    if count.proposal is not None:
+        p = count.proposal
+        text = f"yes {p.yes} · no {p.no} · abstain {p.abstain}"
+        if decision.method == "consent":
+            text += f" · block {p.block}"
+        return text
+    assert count.poll is not None
+    labels = _labels(decision)
+    result = count.poll
+    if result.method is polls.PollMethod.SCORE and result.means:
+        return " · ".join(f"{labels[i]} {float(m):.2f}" for i, m in enumerate(result.means))
+    what = "first preferences: " if result.method is polls.PollMethod.RANKED else ""
+    return what + " · ".join(f"{labels[i]} {t}" for i, t in enumerate(result.totals))
+
+
+def _turnout(count: Count) -> str:
+    text = f"turnout {count.turnout}/{count.eligible}"
+    if count.needed == 0:
+        return text
+    missing = count.votes_to_quorum
+    if missing == 1:
+        return f"{text} — 1 more vote reaches quorum"
+    if missing:
+        return f"{text} — {missing} more votes reach quorum"
+    return f"{text} — quorum {count.needed} met"
+
+
+def status(
+    decision: Decision,
+    count: Count,
+    waiting: Sequence[Member],
+    tz: ZoneInfo,
+    now: datetime,
+) -> Reply:
+    """`show`: the count (only turnout while secret) and who has not voted yet."""
+    if decision.status != "open":
+        return (
+            result(decision, count)
+            if decision.status == "closed"
+            else Reply(
+                blocks=(
+                    line(
+                        Bold(text=f"#{decision.number} {decision.title}"), f" — {decision.status}"
+                    ),
+                ),
+                subject=subject(decision),
+            )
+        )
+    blocks: list[Line] = [
+        line(
+            Bold(text=f"#{decision.number} {decision.title}"),
+            f" — open, {_deadline(decision, tz, now)}",
+        ),
+    ]
+    if decision.body:
+        blocks.append(line(decision.body, indent=1))
+    if decision.kind == "poll":
+        blocks.extend(line(f"{k}: {v}", indent=1) for k, v in choice_keys(decision))
+    if decision.secret:
+        blocks.append(line(f"secret ballot · {_turnout(count)}", indent=1))
+    else:
+        blocks.append(line(f"{_count_text(decision, count)}        {_turnout(count)}", indent=1))
+    if waiting:
+        parts: list[str | Bold | Code | object] = ["not yet voted:"]
+        for member in waiting:
+            parts.extend([" ", mention(member)])
+        blocks.append(line(*parts, indent=1))  # type: ignore[arg-type]
+    return Reply(blocks=tuple(blocks), choices=choices(decision), subject=subject(decision))
+
+
+def result(decision: Decision, count: Count) -> Reply:
+    """`#7 Buy a 3D printer — PASSED (yes 7, no 2, abstain 1; turnout 10/12, quorum 6 met)`."""
+    outcome = decision.outcome or ""
+    quorum = (
+        "no quorum required"
+        if count.needed == 0
+        else f"quorum {count.needed} {'met' if count.turnout >= count.needed else 'not met'}"
+    )
+    turnout = f"turnout {count.turnout}/{count.eligible}, {quorum}"
+    blocks: list[Line] = []
+    if count.proposal is not None:
+        p = count.proposal
+        counts = f"yes {p.yes}, no {p.no}, abstain {p.abstain}"
+        if decision.method == "consent":
+            counts += f", block {p.block}"
+        blocks.append(
+            line(
+                Bold(text=f"#{decision.number} {decision.title}"),
+                " — ",
+                Bold(text=outcome.upper()),
+                f" ({counts}; {turnout})",
+            )
+        )
+    else:
+        assert count.poll is not None
+        labels = _labels(decision)
+        head = outcome if count.no_quorum else polls.describe_winner(count.poll, labels)
+        blocks.append(
+            line(
+                Bold(text=f"#{decision.number} {decision.title}"),
+                " — ",
+                Bold(text=head),
+                f" ({turnout})",
+            )
+        )
+        if count.poll.rounds:
+            blocks.extend(
+                line(text, indent=1) for text in polls.describe_rounds(count.poll, labels)
+            )
+        else:
+            blocks.append(line(_count_text(decision, count), indent=1))
+    return Reply(
+        kind="announcement",
+        blocks=tuple(blocks),
+        choices=choices(decision),
+        subject=subject(decision),
+    )
+
+
+def withdrawn(decision: Decision, by: Member) -> Reply:
+    return Reply(
+        kind="announcement",
+        blocks=(
+            line(
+                Bold(text=f"#{decision.number} {decision.title}"), " — withdrawn by ", mention(by)
+            ),
+        ),
+        choices=choices(decision),
+        subject=subject(decision),
+    )
+
+
+def listing(decisions: Sequence[Decision], which: str, tz: ZoneInfo, now: datetime) -> Reply:
+    if not decisions:
+        return Reply(
+            blocks=(
+                line(f"No {which if which != 'all' else ''} decisions yet.".replace("  ", " ")),
+            )
+        )
+    blocks = [line(Bold(text=f"Decisions ({which})"))]
+    for d in decisions:
+        if d.status == "open":
+            left = format_duration(d.closes_at - now)
+            state = f"open, closes {format_local(d.closes_at, tz)} (in {left})"
+        elif d.status == "scheduled":
+            state = f"scheduled, opens {format_local(d.opens_at, tz)}"
+        elif d.status == "closed":
+            state = f"closed — {d.outcome}"
+        else:
+            state = d.status
+        blocks.append(line(f"#{d.number} ", d.title, f" — {state}", indent=1))
+    return Reply(blocks=tuple(blocks))

@@ -1,0 +1,150 @@
+"""The small document model every reply is built from; adapters render it natively.
+
+Documents are pydantic models so that an announcement can be stored in the outbox as JSON
+and rendered later, after a restart, exactly as it was written.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Text(_Node):
+    """Plain text. May contain user input: every renderer neutralises mentions and markup."""
+
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class Bold(_Node):
+    kind: Literal["bold"] = "bold"
+    text: str
+
+
+class Code(_Node):
+    """A command example or an identifier, shown verbatim (monospace where possible)."""
+
+    kind: Literal["code"] = "code"
+    text: str
+
+
+class Mention(_Node):
+    """A co-op member. `identities` maps platform → platform user id, e.g.
+    {"discord": "1234", "matrix": "@alice:example.org", "console": "alice"}; a renderer pings the
+    member only through the identity of its own platform, and falls back to `@display`."""
+
+    kind: Literal["mention"] = "mention"
+    member_id: int
+    display: str
+    identities: dict[str, str] = Field(default_factory=dict)
+
+
+Inline = Annotated[Text | Bold | Code | Mention, Field(discriminator="kind")]
+
+
+class Line(_Node):
+    """One line (paragraph) of inline parts; `indent` is a nesting level for console output."""
+
+    kind: Literal["line"] = "line"
+    parts: tuple[Inline, ...] = ()
+    indent: int = 0
+
+
+class Bullets(_Node):
+    kind: Literal["bullets"] = "bullets"
+    items: tuple[Line, ...] = ()
+
+
+class Table(_Node):
+    kind: Literal["table"] = "table"
+    header: tuple[str, ...]
+    rows: tuple[tuple[Line, ...], ...] = ()
+
+
+Block = Annotated[Line | Bullets | Table, Field(discriminator="kind")]
+
+
+class Attachment(_Node):
+    """A file sent with the reply (the weekly chart PNG, a CSV export)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    alt: str = ""
+
+
+class ChoiceOption(_Node):
+    key: str  # what `vote` accepts: "yes" or an option letter "A"
+    label: str  # what a member sees: "yes" or "Lakehouse"
+
+
+class Choices(_Node):
+    """The voting controls of an open decision (Discord buttons, a Matrix native poll).
+
+    `method` is the decision method (majority, supermajority, consent, single, approval,
+    ranked, score); platforms that cannot show a control fall back to the text command."""
+
+    coop_id: int
+    decision_number: int
+    decision_kind: Literal["proposal", "poll"]
+    method: str
+    question: str
+    options: tuple[ChoiceOption, ...]
+    secret: bool = False
+    closed: bool = False
+
+
+ReplyKind = Literal["info", "error", "announcement"]
+
+
+class Reply(_Node):
+    """One message from the bot. `ephemeral` replies are shown only to the actor where the
+    platform can do that. `subject` names what the message is about (e.g. "decision:3:7" for
+    co-op 3, decision #7), so an adapter can edit an earlier message about the same thing."""
+
+    kind: ReplyKind = "info"
+    blocks: tuple[Block, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    choices: Choices | None = None
+    ephemeral: bool = False
+    subject: str | None = None
+
+    def plain_lines(self) -> list[str]:
+        """The reply as plain lines without any escaping (for logs and tests)."""
+        out: list[str] = []
+        for block in self.blocks:
+            if isinstance(block, Line):
+                out.append(_plain_line(block))
+            elif isinstance(block, Bullets):
+                out.extend("- " + _plain_line(item) for item in block.items)
+            else:
+                out.append(" | ".join(block.header))
+                out.extend(" | ".join(_plain_line(c) for c in row) for row in block.rows)
+        return out
+
+
+def _plain_line(line: Line) -> str:
+    return "".join(
+        f"@{part.display}" if isinstance(part, Mention) else part.text for part in line.parts
+    )
+
+
+def line(*parts: str | Text | Bold | Code | Mention, indent: int = 0) -> Line:
+    """Build a Line; bare strings become Text."""
+    return Line(
+        parts=tuple(Text(text=p) if isinstance(p, str) else p for p in parts), indent=indent
+    )
+
+
+def error(message: str, hint: str | None = None) -> Reply:
+    """A one- or two-line error reply, shown only to the actor where possible."""
+    blocks = [line(message)]
+    if hint:
+        blocks.append(line(hint))
+    return Reply(kind="error", blocks=tuple(blocks), ephemeral=True)
