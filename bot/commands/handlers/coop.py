@@ -1,0 +1,203 @@
+"""Handlers for the co-op and member registry commands (`coop …`, `member …`)."""
+
+from __future__ import annotations
+
+from bot.commands.handlers import Handler
+from bot.commands.parser import ParsedCommand
+from bot.errors import UserError
+from bot.invocation import Invocation
+from bot.render.document import Bold, Code, Reply, line
+from bot.render.people import mention
+from bot.services import coops, members
+from bot.services.context import Context
+from bot.services.coop_config import EDITABLE
+
+SETTING_KEYS = tuple(EDITABLE)
+
+
+def _inv(ctx: Context) -> Invocation:
+    if ctx.invocation is None:
+        raise UserError("this command needs a chat room")
+    return ctx.invocation
+
+
+async def setup(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    inv = _inv(ctx)
+    coop, steward = await coops.setup(ctx, str(cmd.values["name"]), inv.room, inv.actor)
+    return [
+        Reply(
+            blocks=(
+                line(
+                    Bold(text=f"Co-op {coop.name} set up"),
+                    " in this room; ",
+                    mention(steward),
+                    " is its first steward",
+                ),
+                line(
+                    "next: add members with ",
+                    Code(text=f"{ctx.prefix}member add @name"),
+                    ", then ",
+                    Code(text=f"{ctx.prefix}propose <title>"),
+                    indent=1,
+                ),
+            )
+        )
+    ]
+
+
+async def code(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    issued = await members.issue_code(ctx, "bind")
+    return [
+        Reply(
+            ephemeral=True,
+            blocks=(
+                line(
+                    f"Bind code for {ctx.require_coop().name}: ",
+                    Code(text=issued),
+                    " (works once, for 24 hours)",
+                ),
+                line(
+                    "in the other room, a room admin types ",
+                    Code(text=f"{ctx.prefix}coop bind {issued}"),
+                    indent=1,
+                ),
+            ),
+        )
+    ]
+
+
+async def bind(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    inv = _inv(ctx)
+    coop = await coops.bind(ctx, str(cmd.values["code"]), inv.room, inv.actor)
+    return [
+        Reply(
+            blocks=(
+                line(
+                    Bold(text=f"This room is now bound to {coop.name}"),
+                    " — members here can link their identity with ",
+                    Code(text=f"{ctx.prefix}member link"),
+                ),
+            )
+        )
+    ]
+
+
+async def settings(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    requested = {k: str(v) for k, v in cmd.values.items() if k in SETTING_KEYS and v is not None}
+    requested.update({k: str(v) for k, v in cmd.extra_options.items()})
+    if requested:
+        changed = await coops.change_settings(ctx, requested)
+        text = ", ".join(f"{k} = {v}" for k, v in changed.items())
+        return [
+            Reply(
+                blocks=(
+                    line(Bold(text=f"Settings of {ctx.require_coop().name} changed"), f": {text}"),
+                )
+            )
+        ]
+    config = ctx.config
+    rows = [
+        ("timezone", config.timezone.key),
+        ("quorum", f"{float(config.quorum) * 100:g}%"),
+        ("summary_cron", config.summary_cron),
+        ("max_claims", str(config.max_claims)),
+        ("claim_days", str(config.claim_days)),
+        ("kudos_per_week", str(config.kudos_per_week)),
+        ("reminder_hours", str(config.reminder_hours)),
+        ("reserve_share", f"{float(config.reserve_share) * 100:g}%"),
+    ]
+    blocks = [line(Bold(text=f"Settings of {ctx.require_coop().name}"))]
+    blocks += [line(f"{key}: {value}", indent=1) for key, value in rows]
+    blocks.append(
+        line(
+            "change one with ",
+            Code(text=f"{ctx.prefix}coop settings timezone:Europe/Berlin"),
+            indent=1,
+        )
+    )
+    return [Reply(blocks=tuple(blocks))]
+
+
+async def member_add(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    role = str(cmd.values.get("role") or "member").lower()
+    member, created = await members.add_member(ctx, str(cmd.values["member"]), role)
+    if not created:
+        raise UserError(
+            f"@{member.name} is already a {member.role} of {ctx.require_coop().name}",
+            f"change a role with `{ctx.prefix}member role @{member.name} steward`",
+        )
+    return [Reply(blocks=(line(mention(member), f" joined {ctx.require_coop().name} as {role}"),))]
+
+
+async def member_remove(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    member = await members.remove_member(ctx, str(cmd.values["member"]))
+    return [
+        Reply(blocks=(line(f"@{member.name} is no longer a member of {ctx.require_coop().name}"),))
+    ]
+
+
+async def member_role(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    member = await members.set_role(ctx, str(cmd.values["member"]), str(cmd.values["role"]))
+    return [Reply(blocks=(line(mention(member), f" is now a {member.role}"),))]
+
+
+async def member_list(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    coop = ctx.require_coop()
+    people = await members.active_members(ctx, coop.id)
+    stewards = [m for m in people if m.role == "steward"]
+    others = [m for m in people if m.role != "steward"]
+    blocks = [
+        line(Bold(text=f"{coop.name}: {len(people)} member{'s' if len(people) != 1 else ''}"))
+    ]
+    for title, group in (("stewards", stewards), ("members", others)):
+        if group:
+            parts: list[object] = [f"{title}:"]
+            for m in group:
+                parts += [" ", Bold(text=m.name)]
+            blocks.append(line(*parts, indent=1))  # type: ignore[arg-type]
+    return [Reply(blocks=tuple(blocks))]
+
+
+async def member_link(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    inv = _inv(ctx)
+    given = cmd.values.get("code")
+    if given is None:
+        ctx.require_actor()
+        issued = await members.issue_code(ctx, "link")
+        return [
+            Reply(
+                ephemeral=True,
+                blocks=(
+                    line("Link code: ", Code(text=issued), " (works once, for 24 hours)"),
+                    line(
+                        "on your other platform, in a room of this co-op, type ",
+                        Code(text=f"{ctx.prefix}member link {issued}"),
+                        indent=1,
+                    ),
+                ),
+            )
+        ]
+    member = await members.link_identity(ctx, str(given), inv.actor)
+    return [
+        Reply(
+            blocks=(
+                line(
+                    mention(member), f" linked {inv.actor.platform} identity — one person, one vote"
+                ),
+            )
+        )
+    ]
+
+
+def handlers() -> dict[str, Handler]:
+    return {
+        "coop setup": setup,
+        "coop code": code,
+        "coop bind": bind,
+        "coop settings": settings,
+        "member add": member_add,
+        "member remove": member_remove,
+        "member role": member_role,
+        "member list": member_list,
+        "member link": member_link,
+    }

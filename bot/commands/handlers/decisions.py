@@ -1,0 +1,160 @@
+"""Handlers for propose, poll, vote, show, list, close, extend and withdraw."""
+
+from __future__ import annotations
+
+from bot.commands.handlers import Handler
+from bot.commands.parser import ParsedCommand
+from bot.db.models import Member
+from bot.domain import polls
+from bot.domain.timeparse import format_local
+from bot.errors import UserError
+from bot.invocation import CAP_EPHEMERAL
+from bot.render import decisions as render
+from bot.render.document import Bold, Reply, line
+from bot.services import decisions
+from bot.services.announce import announce_from_command
+from bot.services.context import Context
+
+
+def _str(cmd: ParsedCommand, name: str) -> str | None:
+    value = cmd.values.get(name)
+    return None if value is None else str(value)
+
+
+async def _opened(ctx: Context, decision_number: int) -> list[Reply]:
+    decision = await decisions.get_decision(ctx, decision_number)
+    author = await ctx.session.get(Member, decision.author_id)
+    assert author is not None
+    count = decisions.count(decision, [])
+    reply = render.opened(decision, author, count, ctx.config.timezone, ctx.clock.now(), ctx.prefix)
+    stage = "scheduled" if decision.status == "scheduled" else "announced"
+    await announce_from_command(ctx, reply, dedupe_key=f"{render.subject(decision)}:{stage}")
+    return [reply]
+
+
+async def propose(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    decision = await decisions.create_proposal(
+        ctx,
+        title=str(cmd.values["title"]),
+        body=_str(cmd, "body"),
+        method=_str(cmd, "method"),
+        rule_class=_str(cmd, "class"),
+        quorum=_str(cmd, "quorum"),
+        threshold=_str(cmd, "threshold"),
+        opens=_str(cmd, "opens"),
+        closes=_str(cmd, "closes"),
+        secret=bool(cmd.values.get("secret", False)),
+    )
+    return await _opened(ctx, decision.number)
+
+
+async def poll(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    decision = await decisions.create_poll(
+        ctx,
+        question=str(cmd.values["question"]),
+        options=polls.parse_options(str(cmd.values["options"])),
+        method=_str(cmd, "method"),
+        quorum=_str(cmd, "quorum"),
+        opens=_str(cmd, "opens"),
+        closes=_str(cmd, "closes"),
+        secret=bool(cmd.values.get("secret", False)),
+    )
+    return await _opened(ctx, decision.number)
+
+
+async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    number = int(cmd.values["id"])  # type: ignore[call-overload]
+    outcome = await decisions.cast_vote(ctx, number, str(cmd.values["choice"]), _str(cmd, "reason"))
+    decision = outcome.decision
+    count = decisions.count(decision, await decisions.current_votes(ctx, decision))
+    verb = "changed" if outcome.changed else "recorded"
+    private = ctx.invocation is not None and CAP_EPHEMERAL in ctx.invocation.capabilities
+    if decision.secret and not private:
+        # The room would see the reply: a secret choice is never shown to anyone.
+        head = line(f"Your vote on #{number} is {verb} (secret ballot)")
+    else:
+        head = line(f"Your vote on #{number} is {verb}: ", Bold(text=outcome.choice))
+    missing = count.votes_to_quorum
+    quorum = (
+        f"{missing} more vote{'s' if missing != 1 else ''} to quorum"
+        if missing
+        else "quorum met"
+        if count.needed
+        else "no quorum needed"
+    )
+    tail = line(f"turnout {count.turnout}/{count.eligible} — {quorum}", indent=1)
+    return [Reply(blocks=(head, tail), ephemeral=True, subject=render.subject(decision))]
+
+
+async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    decision = await decisions.get_decision(ctx, int(cmd.values["id"]))  # type: ignore[call-overload]
+    votes = await decisions.current_votes(ctx, decision)
+    count = decisions.count(decision, votes)
+    waiting = await decisions.non_voters(ctx, decision) if decision.status == "open" else []
+    return [render.status(decision, count, waiting, ctx.config.timezone, ctx.clock.now())]
+
+
+async def list_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    which = str(cmd.values.get("state") or "open").lower()
+    if which not in ("open", "closed", "all"):
+        raise UserError(
+            f"`{which}` is not a list", f"use `{ctx.prefix}list open`, `closed` or `all`"
+        )
+    found = await decisions.list_decisions(ctx, which)
+    return [render.listing(found, which, ctx.config.timezone, ctx.clock.now())]
+
+
+async def close(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    number = int(cmd.values["id"])  # type: ignore[call-overload]
+    decision = await decisions.get_decision(ctx, number)
+    if decision.status != "open":
+        raise UserError(
+            f"#{number} is {decision.status}; only an open decision can be closed",
+            f"see it with `{ctx.prefix}show {number}`",
+        )
+    count = await decisions.close_decision(ctx, decision, early=True)
+    if count is None:
+        raise UserError(f"#{number} was closed a moment ago")
+    reply = render.result(decision, count)
+    await announce_from_command(ctx, reply, dedupe_key=f"{render.subject(decision)}:closed")
+    return [reply]
+
+
+async def extend(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    number = int(cmd.values["id"])  # type: ignore[call-overload]
+    decision = await decisions.extend(ctx, number, str(cmd.values["duration"]))
+    reply = Reply(
+        kind="announcement",
+        blocks=(
+            line(
+                f"#{number} ",
+                decision.title,
+                f" — extended; now closes {format_local(decision.closes_at, ctx.config.timezone)}"
+                f" ({ctx.config.timezone.key})",
+            ),
+        ),
+        subject=render.subject(decision),
+    )
+    await announce_from_command(ctx, reply)
+    return [reply]
+
+
+async def withdraw(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    number = int(cmd.values["id"])  # type: ignore[call-overload]
+    decision = await decisions.withdraw(ctx, number)
+    reply = render.withdrawn(decision, ctx.require_actor())
+    await announce_from_command(ctx, reply, dedupe_key=f"{render.subject(decision)}:closed")
+    return [reply]
+
+
+def handlers() -> dict[str, Handler]:
+    return {
+        "propose": propose,
+        "poll": poll,
+        "vote": vote,
+        "show": show,
+        "list": list_,
+        "close": close,
+        "extend": extend,
+        "withdraw": withdraw,
+    }

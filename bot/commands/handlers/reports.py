@@ -1,0 +1,22 @@
+"""Handler for `summary`: a steward posts the weekly summary now."""
+
+from __future__ import annotations
+
+from bot.commands.handlers import Handler
+from bot.commands.parser import ParsedCommand
+from bot.render.document import Reply
+from bot.services import summaries
+from bot.services.announce import announce_from_command
+from bot.services.context import Context
+
+
+async def summary(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    """The invoking room gets it as the answer; the co-op's other rooms through the outbox.
+    No dedupe key: a steward may post it again on purpose, e.g. after a late correction."""
+    reply = await summaries.weekly_summary(ctx, ctx.clock.now())
+    await announce_from_command(ctx, reply)
+    return [reply]
+
+
+def handlers() -> dict[str, Handler]:
+    return {"summary": summary}
