@@ -38,3 +38,14 @@ class ManualClock:
         if moment.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = moment.astimezone(UTC)
+
+
+class OffsetClock:
+    """The wall clock shifted by a fixed offset: lets a demo or a subprocess test start the
+    bot "later" without waiting (setting `clock_offset_seconds`)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self._offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset

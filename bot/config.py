@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -15,6 +14,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from bot.domain.cron import summary_trigger
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./coopbot.db"
 
@@ -37,7 +38,7 @@ def check_timezone(value: str) -> str:
 def check_cron(value: str) -> str:
     """Raise ValueError unless `value` is a five-field cron line."""
     try:
-        CronTrigger.from_crontab(value)
+        summary_trigger(value, ZoneInfo("UTC"))
     except ValueError as exc:
         raise ValueError(f"invalid cron line {value!r}: {exc}") from exc
     return value
@@ -121,6 +122,8 @@ class Settings(BaseSettings):
     attachments_dir: str = "./coopbot-attachments"
     log_level: str = "WARNING"
     outbox_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # Testing and demos only: pretend the time is this many seconds later than it is.
+    clock_offset_seconds: float = 0.0
     defaults: CoopDefaults = CoopDefaults()
     rule_classes: dict[str, RuleClassSettings] = Field(default_factory=dict)
     console: ConsoleSettings = ConsoleSettings()

@@ -73,6 +73,9 @@ Block = Annotated[Line | Bullets | Table, Field(discriminator="kind")]
 class Attachment(_Node):
     """A file sent with the reply (the weekly chart PNG, a CSV export)."""
 
+    # The outbox stores replies as JSON: bytes travel as base64, not as (invalid) UTF-8.
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
     filename: str
     content_type: str
     data: bytes

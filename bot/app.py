@@ -1,0 +1,135 @@
+"""Composition root: settings → engine → dispatcher and services → what adapters talk to."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.base import Delivery
+from bot.clock import Clock
+from bot.commands.handlers import Handler
+from bot.commands.handlers import contributions as contribution_handlers
+from bot.commands.handlers import coop as coop_handlers
+from bot.commands.handlers import decisions as decision_handlers
+from bot.commands.handlers import reports as report_handlers
+from bot.commands.handlers import tasks as task_handlers
+from bot.commands.handlers.help import help_handlers
+from bot.commands.tree import CommandTree, build_command_tree
+from bot.config import Settings
+from bot.db.engine import is_sqlite, make_engine, make_session_factory
+from bot.db.migrate import upgrade
+from bot.db.models import PlatformMessage
+from bot.dispatch import Dispatcher
+from bot.invocation import Actor, Invocation, RoomRef
+from bot.render.document import Reply
+from bot.services import outbox
+from bot.services.context import Context
+from bot.services.coops import coop_for_room, setup
+
+log = logging.getLogger(__name__)
+
+
+def all_handlers(tree: CommandTree) -> dict[str, Handler]:
+    """Every command's handler, keyed by command name; the dispatcher checks none is missing."""
+    handlers: dict[str, Handler] = {}
+    for part in (
+        coop_handlers.handlers(),
+        decision_handlers.handlers(),
+        task_handlers.handlers(),
+        contribution_handlers.handlers(),
+        report_handlers.handlers(),
+        help_handlers(tree),
+    ):
+        handlers.update(part)
+    return handlers
+
+
+class Core:
+    """The bot core as adapters see it (adapters.base.CoreAPI)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.engine = engine
+        self.sessions = sessions
+        self.tree = build_command_tree()
+        self.dispatcher = Dispatcher(sessions, clock, settings, self.tree, all_handlers(self.tree))
+
+    async def handle(self, invocation: Invocation) -> Sequence[Reply]:
+        return await self.dispatcher.handle(invocation)
+
+    async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
+        async with self.sessions() as session, session.begin():
+            leased = await outbox.lease_pending(session, self.clock, platform, limit)
+        return [Delivery(d.delivery_id, d.room, d.reply) for d in leased]
+
+    async def mark_delivered(self, delivery_id: int, platform_message_id: str | None) -> None:
+        async with self.sessions() as session, session.begin():
+            await outbox.mark_delivered(session, self.clock, delivery_id, platform_message_id)
+
+    async def release_delivery(self, delivery_id: int) -> None:
+        """A send failed: let the next attempt retry it at once."""
+        async with self.sessions() as session, session.begin():
+            await outbox.release(session, delivery_id)
+
+    async def link_message(
+        self, platform: str, room_id: str, message_id: str, subject: str
+    ) -> None:
+        async with self.sessions() as session, session.begin():
+            if await session.get(PlatformMessage, (platform, message_id)) is None:
+                session.add(
+                    PlatformMessage(
+                        platform=platform, message_id=message_id, room_id=room_id, subject=subject
+                    )
+                )
+
+    async def subject_of(self, platform: str, message_id: str) -> str | None:
+        async with self.sessions() as session:
+            row = await session.get(PlatformMessage, (platform, message_id))
+            return row.subject if row else None
+
+    async def messages_about(self, platform: str, subject: str) -> Sequence[tuple[str, str]]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(PlatformMessage.room_id, PlatformMessage.message_id)
+                .where(PlatformMessage.platform == platform, PlatformMessage.subject == subject)
+                .order_by(PlatformMessage.message_id)
+            )
+            return [(r, m) for r, m in rows.all()]
+
+    async def run_due_work(self) -> int:
+        from bot.scheduling import run_due_work
+
+        return await run_due_work(self.sessions, self.clock, self.settings)
+
+    async def bootstrap_room(self, room: RoomRef, founder: Actor, name: str) -> bool:
+        """Bind `room` to a new co-op called `name` with `founder` as steward, unless the
+        room is bound already (the console's "Local co-op"). Returns whether it created one."""
+        async with self.sessions() as session, session.begin():
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            if await coop_for_room(ctx, room) is not None:
+                return False
+            await setup(ctx, name, room, founder)
+            return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def create_core(settings: Settings, clock: Clock) -> Core:
+    """Build the core on `settings.database_url`. A SQLite database is created and upgraded
+    here; PostgreSQL is upgraded by `coopbot db upgrade` (one operator step, not a race
+    between several bot processes)."""
+    engine = make_engine(settings.database_url)
+    if is_sqlite(settings.database_url):
+        await upgrade(engine)
+    return Core(settings, clock, engine, make_session_factory(engine))

@@ -1,0 +1,153 @@
+"""Runs one invocation: dedupe, resolve co-op and actor, authorise, handle, in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.commands.handlers import Handler
+from bot.commands.parser import ParsedCommand, parse
+from bot.commands.spec import Permission
+from bot.commands.tree import CommandTree
+from bot.config import Settings
+from bot.db.models import HandledMessage
+from bot.errors import UserError
+from bot.invocation import Invocation
+from bot.render.document import Reply, error
+from bot.services.context import Context
+from bot.services.coops import coop_for_room
+from bot.services.members import member_by_identity
+
+log = logging.getLogger(__name__)
+
+# Commands that make sense in a room no co-op is bound to yet.
+UNBOUND_OK = frozenset({"help", "coop setup", "coop bind"})
+
+
+def authorise(ctx: Context, cmd: ParsedCommand) -> None:
+    """The one place where who-may-run-what is checked (finer rules live in services)."""
+    inv = ctx.invocation
+    assert inv is not None
+    name = cmd.command.name
+    if ctx.coop is None and name not in UNBOUND_OK:
+        ctx.require_coop()
+    permission = cmd.command.permission
+    if permission is Permission.ROOM_ADMIN and not inv.actor.is_room_admin:
+        raise UserError(
+            f"Only a room admin can run `{ctx.prefix}{name}`",
+            "ask someone who can manage this room",
+        )
+    if permission in (Permission.MEMBER, Permission.STEWARD):
+        actor = ctx.require_actor()
+        if permission is Permission.STEWARD and actor.role != "steward":
+            raise UserError(
+                f"Only stewards can run `{ctx.prefix}{name}`",
+                f"see who the stewards are with `{ctx.prefix}member list`",
+            )
+    for option, needed in cmd.restricted.items():
+        if needed is Permission.STEWARD and (ctx.actor is None or ctx.actor.role != "steward"):
+            raise UserError(
+                f"Only stewards can use {option}: with `{ctx.prefix}{name}`",
+                f"leave out {option}: — for example `{ctx.prefix}{cmd.command.example}`",
+            )
+
+
+class Dispatcher:
+    """Turns invocations into replies; every command runs in its own transaction."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: Settings,
+        tree: CommandTree,
+        handlers: Mapping[str, Handler],
+    ) -> None:
+        missing = {c.name for c in tree} - set(handlers)
+        if missing:
+            raise ValueError(f"commands without a handler: {sorted(missing)}")
+        self._sessions = sessions
+        self._clock = clock
+        self._settings = settings
+        self._tree = tree
+        self._handlers = handlers
+
+    async def handle(self, inv: Invocation) -> list[Reply]:
+        prefix = self._settings.command_prefix
+        try:
+            cmd = parse(inv.text, self._tree, prefix)
+        except UserError as exc:
+            return [error(exc.message, exc.hint)]
+        try:
+            async with self._sessions() as session, session.begin():
+                if await self._seen(session, inv):
+                    return []
+                ctx = await self._context(session, inv)
+                authorise(ctx, cmd)
+                return await self._handlers[cmd.command.name](ctx, cmd)
+        except UserError as exc:
+            await self._remember(inv)
+            return [error(exc.message, exc.hint)]
+        except IntegrityError:
+            # Another process handled the same platform message first (or a concurrent
+            # change won a unique race); nothing of this transaction was kept.
+            log.info("integrity conflict on %s %s", inv.room.key, inv.message_id, exc_info=True)
+            if await self._already_handled(inv):
+                return []
+            return [error("That collided with another change at the same moment; please try again")]
+        except Exception:
+            log.exception("command failed: %r", inv.text)
+            return [
+                error(
+                    "Something went wrong on our side; nothing was changed",
+                    "the operator can find the details in the bot's log",
+                )
+            ]
+
+    async def _context(self, session: AsyncSession, inv: Invocation) -> Context:
+        ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)
+        ctx.coop = await coop_for_room(ctx, inv.room)
+        if ctx.coop is not None:
+            ctx.actor = await member_by_identity(ctx, ctx.coop.id, inv.actor.identity)
+        return ctx
+
+    async def _seen(self, session: AsyncSession, inv: Invocation) -> bool:
+        found = await session.get(HandledMessage, (inv.room.platform, inv.message_id))
+        if found is not None:
+            return True
+        session.add(
+            HandledMessage(
+                platform=inv.room.platform, message_id=inv.message_id, handled_at=self._clock.now()
+            )
+        )
+        await session.flush()
+        return False
+
+    async def _remember(self, inv: Invocation) -> None:
+        try:
+            async with self._sessions() as session, session.begin():
+                if await session.get(HandledMessage, (inv.room.platform, inv.message_id)) is None:
+                    session.add(
+                        HandledMessage(
+                            platform=inv.room.platform,
+                            message_id=inv.message_id,
+                            handled_at=self._clock.now(),
+                        )
+                    )
+        except IntegrityError:
+            pass
+
+    async def _already_handled(self, inv: Invocation) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(HandledMessage.message_id).where(
+                    HandledMessage.platform == inv.room.platform,
+                    HandledMessage.message_id == inv.message_id,
+                )
+            )
+            return found is not None

@@ -1,0 +1,1 @@
+"""Use cases: co-ops, members, decisions, tasks, contributions, summaries, exports."""

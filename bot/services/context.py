@@ -1,0 +1,74 @@
+"""The unit of work one command or scheduled job runs in: session, clock, co-op, actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.models import AuditEvent, Coop, Member
+from bot.errors import UserError
+from bot.invocation import Invocation
+from bot.services.coop_config import CoopConfig, effective
+
+
+@dataclass
+class Context:
+    """Everything a service needs, passed in. `invocation` is None for scheduled work."""
+
+    session: AsyncSession
+    clock: Clock
+    settings: Settings
+    invocation: Invocation | None = None
+    coop: Coop | None = None
+    actor: Member | None = None
+    _config: CoopConfig | None = field(default=None, repr=False)
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.command_prefix
+
+    def require_coop(self) -> Coop:
+        if self.coop is None:
+            raise UserError(
+                "This room is not bound to a co-op yet",
+                f"a room admin can start one with `{self.prefix}coop setup <name>`",
+            )
+        return self.coop
+
+    def require_actor(self) -> Member:
+        if self.actor is None:
+            raise UserError(
+                "Only members of this co-op can do that",
+                f"ask a steward to add you with `{self.prefix}member add @you`",
+            )
+        return self.actor
+
+    @property
+    def config(self) -> CoopConfig:
+        if self._config is None:
+            self._config = effective(self.settings.defaults, self.require_coop().settings)
+        return self._config
+
+    def forget_config(self) -> None:
+        self._config = None
+
+    def audit(self, action: str, subject: str = "", **detail: Any) -> None:
+        """Record a state change: who, what, when, from which platform message."""
+        coop = self.require_coop()
+        inv = self.invocation
+        self.session.add(
+            AuditEvent(
+                coop_id=coop.id,
+                at=self.clock.now(),
+                actor_id=self.actor.id if self.actor else None,
+                actor_identity=inv.actor.identity if inv else None,
+                message_id=inv.message_id if inv else None,
+                action=action,
+                subject=subject,
+                detail=detail,
+            )
+        )

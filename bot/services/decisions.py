@@ -1,0 +1,468 @@
+"""Proposals and polls: creating, voting, counting, opening, closing, extending, withdrawing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, Vote
+from bot.domain import polls, proposals
+from bot.domain.limits import BODY_MAX, NOTE_MAX, TITLE_MAX, check_text
+from bot.domain.ratios import format_ratio
+from bot.domain.timeparse import parse_duration, parse_when
+from bot.errors import UserError
+from bot.services.context import Context
+from bot.services.members import active_members
+
+DEFAULT_VOTING_TIME = timedelta(days=7)
+MIN_VOTING_TIME = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A decision's count at one moment (or its final count once closed)."""
+
+    eligible: int
+    turnout: int
+    needed: int
+    proposal: proposals.ProposalCount | None = None
+    poll: polls.PollResult | None = None
+    no_quorum: bool = False
+
+    @property
+    def votes_to_quorum(self) -> int:
+        return max(0, self.needed - self.turnout)
+
+
+def rule_classes(ctx: Context) -> dict[str, proposals.RuleClass]:
+    return {
+        name: proposals.rule_class_from_config(name, rc.method, rc.threshold, rc.quorum)
+        for name, rc in ctx.settings.rule_classes.items()
+    }
+
+
+async def next_number(ctx: Context, coop: Coop, column: str) -> int:
+    """Allocate the next per-co-op number atomically (a row lock on PostgreSQL; SQLite
+    transactions are serialised), so concurrent creations never share a number."""
+    col = getattr(Coop, column)
+    number = await ctx.session.scalar(
+        update(Coop).where(Coop.id == coop.id).values({col: col + 1}).returning(col)
+    )
+    assert number is not None
+    return int(number) - 1
+
+
+def _schedule(ctx: Context, opens: str | None, closes: str | None) -> tuple[datetime, datetime]:
+    now = ctx.clock.now()
+    tz = ctx.config.timezone
+    opens_at = now if opens is None else parse_when(opens, tz, now, date_means="start")
+    if opens is not None and opens_at <= now:
+        raise UserError(
+            f"opens:{opens} is in the past",
+            "give a later time, e.g. `opens:1d` or `opens:2026-12-01`",
+        )
+    if closes is None:
+        closes_at = opens_at + DEFAULT_VOTING_TIME
+    else:
+        # A duration for closes: counts from the opening, so `opens:1d closes:3d` votes 3 days.
+        try:
+            closes_at = opens_at + parse_duration(closes)
+        except UserError:
+            closes_at = parse_when(closes, tz, now, date_means="end")
+    if closes_at <= now:
+        raise UserError(
+            f"closes:{closes} is in the past",
+            "give a later time, e.g. `closes:3d` or `closes:2026-12-01`",
+        )
+    if closes_at - opens_at < MIN_VOTING_TIME:
+        raise UserError(
+            "closes: must come after opens: (at least 10 seconds of voting)",
+            "for example `opens:1d closes:3d`",
+        )
+    return opens_at, closes_at
+
+
+async def create_proposal(
+    ctx: Context,
+    title: str,
+    body: str | None,
+    method: str | None,
+    rule_class: str | None,
+    quorum: str | None,
+    threshold: str | None,
+    opens: str | None,
+    closes: str | None,
+    secret: bool,
+) -> Decision:
+    coop = ctx.require_coop()
+    author = ctx.require_actor()
+    if opens is not None and author.role != "steward":
+        raise UserError(
+            "Only stewards can schedule a vote with opens:", "leave out opens: to open it now"
+        )
+    title = check_text("title", title, TITLE_MAX)
+    body_text = check_text("body", body, BODY_MAX) if body else ""
+    classes = rule_classes(ctx)
+    cls = None
+    if rule_class is not None:
+        cls = classes.get(rule_class)
+        if cls is None:
+            known = ", ".join(sorted(classes)) or "none are configured"
+            raise UserError(f"there is no rule class `{rule_class}`", f"classes: {known}")
+    rules = proposals.apply_rule_class(
+        cls,
+        proposals.parse_method(method) if method else None,
+        proposals.parse_threshold(threshold) if threshold else None,
+        proposals.parse_quorum(quorum) if quorum else None,
+        default_quorum=ctx.config.quorum,
+    )
+    opens_at, closes_at = _schedule(ctx, opens, closes)
+    return await _create(
+        ctx,
+        coop,
+        author,
+        "proposal",
+        title,
+        body_text,
+        str(rules.method),
+        rules.threshold if rules.method is proposals.ProposalMethod.SUPERMAJORITY else None,
+        rules.quorum,
+        rules.rule_class,
+        secret,
+        opens_at,
+        closes_at,
+        [],
+    )
+
+
+async def create_poll(
+    ctx: Context,
+    question: str,
+    options: Sequence[str],
+    method: str | None,
+    quorum: str | None,
+    opens: str | None,
+    closes: str | None,
+    secret: bool,
+) -> Decision:
+    coop = ctx.require_coop()
+    author = ctx.require_actor()
+    if opens is not None and author.role != "steward":
+        raise UserError(
+            "Only stewards can schedule a vote with opens:", "leave out opens: to open it now"
+        )
+    question = check_text("question", question, TITLE_MAX)
+    poll_method = polls.parse_poll_method(method) if method else polls.PollMethod.SINGLE
+    quorum_value = proposals.parse_quorum(quorum) if quorum else ctx.config.quorum
+    opens_at, closes_at = _schedule(ctx, opens, closes)
+    return await _create(
+        ctx,
+        coop,
+        author,
+        "poll",
+        question,
+        "",
+        str(poll_method),
+        None,
+        quorum_value,
+        None,
+        secret,
+        opens_at,
+        closes_at,
+        list(options),
+    )
+
+
+async def _create(
+    ctx: Context,
+    coop: Coop,
+    author: Member,
+    kind: str,
+    title: str,
+    body: str,
+    method: str,
+    threshold: Fraction | None,
+    quorum: Fraction,
+    rule_class: str | None,
+    secret: bool,
+    opens_at: datetime,
+    closes_at: datetime,
+    options: list[str],
+) -> Decision:
+    now = ctx.clock.now()
+    decision = Decision(
+        coop_id=coop.id,
+        number=await next_number(ctx, coop, "next_decision_number"),
+        kind=kind,
+        title=title,
+        body=body,
+        method=method,
+        threshold=format_ratio(threshold) if threshold is not None else None,
+        quorum=str(quorum),
+        rule_class=rule_class,
+        secret=secret,
+        status="scheduled",
+        author_id=author.id,
+        created_at=now,
+        opens_at=opens_at,
+        closes_at=closes_at,
+    )
+    ctx.session.add(decision)
+    await ctx.session.flush()
+    for position, label in enumerate(options):
+        ctx.session.add(DecisionOption(decision_id=decision.id, position=position, label=label))
+    ctx.audit(f"{kind}.create", f"decision:{decision.number}", title=title, method=method)
+    if opens_at <= now:
+        await open_decision(ctx, decision)
+    await ctx.session.flush()
+    await ctx.session.refresh(decision, ["options"])
+    return decision
+
+
+async def open_decision(ctx: Context, decision: Decision) -> bool:
+    """scheduled → open, snapshotting who is eligible. Returns False if it was not scheduled
+    (already opened by another job or process)."""
+    now = ctx.clock.now()
+    changed = await ctx.session.execute(
+        update(Decision)
+        .where(Decision.id == decision.id, Decision.status == "scheduled")
+        .values(status="open", opened_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    members = await active_members(ctx, decision.coop_id)
+    for member in members:
+        ctx.session.add(Eligibility(decision_id=decision.id, member_id=member.id))
+    decision.status = "open"
+    decision.opened_at = now
+    decision.eligible_count = len(members)
+    ctx.audit("decision.open", f"decision:{decision.number}", eligible=len(members))
+    return True
+
+
+async def get_decision(ctx: Context, number: int) -> Decision:
+    coop = ctx.require_coop()
+    decision = await ctx.session.scalar(
+        select(Decision).where(Decision.coop_id == coop.id, Decision.number == number)
+    )
+    if decision is None:
+        raise UserError(
+            f"There is no decision #{number} in {coop.name}",
+            f"see them with `{ctx.prefix}list all`",
+        )
+    return decision
+
+
+async def current_votes(ctx: Context, decision: Decision) -> Sequence[Vote]:
+    return (
+        await ctx.session.scalars(
+            select(Vote).where(Vote.decision_id == decision.id).order_by(Vote.id)
+        )
+    ).all()
+
+
+def count(decision: Decision, votes: Sequence[Vote]) -> Count:
+    """Count current votes under the decision's method (SPEC §4)."""
+    quorum = Fraction(decision.quorum)
+    eligible = decision.eligible_count
+    if decision.kind == "proposal":
+        method = proposals.ProposalMethod(decision.method)
+        result = proposals.count_proposal(
+            method,
+            Fraction(decision.threshold) if decision.threshold else proposals.DEFAULT_THRESHOLD,
+            quorum,
+            eligible,
+            [proposals.ProposalChoice(v.choice) for v in votes],
+        )
+        return Count(
+            eligible,
+            result.turnout,
+            result.needed,
+            proposal=result,
+            no_quorum=result.outcome is proposals.Outcome.NO_QUORUM,
+        )
+    labels = [o.label for o in decision.options]
+    poll_method = polls.PollMethod(decision.method)
+    ballots = [polls.parse_ballot(poll_method, labels, v.choice, decision.number) for v in votes]
+    needed = proposals.votes_needed(quorum, eligible)
+    return Count(
+        eligible,
+        len(votes),
+        needed,
+        poll=polls.count_poll(poll_method, len(labels), ballots),
+        no_quorum=len(votes) < needed,
+    )
+
+
+async def non_voters(ctx: Context, decision: Decision) -> Sequence[Member]:
+    voted = select(Vote.member_id).where(Vote.decision_id == decision.id)
+    return (
+        await ctx.session.scalars(
+            select(Member)
+            .join(Eligibility, Eligibility.member_id == Member.id)
+            .where(
+                Eligibility.decision_id == decision.id,
+                Member.id.not_in(voted),
+                Member.active,
+            )
+            .order_by(Member.name)
+        )
+    ).all()
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    decision: Decision
+    changed: bool
+    choice: str
+
+
+async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
+    coop = ctx.require_coop()
+    member = ctx.require_actor()
+    decision = await get_decision(ctx, number)
+    if decision.status == "scheduled":
+        raise UserError(
+            f"#{number} is not open yet; voting opens {decision.opens_at:%Y-%m-%d %H:%M} UTC"
+        )
+    if decision.status != "open":
+        raise UserError(
+            f"#{number} is {decision.status}; its votes can no longer change",
+            f"see the result with `{ctx.prefix}show {number}`",
+        )
+    eligible = await ctx.session.get(Eligibility, (decision.id, member.id))
+    if eligible is None:
+        raise UserError(
+            f"You joined {coop.name} after #{number} opened, so you can't vote on it",
+            "you can vote on every decision that opens from now on",
+        )
+    reason_text = check_text("reason", reason, NOTE_MAX) if reason else ""
+    if decision.kind == "proposal":
+        choice = proposals.parse_proposal_choice(
+            proposals.ProposalMethod(decision.method), choice_text, number, prefix=ctx.prefix
+        )
+        if choice is proposals.ProposalChoice.BLOCK and not reason_text:
+            raise UserError(
+                "A block needs a reason, so the group can address it",
+                f'for example `{ctx.prefix}vote {number} block reason:"it breaks our lease"`',
+            )
+        stored = str(choice)
+    else:
+        labels = [o.label for o in decision.options]
+        ballot = polls.parse_ballot(polls.PollMethod(decision.method), labels, choice_text, number)
+        stored = ballot.text()
+    existing = await ctx.session.scalar(
+        select(Vote).where(Vote.decision_id == decision.id, Vote.member_id == member.id)
+    )
+    now = ctx.clock.now()
+    if existing is None:
+        ctx.session.add(
+            Vote(
+                decision_id=decision.id,
+                member_id=member.id,
+                choice=stored,
+                reason=reason_text,
+                cast_at=now,
+            )
+        )
+    else:
+        existing.choice, existing.reason, existing.cast_at = stored, reason_text, now
+        existing.changes += 1
+    detail: dict[str, Any] = {} if decision.secret else {"choice": stored}
+    ctx.audit("vote.change" if existing else "vote.cast", f"decision:{number}", **detail)
+    await ctx.session.flush()
+    return VoteResult(decision, existing is not None, stored)
+
+
+async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
+    """open → closed with its outcome. Returns None when it was not open (another job or
+    process closed it first), so the close is announced once."""
+    votes = await current_votes(ctx, decision)
+    result = count(decision, votes)
+    outcome = outcome_text(decision, result)
+    now = ctx.clock.now()
+    changed = await ctx.session.execute(
+        update(Decision)
+        .where(Decision.id == decision.id, Decision.status == "open")
+        .values(status="closed", closed_at=now, outcome=outcome, result=result_record(result))
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    decision.status, decision.closed_at, decision.outcome = "closed", now, outcome
+    ctx.audit("decision.close", f"decision:{decision.number}", outcome=outcome, early=early)
+    return result
+
+
+def outcome_text(decision: Decision, result: Count) -> str:
+    if result.no_quorum:
+        return "no quorum"
+    if result.proposal is not None:
+        return str(result.proposal.outcome)
+    assert result.poll is not None
+    labels = [o.label for o in decision.options]
+    winners = result.poll.winners
+    if not winners:
+        return "no votes"
+    if len(winners) > 1:
+        return "tie: " + " & ".join(labels[i] for i in winners)
+    return f"winner: {labels[winners[0]]}"
+
+
+def result_record(result: Count) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "eligible": result.eligible,
+        "turnout": result.turnout,
+        "needed": result.needed,
+    }
+    if result.proposal is not None:
+        p = result.proposal
+        record.update(yes=p.yes, no=p.no, abstain=p.abstain, block=p.block)
+    return record
+
+
+async def extend(ctx: Context, number: int, duration: str) -> Decision:
+    decision = await get_decision(ctx, number)
+    if decision.status not in ("open", "scheduled"):
+        raise UserError(
+            f"#{number} is {decision.status}; only an open or scheduled vote can be extended"
+        )
+    delta = parse_duration(duration)
+    decision.closes_at = decision.closes_at + delta
+    decision.reminded_at = None
+    ctx.audit("decision.extend", f"decision:{number}", by=duration)
+    return decision
+
+
+async def withdraw(ctx: Context, number: int) -> Decision:
+    member = ctx.require_actor()
+    decision = await get_decision(ctx, number)
+    if member.role != "steward" and decision.author_id != member.id:
+        raise UserError(f"Only the author of #{number} or a steward can withdraw it")
+    changed = await ctx.session.execute(
+        update(Decision)
+        .where(Decision.id == decision.id, Decision.status.in_(("open", "scheduled")))
+        .values(status="withdrawn", closed_at=ctx.clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise UserError(f"#{number} is {decision.status}; it can no longer be withdrawn")
+    decision.status = "withdrawn"
+    ctx.audit("decision.withdraw", f"decision:{number}")
+    return decision
+
+
+async def list_decisions(ctx: Context, which: str) -> Sequence[Decision]:
+    coop = ctx.require_coop()
+    query = select(Decision).where(Decision.coop_id == coop.id)
+    if which == "open":
+        query = query.where(Decision.status.in_(("open", "scheduled")))
+    elif which == "closed":
+        query = query.where(Decision.status.in_(("closed", "withdrawn")))
+    return (await ctx.session.scalars(query.order_by(Decision.number.desc()).limit(50))).all()

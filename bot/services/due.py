@@ -1,0 +1,312 @@
+"""Time-driven transitions: open and close votes, remind, release stale claims, summaries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.models import Coop, Decision, Member, Task
+from bot.render import decisions as render_decisions
+from bot.render import reminders as render_reminders
+from bot.services import decisions, outbox
+from bot.services.context import Context
+from bot.services.coop_config import effective
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Context, int], Awaitable[bool]]
+
+
+async def _each(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    ids: list[tuple[int, int]],
+    step: Step,
+) -> int:
+    """Run `step(ctx, item_id)` for each (coop id, item id), one transaction each."""
+    done = 0
+    for coop_id, item_id in ids:
+        try:
+            async with sessions() as session, session.begin():
+                coop = await session.get(Coop, coop_id)
+                ctx = Context(session=session, clock=clock, settings=settings, coop=coop)
+                if await step(ctx, item_id):
+                    done += 1
+        except Exception:
+            log.exception("scheduled step %s failed for %s", step.__name__, item_id)
+    return done
+
+
+async def _ids(sessions: async_sessionmaker[AsyncSession], query: object) -> list[tuple[int, int]]:
+    async with sessions() as session:
+        return [(c, i) for c, i in (await session.execute(query)).all()]  # type: ignore[call-overload]
+
+
+async def open_scheduled(ctx: Context, decision_id: int) -> bool:
+    decision = await ctx.session.get(Decision, decision_id)
+    if decision is None or not await decisions.open_decision(ctx, decision):
+        return False
+    author = await ctx.session.get(Member, decision.author_id)
+    assert author is not None
+    reply = render_decisions.opened(
+        decision,
+        author,
+        decisions.count(decision, []),
+        ctx.config.timezone,
+        ctx.clock.now(),
+        ctx.prefix,
+    )
+    await outbox.announce(
+        ctx.session,
+        ctx.clock,
+        decision.coop_id,
+        reply,
+        dedupe_key=f"{render_decisions.subject(decision)}:announced",
+    )
+    return True
+
+
+async def close_due(ctx: Context, decision_id: int) -> bool:
+    decision = await ctx.session.get(Decision, decision_id)
+    if decision is None:
+        return False
+    result = await decisions.close_decision(ctx, decision)
+    if result is None:
+        return False
+    reply = render_decisions.result(decision, result)
+    await outbox.announce(
+        ctx.session,
+        ctx.clock,
+        decision.coop_id,
+        reply,
+        dedupe_key=f"{render_decisions.subject(decision)}:closed",
+    )
+    return True
+
+
+async def remind_voters(ctx: Context, decision_id: int) -> bool:
+    now = ctx.clock.now()
+    claimed = await ctx.session.execute(
+        update(Decision)
+        .where(
+            Decision.id == decision_id, Decision.status == "open", Decision.reminded_at.is_(None)
+        )
+        .values(reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    decision = await ctx.session.get(Decision, decision_id)
+    assert decision is not None
+    waiting = await decisions.non_voters(ctx, decision)
+    if not waiting:
+        return True
+    count = decisions.count(decision, await decisions.current_votes(ctx, decision))
+    reply = render_reminders.vote_reminder(
+        decision, count, waiting, ctx.config.timezone, now, ctx.prefix
+    )
+    await outbox.announce(
+        ctx.session,
+        ctx.clock,
+        decision.coop_id,
+        reply,
+        dedupe_key=f"{render_decisions.subject(decision)}:reminder",
+    )
+    return True
+
+
+async def remind_claim(ctx: Context, task_id: int) -> bool:
+    now = ctx.clock.now()
+    claimed = await ctx.session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == "claimed", Task.claim_reminded_at.is_(None))
+        .values(claim_reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    task = await ctx.session.get(Task, task_id)
+    assert task is not None and task.holder_id is not None and task.claimed_at is not None
+    holder = await ctx.session.get(Member, task.holder_id)
+    assert holder is not None
+    release_at = task.claimed_at + timedelta(days=ctx.config.claim_days)
+    reply = render_reminders.claim_reminder(
+        task, holder, release_at, ctx.config.timezone, ctx.prefix
+    )
+    await outbox.announce(
+        ctx.session,
+        ctx.clock,
+        task.coop_id,
+        reply,
+        dedupe_key=f"task:{task.id}:{task.claimed_at.isoformat()}:reminder",
+    )
+    return True
+
+
+async def release_claim(ctx: Context, task_id: int) -> bool:
+    task = await ctx.session.get(Task, task_id)
+    if task is None or task.status != "claimed" or task.claimed_at is None:
+        return False
+    claimed_at, holder_id = task.claimed_at, task.holder_id
+    if claimed_at + timedelta(days=ctx.config.claim_days) > ctx.clock.now():
+        return False
+    released = await ctx.session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == "claimed", Task.claimed_at == claimed_at)
+        .values(status="open", holder_id=None, claimed_at=None, claim_reminded_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if released.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    holder = await ctx.session.get(Member, holder_id) if holder_id else None
+    ctx.audit("task.release", f"task:{task.number}", reason="stale claim")
+    reply = render_reminders.claim_released(task, holder, ctx.config.claim_days, ctx.prefix)
+    await outbox.announce(
+        ctx.session,
+        ctx.clock,
+        task.coop_id,
+        reply,
+        dedupe_key=f"task:{task.id}:{claimed_at.isoformat()}:released",
+    )
+    return True
+
+
+async def post_summary(ctx: Context, coop_id: int) -> bool:
+    from bot.services import summaries
+
+    coop = ctx.require_coop()
+    now = ctx.clock.now()
+    due_at = coop.next_summary_at
+    following = summaries.next_summary_time(ctx.config, now)
+    moved = await ctx.session.execute(
+        update(Coop)
+        .where(Coop.id == coop_id, Coop.next_summary_at == due_at)
+        .values(next_summary_at=following)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1 or due_at is None:  # type: ignore[attr-defined]
+        return False
+    reply = await summaries.weekly_summary(ctx, now)
+    await outbox.announce(
+        ctx.session, ctx.clock, coop_id, reply, dedupe_key=f"summary:{coop_id}:{due_at.isoformat()}"
+    )
+    return True
+
+
+async def schedule_summaries(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> None:
+    """Give every co-op without a next summary time one (from now, so nothing is back-filled)."""
+    from bot.services import summaries
+
+    async with sessions() as session, session.begin():
+        coops = (await session.scalars(select(Coop).where(Coop.next_summary_at.is_(None)))).all()
+        for coop in coops:
+            config = effective(settings.defaults, coop.settings)
+            coop.next_summary_at = summaries.next_summary_time(config, clock.now())
+
+
+async def run_all(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> int:
+    now = clock.now()
+    done = 0
+    done += await _each(
+        sessions,
+        clock,
+        settings,
+        await _ids(
+            sessions,
+            select(Decision.coop_id, Decision.id)
+            .where(Decision.status == "scheduled", Decision.opens_at <= now)
+            .order_by(Decision.opens_at),
+        ),
+        open_scheduled,
+    )
+    done += await _each(
+        sessions,
+        clock,
+        settings,
+        await _ids(
+            sessions,
+            select(Decision.coop_id, Decision.id)
+            .where(Decision.status == "open", Decision.closes_at <= now)
+            .order_by(Decision.closes_at),
+        ),
+        close_due,
+    )
+    # Reminders depend on each co-op's reminder_hours: select candidates, let the step decide.
+    candidates = await _ids(
+        sessions,
+        select(Decision.coop_id, Decision.id).where(
+            Decision.status == "open", Decision.reminded_at.is_(None), Decision.closes_at > now
+        ),
+    )
+    done += await _each(sessions, clock, settings, candidates, _remind_if_due)
+    claims = await _ids(sessions, select(Task.coop_id, Task.id).where(Task.status == "claimed"))
+    done += await _each(sessions, clock, settings, claims, release_claim)
+    done += await _each(sessions, clock, settings, claims, _claim_reminder_if_due)
+    await schedule_summaries(sessions, clock, settings)
+    summaries_due = await _ids(
+        sessions, select(Coop.id, Coop.id).where(Coop.next_summary_at <= now)
+    )
+    done += await _each(sessions, clock, settings, summaries_due, post_summary)
+    return done
+
+
+async def _remind_if_due(ctx: Context, decision_id: int) -> bool:
+    decision = await ctx.session.get(Decision, decision_id)
+    if decision is None or ctx.config.reminder_hours == 0:
+        return False
+    window = timedelta(hours=ctx.config.reminder_hours)
+    # A vote shorter than the reminder window gets no reminder at its very start.
+    if decision.opened_at is None or decision.closes_at - window <= decision.opened_at:
+        return False
+    if decision.closes_at - window > ctx.clock.now():
+        return False
+    return await remind_voters(ctx, decision_id)
+
+
+async def _claim_reminder_if_due(ctx: Context, task_id: int) -> bool:
+    task = await ctx.session.get(Task, task_id)
+    if task is None or task.status != "claimed" or task.claimed_at is None:
+        return False
+    remind_at = task.claimed_at + timedelta(days=ctx.config.claim_days) - timedelta(days=1)
+    if remind_at > ctx.clock.now():
+        return False
+    return await remind_claim(ctx, task_id)
+
+
+async def next_due(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> datetime | None:
+    """The earliest moment anything may fall due (a cheap upper bound is fine: the pass
+    that runs then re-checks everything)."""
+    async with sessions() as session:
+        moments = [
+            await session.scalar(
+                select(func.min(Decision.opens_at)).where(Decision.status == "scheduled")
+            ),
+            await session.scalar(
+                select(func.min(Decision.closes_at)).where(Decision.status == "open")
+            ),
+            await session.scalar(select(func.min(Coop.next_summary_at))),
+        ]
+        reminder_hours = settings.defaults.reminder_hours
+        earliest_close = moments[1]
+        if earliest_close is not None and reminder_hours:
+            moments.append(earliest_close - timedelta(hours=reminder_hours))
+        oldest_claim = await session.scalar(
+            select(func.min(Task.claimed_at)).where(Task.status == "claimed")
+        )
+        if oldest_claim is not None:
+            moments.append(oldest_claim + timedelta(days=max(0, settings.defaults.claim_days - 1)))
+    found = [m for m in moments if m is not None]
+    return min(found) if found else None

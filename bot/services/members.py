@@ -1,0 +1,236 @@
+"""The member registry: who belongs to a co-op, in which role, under which identities."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.db.models import Identity, Member, OneTimeCode
+from bot.errors import UserError
+from bot.invocation import Actor
+from bot.services.context import Context
+
+ROLES = ("member", "steward")
+CODE_LIFETIME = timedelta(hours=24)
+_CODE_COMMANDS = {"bind": "coop code", "link": "member link"}
+_DISCORD_MENTION = re.compile(r"^<@!?(\d{5,25})>$")
+_MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
+_NAME = re.compile(r"^@?([\w.\-]{1,64})$")
+
+
+def identity_of_token(token: str, platform: str) -> str | None:
+    """The identity key a mention token names: `<@123>` → discord:123,
+    `@alice:example.org` → matrix:@alice:example.org, `@bob` → `<platform>:bob`."""
+    token = token.strip()
+    if match := _DISCORD_MENTION.match(token):
+        return f"discord:{match.group(1)}"
+    if _MATRIX_ID.match(token):
+        return f"matrix:{token}"
+    if (match := _NAME.match(token)) and token.startswith("@"):
+        return f"{platform}:{match.group(1)}"
+    return None
+
+
+def display_name_for(ctx: Context, identity: str) -> str:
+    inv = ctx.invocation
+    if inv is not None and identity in inv.mentioned:
+        return inv.mentioned[identity][:100]
+    user = identity.split(":", 1)[1]
+    if identity.startswith("matrix:"):
+        return user[1:].split(":", 1)[0]
+    return user[:100]
+
+
+async def member_by_identity(ctx: Context, coop_id: int, identity: str) -> Member | None:
+    return await ctx.session.scalar(
+        select(Member)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(Identity.coop_id == coop_id, Identity.identity == identity, Member.active)
+    )
+
+
+async def find_member(ctx: Context, token: str) -> Member:
+    """The active member a mention names, by identity or else by display name."""
+    coop = ctx.require_coop()
+    platform = ctx.invocation.room.platform if ctx.invocation else "console"
+    identity = identity_of_token(token, platform)
+    member = await member_by_identity(ctx, coop.id, identity) if identity else None
+    if member is None:
+        name = token.strip().removeprefix("@")
+        member = await ctx.session.scalar(
+            select(Member).where(
+                Member.coop_id == coop.id, Member.active, func.lower(Member.name) == name.lower()
+            )
+        )
+    if member is None:
+        raise UserError(
+            f"{token} is not a member of {coop.name}",
+            f"see who is with `{ctx.prefix}member list`",
+        )
+    return member
+
+
+async def active_members(ctx: Context, coop_id: int) -> Sequence[Member]:
+    return (
+        await ctx.session.scalars(
+            select(Member).where(Member.coop_id == coop_id, Member.active).order_by(Member.name)
+        )
+    ).all()
+
+
+async def _unique_name(ctx: Context, coop_id: int, wanted: str) -> str:
+    taken = {
+        n.lower()
+        for n in (
+            await ctx.session.scalars(
+                select(Member.name).where(Member.coop_id == coop_id, Member.active)
+            )
+        ).all()
+    }
+    name, n = wanted, 2
+    while name.lower() in taken:
+        name, n = f"{wanted}{n}", n + 1
+    return name
+
+
+async def create_member(ctx: Context, coop_id: int, identity: str, name: str, role: str) -> Member:
+    member = Member(
+        coop_id=coop_id,
+        name=await _unique_name(ctx, coop_id, name),
+        role=role,
+        active=True,
+        joined_at=ctx.clock.now(),
+    )
+    ctx.session.add(member)
+    await ctx.session.flush()
+    ctx.session.add(Identity(coop_id=coop_id, member_id=member.id, identity=identity))
+    await ctx.session.flush()
+    await ctx.session.refresh(member, ["identities"])
+    return member
+
+
+async def add_member(ctx: Context, token: str, role: str) -> tuple[Member, bool]:
+    """Admit the person `token` names; returns (member, created). Re-adding a removed
+    identity creates a fresh member; adding an existing member just reports them."""
+    coop = ctx.require_coop()
+    platform = ctx.invocation.room.platform if ctx.invocation else "console"
+    identity = identity_of_token(token, platform)
+    if identity is None:
+        raise UserError(
+            f"`{token}` is not a mention",
+            f"mention the person, for example `{ctx.prefix}member add @bob`",
+        )
+    existing = await member_by_identity(ctx, coop.id, identity)
+    if existing is not None:
+        return existing, False
+    # A removed member's old identity row is freed so they can be admitted again.
+    old = await ctx.session.scalar(
+        select(Identity).where(Identity.coop_id == coop.id, Identity.identity == identity)
+    )
+    if old is not None:
+        await ctx.session.delete(old)
+        await ctx.session.flush()
+    member = await create_member(ctx, coop.id, identity, display_name_for(ctx, identity), role)
+    ctx.audit("member.add", f"member:{member.id}", identity=identity, role=role)
+    return member, True
+
+
+async def steward_count(ctx: Context, coop_id: int) -> int:
+    return int(
+        await ctx.session.scalar(
+            select(func.count()).where(
+                Member.coop_id == coop_id, Member.active, Member.role == "steward"
+            )
+        )
+        or 0
+    )
+
+
+async def remove_member(ctx: Context, token: str) -> Member:
+    coop = ctx.require_coop()
+    member = await find_member(ctx, token)
+    if member.role == "steward" and await steward_count(ctx, coop.id) <= 1:
+        raise UserError(
+            f"@{member.name} is the last steward of {coop.name}",
+            f"make someone else a steward first: `{ctx.prefix}member role @name steward`",
+        )
+    member.active = False
+    member.removed_at = ctx.clock.now()
+    ctx.audit("member.remove", f"member:{member.id}")
+    return member
+
+
+async def set_role(ctx: Context, token: str, role: str) -> Member:
+    coop = ctx.require_coop()
+    role = role.lower()
+    if role not in ROLES:
+        raise UserError(
+            f"`{role}` is not a role",
+            f"choose member or steward, e.g. `{ctx.prefix}member role @bob steward`",
+        )
+    member = await find_member(ctx, token)
+    if member.role == "steward" and role == "member" and await steward_count(ctx, coop.id) <= 1:
+        raise UserError(f"@{member.name} is the last steward of {coop.name}; appoint another first")
+    member.role = role
+    ctx.audit("member.role", f"member:{member.id}", role=role)
+    return member
+
+
+async def issue_code(ctx: Context, kind: str) -> str:
+    """A one-time code for `coop bind` (kind "bind") or `member link` (kind "link")."""
+    coop = ctx.require_coop()
+    code = secrets.token_hex(4).upper()
+    now = ctx.clock.now()
+    ctx.session.add(
+        OneTimeCode(
+            code=code,
+            coop_id=coop.id,
+            kind=kind,
+            member_id=ctx.actor.id if (kind == "link" and ctx.actor) else None,
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+    )
+    ctx.audit(f"code.{kind}", "")
+    return code
+
+
+async def redeem_code(ctx: Context, code: str, kind: str) -> OneTimeCode:
+    row = await ctx.session.get(OneTimeCode, code.strip().upper())
+    now = ctx.clock.now()
+    if row is None or row.kind != kind or row.used_at is not None or row.expires_at <= now:
+        raise UserError(
+            f"`{code}` is not a valid {kind} code (codes work once, for 24 hours)",
+            f"ask for a new one with `{ctx.prefix}{_CODE_COMMANDS[kind]}`",
+        )
+    row.used_at = now
+    return row
+
+
+async def link_identity(ctx: Context, code: str, actor: Actor) -> Member:
+    """Attach `actor`'s platform identity to the member who issued the link code, so one
+    person counts once whichever platform they act from."""
+    coop = ctx.require_coop()
+    row = await redeem_code(ctx, code, "link")
+    if row.coop_id != coop.id or row.member_id is None:
+        raise UserError(f"`{code}` is a code of another co-op")
+    member = await ctx.session.get(Member, row.member_id)
+    if member is None or not member.active:
+        raise UserError("the member who made that code is no longer in the co-op")
+    current = await member_by_identity(ctx, coop.id, actor.identity)
+    if current is not None and current.id != member.id:
+        raise UserError(
+            f"this {actor.platform} identity already belongs to @{current.name}",
+            "a steward can remove that member first",
+        )
+    if current is None:
+        ctx.session.add(Identity(coop_id=coop.id, member_id=member.id, identity=actor.identity))
+        await ctx.session.flush()
+        await ctx.session.refresh(member, ["identities"])
+    ctx.actor = member
+    ctx.audit("member.link", f"member:{member.id}", identity=actor.identity)
+    return member

@@ -1,0 +1,163 @@
+"""The weekly summary: when it is due, and what last week held (tally, tasks, decisions)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from bot.db.models import Coop, Decision, Member, Task
+from bot.domain.cron import summary_trigger
+from bot.domain.periods import ALL_END, Period, parse_period
+from bot.render import chart as render_chart
+from bot.render import summary as render_summary
+from bot.render.document import Reply
+from bot.render.summary import LIST_MAX
+from bot.services import decisions, tasks
+from bot.services.context import Context
+from bot.services.contributions import TallyRow, tally_rows, weights_of
+from bot.services.coop_config import CoopConfig
+
+
+def next_summary_time(config: CoopConfig, now: datetime) -> datetime:
+    """The first time the co-op's summary cron line fires strictly after `now`, in UTC.
+
+    A line that never fires (`0 9 31 2 *`) yields ALL_END, so nothing is ever due."""
+    trigger = summary_trigger(config.summary_cron, config.timezone)
+    # The trigger may return `now` itself; a microsecond later rounds up to the next second.
+    fire: datetime | None = trigger.get_next_fire_time(
+        None, now.astimezone(UTC) + timedelta(microseconds=1)
+    )
+    if fire is None:
+        return ALL_END
+    return fire.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DoneTask:
+    task: Task
+    holder: Member | None
+
+
+@dataclass(frozen=True)
+class OpenDecision:
+    decision: Decision
+    count: decisions.Count
+
+
+@dataclass(frozen=True)
+class WeeklySummary:
+    """What the summary reports: the last full week's activity and what is open now."""
+
+    coop: Coop
+    period: Period
+    timezone: ZoneInfo
+    now: datetime
+    contributions: Sequence[TallyRow]
+    done: Sequence[DoneTask]
+    done_total: int
+    decided: Sequence[Decision]
+    decided_total: int
+    open: Sequence[OpenDecision]
+    open_total: int
+    unclaimed: Sequence[Task]
+    unclaimed_total: int
+
+
+async def _total(ctx: Context, query: object) -> int:
+    return int(await ctx.session.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+async def gather(ctx: Context, now: datetime) -> WeeklySummary:
+    """Collect last week's tally, tasks done and decisions closed, and what is open now."""
+    coop = ctx.require_coop()
+    tz = ctx.config.timezone
+    week = parse_period("week", tz, now)
+    rows = await tally_rows(ctx.session, coop.id, week.start, week.end, weights_of(ctx))
+
+    done_where = (
+        Task.coop_id == coop.id,
+        Task.status == "done",
+        Task.done_at >= week.start,
+        Task.done_at < week.end,
+    )
+    done = (
+        await ctx.session.scalars(
+            select(Task).where(*done_where).order_by(Task.done_at, Task.number).limit(LIST_MAX)
+        )
+    ).all()
+    holders = await tasks.holders_of(ctx, done)
+
+    decided_where = (
+        Decision.coop_id == coop.id,
+        Decision.status.in_(("closed", "withdrawn")),
+        Decision.closed_at >= week.start,
+        Decision.closed_at < week.end,
+    )
+    decided = (
+        await ctx.session.scalars(
+            select(Decision)
+            .where(*decided_where)
+            .order_by(Decision.closed_at, Decision.number)
+            .limit(LIST_MAX)
+        )
+    ).all()
+
+    open_where = (Decision.coop_id == coop.id, Decision.status == "open")
+    still_open = (
+        await ctx.session.scalars(
+            select(Decision)
+            .where(*open_where)
+            .order_by(Decision.closes_at, Decision.number)
+            .limit(LIST_MAX)
+        )
+    ).all()
+    open_counts = [
+        OpenDecision(d, decisions.count(d, await decisions.current_votes(ctx, d)))
+        for d in still_open
+    ]
+
+    unclaimed_where = (Task.coop_id == coop.id, Task.status == "open")
+    unclaimed = (
+        await ctx.session.scalars(
+            select(Task).where(*unclaimed_where).order_by(Task.number).limit(LIST_MAX)
+        )
+    ).all()
+
+    return WeeklySummary(
+        coop=coop,
+        period=week,
+        timezone=tz,
+        now=now,
+        contributions=rows,
+        done=[DoneTask(t, holders.get(t.holder_id) if t.holder_id else None) for t in done],
+        done_total=await _total(ctx, select(func.count()).select_from(Task).where(*done_where)),
+        decided=decided,
+        decided_total=await _total(
+            ctx, select(func.count()).select_from(Decision).where(*decided_where)
+        ),
+        open=open_counts,
+        open_total=await _total(ctx, select(func.count()).select_from(Decision).where(*open_where)),
+        unclaimed=unclaimed,
+        unclaimed_total=await _total(
+            ctx, select(func.count()).select_from(Task).where(*unclaimed_where)
+        ),
+    )
+
+
+async def weekly_summary(ctx: Context, now: datetime) -> Reply:
+    """The summary announcement, with a PNG chart when anyone contributed last week."""
+    data = await gather(ctx, now)
+    png = None
+    if data.contributions:
+        # Drawing takes a noticeable moment for big co-ops; keep the event loop free.
+        png = await asyncio.to_thread(
+            render_chart.contributions_chart,
+            list(data.contributions),
+            f"Contributions — {data.period.label}",
+        )
+    return render_summary.summary(data, png)
