@@ -1,0 +1,89 @@
+"""Scheduled work: APScheduler runs the due-work pass at the next due moment and as a
+safety net every minute; the database, not the scheduler, says what is due."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services import due
+
+if TYPE_CHECKING:
+    from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+SAFETY_NET = timedelta(seconds=60)
+
+
+async def run_due_work(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+) -> int:
+    """Every transition that is due now, each in its own transaction; returns how many
+    happened. Safe to run twice or in two processes at once: each transition is a
+    conditional update, so it happens and is announced once."""
+    return await due.run_all(sessions, clock, settings)
+
+
+class Scheduler:
+    """Wraps an AsyncIOScheduler whose jobs carry no state: they ask the database."""
+
+    def __init__(self, core: Core, clock: Clock) -> None:
+        self._core = core
+        self._clock = clock
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def start(self) -> None:
+        # Reconcile first: work that fell due while the bot was down runs now, once.
+        await self._run()
+        self._scheduler.add_job(
+            self._run,
+            IntervalTrigger(seconds=SAFETY_NET.total_seconds()),
+            id="due-work-safety-net",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        self._scheduler.start()
+        await self.reschedule()
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    async def reschedule(self) -> None:
+        """Put the next due-work run at the earliest moment something falls due."""
+        when = await due.next_due(self._core.sessions, self._clock, self._core.settings)
+        if when is None or not self._scheduler.running:
+            return
+        self._scheduler.add_job(
+            self._run,
+            DateTrigger(run_date=max(when, self._clock.now())),
+            id="due-work-next",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+
+    async def _run(self) -> None:
+        try:
+            changed = await self._core.run_due_work()
+            if changed:
+                log.info("scheduled work: %d transition(s)", changed)
+        except Exception:
+            log.exception("scheduled work failed; it will be retried")
+        if self._scheduler.running:
+            await self.reschedule()
+
+    def next_run(self) -> datetime | None:
+        job = self._scheduler.get_job("due-work-next")
+        return job.next_run_time if job else None
