@@ -1,0 +1,79 @@
+"""Shared fixtures: a manual clock, a database URL (SQLite, and PostgreSQL when
+COOPBOT_TEST_DATABASE_URL is set), and a core built on them."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app import Core, create_core
+from bot.clock import ManualClock
+from bot.config import Settings, load_settings
+from bot.db.engine import make_engine
+from bot.db.migrate import upgrade
+
+PG_ENV = "COOPBOT_TEST_DATABASE_URL"
+DATABASES = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # Monday 16 Nov 2026, 09:00 UTC.
+    return ManualClock(datetime(2026, 11, 16, 9, 0, tzinfo=UTC))
+
+
+def _admin_url(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/coopbot.db"
+        return
+    import asyncio
+
+    import asyncpg
+
+    url = os.environ[PG_ENV]
+    name = f"coopbot_{uuid.uuid4().hex[:12]}"
+    dsn = _admin_url(url, "postgres").replace("postgresql+asyncpg", "postgresql")
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _admin_url(url, name)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def settings(database_url: str, tmp_path: object) -> Settings:
+    """Settings on a migrated database (PostgreSQL is upgraded here, as an operator would
+    with `coopbot db upgrade`; SQLite upgrades itself)."""
+    if not database_url.startswith("sqlite"):
+        engine = make_engine(database_url)
+        await upgrade(engine)
+        await engine.dispose()
+    return load_settings(None, database_url=database_url, attachments_dir=f"{tmp_path}/attachments")
+
+
+@pytest.fixture
+async def core(settings: Settings, clock: ManualClock) -> AsyncIterator[Core]:
+    built = await create_core(settings, clock)
+    try:
+        yield built
+    finally:
+        await built.close()

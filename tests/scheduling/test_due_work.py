@@ -1,0 +1,188 @@
+"""Time-driven work happens at its time, exactly once, also after downtime and in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.app import Core, create_core
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.db.models import Decision, OutboxMessage
+from bot.scheduling import Scheduler
+from tests.support import announcements, say, setup_coop
+
+
+async def _status(core: Core, number: int) -> str:
+    async with core.sessions() as session:
+        status = await session.scalar(select(Decision.status).where(Decision.number == number))
+    assert status is not None
+    return status
+
+
+async def test_a_vote_closes_at_its_deadline_and_is_announced_once(
+    core: Core, clock: ManualClock
+) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!propose Buy a 3D printer closes:1h")
+    await say(core, "bob", "!vote 1 yes")
+    await say(core, "carol", "!vote 1 no")
+    await say(core, "alice", "!vote 1 yes")
+
+    clock.advance(timedelta(minutes=59))
+    assert await core.run_due_work() == 0
+    assert await _status(core, 1) == "open"
+
+    clock.advance(timedelta(minutes=1))
+    assert await core.run_due_work() == 1
+    shown = await announcements(core)
+    assert len(shown) == 1
+    assert (
+        "#1 Buy a 3D printer — PASSED (yes 2, no 1, abstain 0; turnout 3/3, quorum 2 met)"
+        in shown[0]
+    )
+    # the same job fired again changes and announces nothing
+    assert await core.run_due_work() == 0
+    assert await announcements(core) == []
+    assert "is closed; its votes can no longer change" in await say(core, "bob", "!vote 1 no")
+
+
+async def test_a_scheduled_vote_opens_on_time_with_the_members_of_that_moment(
+    core: Core, clock: ManualClock
+) -> None:
+    await setup_coop(core)
+    opened = await say(core, "alice", "!propose Adopt the kitchen rota opens:1d closes:2d")
+    assert "Proposal #1 scheduled" in opened
+    assert "is not open yet" in await say(core, "bob", "!vote 1 yes")
+    await say(core, "alice", "!member add @dan")  # joins before voting opens: eligible
+
+    clock.advance(timedelta(days=1))
+    assert await core.run_due_work() == 1
+    shown = await announcements(core)
+    assert len(shown) == 1 and "Proposal #1 opened by @alice" in shown[0]
+    assert "of 4 eligible" in shown[0]
+    assert "recorded" in await say(core, "dan", "!vote 1 yes")
+    # closes 2 days after it opened
+    clock.advance(timedelta(days=2) - timedelta(seconds=1))
+    await core.run_due_work()
+    assert await _status(core, 1) == "open"
+    clock.advance(timedelta(seconds=1))
+    await core.run_due_work()
+    assert await _status(core, 1) == "closed"
+
+
+async def test_members_who_have_not_voted_are_reminded_once(core: Core, clock: ManualClock) -> None:
+    await setup_coop(core, members=("bob", "carol", "dan"))
+    await say(core, "alice", "!propose Raise dues closes:3d")
+    await say(core, "bob", "!vote 1 yes")
+
+    clock.advance(timedelta(days=2) - timedelta(minutes=1))
+    await core.run_due_work()
+    assert await announcements(core) == []
+
+    clock.advance(timedelta(minutes=1))  # 24 h before the close
+    await core.run_due_work()
+    shown = await announcements(core)
+    assert len(shown) == 1
+    reminder = shown[0]
+    assert "Reminder: @alice @carol @dan" in reminder
+    assert "@bob" not in reminder
+    assert "1 more vote needed for quorum" in reminder
+
+    clock.advance(timedelta(hours=1))
+    await core.run_due_work()
+    assert await announcements(core) == []
+
+
+async def test_a_bot_down_over_a_deadline_closes_the_vote_at_start_up_once(
+    settings: Settings, clock: ManualClock
+) -> None:
+    first = await create_core(settings, clock)
+    await setup_coop(first)
+    await say(first, "alice", "!propose Fix the roof closes:1h")
+    await say(first, "bob", "!vote 1 yes")
+    await say(first, "alice", "!vote 1 yes")
+    await first.close()  # the bot goes down
+
+    clock.advance(timedelta(hours=5))
+    second = await create_core(settings, clock)
+    scheduler = Scheduler(second, clock)
+    await scheduler.start()  # reconciles at start-up
+    await scheduler.stop()
+    shown = await announcements(second)
+    assert len(shown) == 1 and "#1 Fix the roof — PASSED" in shown[0]
+    await second.close()
+
+    third = await create_core(settings, clock)
+    scheduler = Scheduler(third, clock)
+    await scheduler.start()
+    await scheduler.stop()
+    assert await announcements(third) == []
+    await third.close()
+
+
+async def test_two_schedulers_sharing_a_database_close_a_vote_once(
+    settings: Settings, clock: ManualClock
+) -> None:
+    one = await create_core(settings, clock)
+    two = await create_core(settings, clock)
+    try:
+        await setup_coop(one)
+        for n in range(1, 6):
+            await say(one, "alice", f"!propose Decision {n} closes:1h")
+        clock.advance(timedelta(hours=2))
+        counts = await asyncio.gather(
+            one.run_due_work(), two.run_due_work(), one.run_due_work(), two.run_due_work()
+        )
+        assert sum(counts) == 5
+        async with one.sessions() as session:
+            closings = (
+                await session.scalars(
+                    select(OutboxMessage.dedupe_key).where(
+                        OutboxMessage.dedupe_key.like("%:closed")
+                    )
+                )
+            ).all()
+        assert len(closings) == 5
+        assert len(await announcements(one)) == 5
+        assert await announcements(two) == []
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_bad_schedules_are_refused_and_change_nothing(core: Core, clock: ManualClock) -> None:
+    await setup_coop(core)
+    assert "already past" in await say(core, "alice", "!propose Too late closes:2020-01-01")
+    assert "already past" in await say(core, "alice", "!propose Too early opens:2020-01-01")
+    after = await say(core, "alice", "!propose Backwards opens:2026-12-10 closes:2026-12-01")
+    assert "closes: must come after opens:" in after
+    assert "Only stewards can use opens:" in await say(core, "bob", "!propose Later opens:1d")
+    assert "No  decisions" not in await say(core, "alice", "!list all")
+    assert "No decisions yet" in await say(core, "alice", "!list all")
+    await say(core, "alice", "!propose Short closes:1h")
+    clock.advance(timedelta(hours=2))
+    await core.run_due_work()
+    extended = await say(core, "alice", "!extend 1 1d")
+    assert "#1 is closed; only an open or scheduled vote can be extended" in extended
+
+
+async def test_extend_and_withdraw_reschedule_correctly(core: Core, clock: ManualClock) -> None:
+    await setup_coop(core)
+    await say(core, "bob", "!propose Longer talk closes:1h")
+    assert "extended; now closes" in await say(core, "alice", "!extend 1 2h")
+    clock.advance(timedelta(hours=2))
+    await core.run_due_work()
+    assert await _status(core, 1) == "open"
+    clock.advance(timedelta(hours=1))
+    await core.run_due_work()
+    assert await _status(core, 1) == "closed"
+
+    await say(core, "bob", "!propose Withdrawn idea closes:1h")
+    assert "withdrawn by @bob" in await say(core, "bob", "!withdraw 2")
+    await announcements(core)
+    clock.advance(timedelta(hours=2))
+    assert await core.run_due_work() == 0
+    assert await announcements(core) == []

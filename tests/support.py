@@ -1,0 +1,65 @@
+"""Test helpers: speak to a core as console users and read what they would see."""
+
+from __future__ import annotations
+
+import itertools
+
+from bot.app import Core
+from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
+from bot.render.plain import render_plain
+
+CONSOLE_ROOM = RoomRef("console", "local")
+_ids = itertools.count(1)
+
+
+def invocation(
+    user: str,
+    text: str,
+    room: RoomRef = CONSOLE_ROOM,
+    *,
+    admin: bool = True,
+    message_id: str | None = None,
+) -> Invocation:
+    command = text.strip().removeprefix("!")
+    return Invocation(
+        room=room,
+        actor=Actor(room.platform, user, user, is_room_admin=admin),
+        text=command,
+        message_id=message_id or f"m{next(_ids)}",
+        capabilities=frozenset({CAP_ATTACHMENTS}),
+    )
+
+
+async def say(
+    core: Core, user: str, text: str, room: RoomRef = CONSOLE_ROOM, *, admin: bool = True
+) -> str:
+    """What the room sees after `user` types `text` (all replies, plain text)."""
+    replies = await core.handle(invocation(user, text, room, admin=admin))
+    return "\n".join(render_plain(r) for r in replies)
+
+
+async def announcements(
+    core: Core, platform: str = "console", room: RoomRef | None = None
+) -> list[str]:
+    """Deliver pending outbox announcements for `platform` and return their text."""
+    shown: list[str] = []
+    while batch := await core.pending_deliveries(platform):
+        for delivery in batch:
+            if room is None or delivery.room == room:
+                shown.append(render_plain(delivery.reply))
+            await core.mark_delivered(delivery.delivery_id, None)
+    return shown
+
+
+async def setup_coop(
+    core: Core,
+    steward: str = "alice",
+    members: tuple[str, ...] = ("bob", "carol"),
+    name: str = "Riverside Co-op",
+) -> None:
+    """A co-op bound to the console room with `steward` and `members`."""
+    reply = await say(core, steward, f"!coop setup {name}")
+    assert "set up" in reply, reply
+    for member in members:
+        reply = await say(core, steward, f"!member add @{member}")
+        assert "joined" in reply, reply
