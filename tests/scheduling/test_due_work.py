@@ -186,3 +186,63 @@ async def test_extend_and_withdraw_reschedule_correctly(core: Core, clock: Manua
     clock.advance(timedelta(hours=2))
     assert await core.run_due_work() == 0
     assert await announcements(core) == []
+
+
+async def test_a_stale_claim_is_reminded_a_day_before_then_released(
+    core: Core, clock: ManualClock
+) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!task add Repaint the sign points:2")
+    assert "claimed by @bob" in await say(core, "bob", "!task claim 1")
+    await announcements(core)
+
+    clock.advance(timedelta(days=6) - timedelta(minutes=1))
+    await core.run_due_work()
+    assert await announcements(core) == []
+
+    clock.advance(timedelta(minutes=1))  # a day before the claim goes stale
+    await core.run_due_work()
+    shown = await announcements(core)
+    assert len(shown) == 1
+    assert shown[0].startswith("@bob: your claim on task 1 Repaint the sign is released")
+
+    clock.advance(timedelta(days=1))
+    await core.run_due_work()  # (the Monday summary falls due now too)
+    shown = [text for text in await announcements(core) if text.startswith("Task 1")]
+    assert len(shown) == 1
+    assert "Task 1 Repaint the sign released after 7 days without progress (was @bob)" in shown[0]
+    assert await core.run_due_work() == 0
+    assert await announcements(core) == []
+    assert "claimed by @carol" in await say(core, "carol", "!task claim 1")
+
+
+async def test_a_claim_finished_in_time_is_neither_reminded_nor_released(
+    core: Core, clock: ManualClock
+) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!task add Tax filing points:5")
+    await say(core, "bob", "!task claim 1")
+    clock.advance(timedelta(days=3))
+    await say(core, "bob", "!task done 1")
+    await announcements(core)
+    clock.advance(timedelta(days=10))
+    await core.run_due_work()
+    assert not [text for text in await announcements(core) if "task 1" in text.lower()]
+
+
+async def test_an_announcement_written_before_a_crash_is_delivered_after_restart_once(
+    settings: Settings, clock: ManualClock
+) -> None:
+    first = await create_core(settings, clock)
+    await setup_coop(first)
+    await say(first, "alice", "!propose Fix the roof closes:1h")
+    clock.advance(timedelta(hours=2))
+    assert await first.run_due_work() >= 1  # closed, announcement stored…
+    await first.close()  # …and the bot dies before delivering it
+
+    second = await create_core(settings, clock)
+    shown = await announcements(second)
+    assert [text for text in shown if "#1 Fix the roof — NO QUORUM" in text] == shown[:1]
+    assert len([t for t in shown if "#1 Fix the roof" in t]) == 1
+    assert await announcements(second) == []
+    await second.close()
