@@ -34,6 +34,17 @@ class CoreAPI(Protocol):
         """Record that a delivery reached its room, so it is never sent again."""
         ...
 
+    async def release_delivery(self, delivery_id: int) -> None:
+        """A send failed: give the delivery back so the next attempt retries it at once."""
+        ...
+
+    async def suggest(
+        self, room: RoomRef, kind: str, prefix: str, limit: int = 25
+    ) -> Sequence[tuple[int, str]]:
+        """(number, title) of open decisions (kind "decision") or open/claimed tasks
+        (kind "task") matching what was typed, for autocomplete."""
+        ...
+
     async def link_message(
         self, platform: str, room_id: str, message_id: str, subject: str
     ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,9 +25,11 @@ from bot.db.models import PlatformMessage
 from bot.dispatch import Dispatcher
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.render.document import Reply
-from bot.services import outbox
+from bot.services import outbox, registry_sync
 from bot.services.context import Context
 from bot.services.coops import coop_for_room, setup
+from bot.services.registry_sync import RoleHolder, SyncResult
+from bot.services.suggest import suggestions
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,41 @@ class Core:
         from bot.scheduling import run_due_work
 
         return await run_due_work(self.sessions, self.clock, self.settings)
+
+    async def suggest(
+        self, room: RoomRef, kind: str, prefix: str, limit: int = 25
+    ) -> Sequence[tuple[int, str]]:
+        """Open decisions (kind "decision") or open and claimed tasks (kind "task") of the
+        room's co-op whose number starts with, or title contains, `prefix` (autocomplete)."""
+        async with self.sessions() as session:
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            coop = await coop_for_room(ctx, room)
+            if coop is None:
+                return []
+            return await suggestions(session, coop.id, kind, prefix, limit)
+
+    async def sync_role_members(
+        self, room: RoomRef, pages: AsyncIterator[Sequence[RoleHolder]]
+    ) -> SyncResult:
+        """Bring the registry of the room's co-op in line with platform role holders, one
+        transaction per page (so a 10,000-member server is never one huge transaction);
+        after the last page, members known only on that platform who hold no role leave."""
+        result = SyncResult()
+        present: set[str] = set()
+        async for page in pages:
+            present.update(holder.identity for holder in page)
+            async with self.sessions() as session, session.begin():
+                ctx = Context(session=session, clock=self.clock, settings=self.settings)
+                ctx.coop = await coop_for_room(ctx, room)
+                if ctx.coop is None:
+                    return result
+                await registry_sync.apply_page(ctx, page, result)
+        async with self.sessions() as session, session.begin():
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            ctx.coop = await coop_for_room(ctx, room)
+            if ctx.coop is not None:
+                await registry_sync.remove_missing(ctx, room.platform, present, result)
+        return result
 
     async def bootstrap_room(self, room: RoomRef, founder: Actor, name: str) -> bool:
         """Bind `room` to a new co-op called `name` with `founder` as steward, unless the

@@ -130,6 +130,15 @@ class Settings(BaseSettings):
     matrix: MatrixSettings = MatrixSettings()
     discord: DiscordSettings = DiscordSettings()
 
+    def prefix_for(self, platform: str | None) -> str:
+        """How a command is written on `platform`: `/` on Discord (slash commands), the
+        Matrix prefix on Matrix, the configured prefix elsewhere."""
+        if platform == "discord":
+            return "/"
+        if platform == "matrix":
+            return self.matrix.command_prefix
+        return self.command_prefix
+
     @classmethod
     def settings_customise_sources(
         cls,

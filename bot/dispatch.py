@@ -78,7 +78,7 @@ class Dispatcher:
         self._handlers = handlers
 
     async def handle(self, inv: Invocation) -> list[Reply]:
-        prefix = self._settings.command_prefix
+        prefix = self._settings.prefix_for(inv.room.platform)
         try:
             cmd = parse(inv.text, self._tree, prefix)
         except UserError as exc:

@@ -29,7 +29,8 @@ class Context:
 
     @property
     def prefix(self) -> str:
-        return self.settings.command_prefix
+        """How a command is written where the actor is (`/` on Discord)."""
+        return self.settings.prefix_for(self.invocation.room.platform if self.invocation else None)
 
     def require_coop(self) -> Coop:
         if self.coop is None:
