@@ -1,0 +1,490 @@
+"""The Discord adapter: slash commands and voting controls in, rendered replies and outbox
+announcements out, over a real discord.py client (plain or auto-sharded)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import tasks
+
+from adapters.base import CoreAPI, Delivery
+from adapters.discord.render import PLATFORM, OutMessage, render_reply
+from adapters.discord.slash import SlashCall, build_app_commands, slash_text
+from adapters.discord.views import DYNAMIC_ITEMS, build_view
+from bot.commands.spec import Command
+from bot.config import DiscordSettings, Settings
+from bot.errors import UserError
+from bot.invocation import (
+    CAP_ATTACHMENTS,
+    CAP_BUTTONS,
+    CAP_EPHEMERAL,
+    Actor,
+    Invocation,
+    RoomRef,
+)
+from bot.render.document import Reply, error
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = frozenset({CAP_BUTTONS, CAP_EPHEMERAL, CAP_ATTACHMENTS})
+# Commands whose decision card is a fresh message; after any other command (vote, close,
+# extend) a card in the reply updates the cards already posted about that decision.
+NEW_CARD_COMMANDS = frozenset({"propose", "poll", "show"})
+# Discord wants an answer within 3 s; past this the adapter defers and answers later.
+DEFER_AFTER_SECONDS = 2.0
+NOTHING_TO_SAY = "Done."
+MAX_CARDS_EDITED = 10
+
+
+def intents_for(settings: DiscordSettings) -> discord.Intents:
+    """Slash commands and buttons need no privileged intent; syncing members from a role
+    needs the members intent."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    if settings.member_role or settings.steward_role:
+        intents.members = True
+    return intents
+
+
+class CoopClient(discord.Client):
+    """A discord.Client that carries the command tree and hands start-up to the adapter."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        super().__init__(intents=intents_for(adapter.settings), **options)
+        self.coopbot = adapter
+        self.tree: app_commands.CommandTree[CoopClient] = app_commands.CommandTree(self)
+        self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
+
+    async def setup_hook(self) -> None:
+        await self.coopbot.setup(self, self.tree)
+
+    async def on_ready(self) -> None:
+        self.coopbot.ready()
+
+
+class ShardedCoopClient(discord.AutoShardedClient):
+    """The same client for large servers: discord.py runs the shards in one process."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        super().__init__(intents=intents_for(adapter.settings), **options)
+        self.coopbot = adapter
+        self.tree: app_commands.CommandTree[ShardedCoopClient] = app_commands.CommandTree(self)
+        self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
+
+    async def setup_hook(self) -> None:
+        await self.coopbot.setup(self, self.tree)
+
+    async def on_ready(self) -> None:
+        self.coopbot.ready()
+
+
+def _commands_of(source: Any) -> list[Command]:
+    commands = getattr(source, "commands", source)
+    if isinstance(commands, dict):
+        commands = commands.values()
+    return [c for c in commands if isinstance(c, Command)]
+
+
+def _default_commands(core: CoreAPI | None) -> list[Command]:
+    tree = getattr(core, "tree", None)
+    if tree is None:
+        from bot.commands.tree import build_command_tree
+
+        tree = build_command_tree()
+    return _commands_of(tree)
+
+
+class _Answer:
+    """Answers one interaction: the first message is the interaction's response, the rest
+    are follow-ups; once deferred (the core was slow) public messages go to the channel."""
+
+    def __init__(self, interaction: discord.Interaction[Any]) -> None:
+        self.interaction = interaction
+        self.deferred = False
+        self.sent_ephemeral_after_defer = False
+
+    async def defer(self) -> None:
+        if not self.interaction.response.is_done():
+            await self.interaction.response.defer(thinking=True, ephemeral=True)
+            self.deferred = True
+
+    async def send(self, message: OutMessage, view: discord.ui.View | None) -> int | None:
+        """Send one message; returns its id (needed to link a decision card)."""
+        kwargs: dict[str, Any] = {
+            "allowed_mentions": message.allowed_mentions,
+            "files": message.discord_files(),
+        }
+        if message.content:
+            kwargs["content"] = message.content
+        if message.embed is not None:
+            kwargs["embed"] = message.embed
+        if view is not None:
+            kwargs["view"] = view
+        interaction = self.interaction
+        if self.deferred and not message.ephemeral:
+            channel = interaction.channel
+            if not isinstance(channel, discord.abc.Messageable):
+                return None
+            sent = await channel.send(**kwargs)
+            return sent.id
+        if not interaction.response.is_done():
+            callback = await interaction.response.send_message(
+                ephemeral=message.ephemeral, **kwargs
+            )
+            if callback.message_id is not None:
+                return callback.message_id
+            return (await interaction.original_response()).id
+        if self.deferred:
+            self.sent_ephemeral_after_defer = True
+        followup = await interaction.followup.send(ephemeral=message.ephemeral, wait=True, **kwargs)
+        return followup.id
+
+    async def finish(self) -> None:
+        """Every interaction gets an answer, even when the core had nothing to say."""
+        if not self.interaction.response.is_done():
+            await self.interaction.response.send_message(NOTHING_TO_SAY, ephemeral=True)
+        elif self.deferred and not self.sent_ephemeral_after_defer:
+            await self.interaction.followup.send(NOTHING_TO_SAY, ephemeral=True)
+
+
+class DiscordAdapter:
+    """Connects the core to Discord. `client` is the discord.py client; tests hand it to
+    simcord, production runs it with `run(core)`."""
+
+    platform = PLATFORM
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        *,
+        core: CoreAPI | None = None,
+        commands: Iterable[Command] | None = None,
+        poll_seconds: float = 2.0,
+        sharded: bool = False,
+        shard_count: int | None = None,
+        sync_commands: bool = True,
+        defer_after: float = DEFER_AFTER_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self._commands = list(commands) if commands is not None else None
+        self._poll_seconds = poll_seconds
+        self._sync_commands = sync_commands
+        self._defer_after = defer_after
+        self._outbox: tasks.Loop[Any] | None = None
+        self._delivering = asyncio.Lock()
+        options: dict[str, Any] = {}
+        if settings.application_id is not None:
+            options["application_id"] = settings.application_id
+        self.client: CoopClient | ShardedCoopClient
+        if sharded:
+            self.client = ShardedCoopClient(self, shard_count=shard_count, **options)
+        else:
+            self.client = CoopClient(self, **options)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DiscordAdapter:
+        """The adapter `coopbot run` starts when `[discord]` has a token."""
+        return cls(settings.discord, poll_seconds=settings.outbox_poll_seconds)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def attach(self, core: CoreAPI) -> None:
+        self.core = core
+
+    def _core(self) -> CoreAPI:
+        if self.core is None:
+            raise RuntimeError("DiscordAdapter used before a core was attached")
+        return self.core
+
+    async def run(self, core: CoreAPI) -> None:
+        self.attach(core)
+        async with self.client:
+            await self.client.start(self.settings.token)
+
+    async def stop(self) -> None:
+        if self._outbox is not None:
+            self._outbox.cancel()
+        await self.client.close()
+
+    async def setup(self, client: discord.Client, tree: app_commands.CommandTree[Any]) -> None:
+        """Register the persistent controls and the slash commands, then sync them."""
+        client.add_dynamic_items(*DYNAMIC_ITEMS)
+        if self._commands is None:
+            self._commands = _default_commands(self.core)
+        for command in build_app_commands(self._commands, self):
+            tree.add_command(command)
+        if not self._sync_commands:
+            return
+        if self.settings.guild_ids:
+            # Per-guild commands appear at once; global ones can take an hour to spread.
+            for guild_id in self.settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                tree.copy_global_to(guild=guild)
+                await tree.sync(guild=guild)
+        else:
+            await tree.sync()
+
+    def ready(self) -> None:
+        if self._outbox is None:
+            self._outbox = tasks.loop(seconds=self._poll_seconds)(self._outbox_tick)
+        if not self._outbox.is_running():
+            self._outbox.start()
+
+    async def on_tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        log.error("slash command failed", exc_info=error)
+        message = "Something went wrong on our side; nothing was changed. Please try again."
+        if not interaction.response.is_done():
+            await interaction.response.send_message(message, ephemeral=True)
+
+    # ---------------------------------------------------------------- interactions
+
+    def _invocation(
+        self,
+        interaction: discord.Interaction[Any],
+        text: str,
+        mentioned: dict[str, str] | None = None,
+        message_id: str | None = None,
+    ) -> Invocation:
+        user = interaction.user
+        is_admin = isinstance(user, discord.Member) and user.guild_permissions.manage_guild
+        return Invocation(
+            room=RoomRef(PLATFORM, str(interaction.channel_id)),
+            actor=Actor(PLATFORM, str(user.id), user.display_name, is_room_admin=is_admin),
+            text=text,
+            message_id=message_id or str(interaction.id),
+            capabilities=CAPABILITIES,
+            mentioned=dict(mentioned or {}),
+        )
+
+    async def _handle(self, answer: _Answer, invocation: Invocation) -> Sequence[Reply]:
+        if self._defer_after <= 0:
+            await answer.defer()
+            return await self._core().handle(invocation)
+        work = asyncio.ensure_future(self._core().handle(invocation))
+        done, _ = await asyncio.wait({work}, timeout=self._defer_after)
+        if not done:
+            await answer.defer()
+        return await work
+
+    async def run_slash(self, interaction: discord.Interaction[Any], call: SlashCall) -> None:
+        answer = _Answer(interaction)
+        if call.error is not None:
+            await self._answer(
+                answer, [error(call.error.message, call.error.hint)], new_cards=False
+            )
+            return
+        replies = await self._handle(
+            answer, self._invocation(interaction, call.text, dict(call.mentioned))
+        )
+        new_cards = call.command.path[0] in NEW_CARD_COMMANDS
+        await self._answer(answer, replies, new_cards=new_cards)
+        await self._refresh_cards(interaction, replies)
+
+    async def cast_vote(
+        self, interaction: discord.Interaction[Any], number: int, choice: str, reason: str = ""
+    ) -> None:
+        """A button, menu or form voted: the same `vote` command as `/vote`."""
+        answer = _Answer(interaction)
+        values = {"id": str(number), "choice": choice, "reason": reason}
+        try:
+            text = slash_text(self._command("vote"), values)
+        except UserError as exc:
+            await self._answer(answer, [error(exc.message, exc.hint)], new_cards=False)
+            return
+        replies = await self._handle(answer, self._invocation(interaction, text))
+        await self._answer(answer, replies, new_cards=False)
+        await self._refresh_cards(interaction, replies)
+
+    def _command(self, name: str) -> Command:
+        commands = self._commands if self._commands is not None else _default_commands(self.core)
+        found = next((c for c in commands if c.name == name), None)
+        if found is None:
+            raise RuntimeError(f"the command tree has no {name!r} command")
+        return found
+
+    async def _refresh_cards(
+        self, interaction: discord.Interaction[Any], replies: Sequence[Reply]
+    ) -> None:
+        """A vote (or a new deadline) changed a decision: its posted cards show the change.
+
+        The core answers a vote with a private confirmation only, so the adapter asks for
+        the decision's current state (a read-only `show`) and edits the cards with it."""
+        subjects = {
+            r.subject
+            for r in replies
+            if r.kind != "error" and r.subject and r.subject.startswith("decision:")
+        }
+        if any(self._updates_cards(r) for r in replies):
+            return  # the core already sent the new state along
+        for subject in subjects:
+            if not await self._core().messages_about(PLATFORM, subject):
+                continue
+            number = subject.rsplit(":", 1)[1]
+            refresh = self._invocation(
+                interaction, f"show {number}", message_id=f"{interaction.id}:card"
+            )
+            for reply in await self._core().handle(refresh):
+                if self._updates_cards(reply):
+                    await self._edit_cards(reply)
+
+    async def suggest(
+        self, interaction: discord.Interaction[Any], kind: str, prefix: str
+    ) -> Sequence[tuple[int, str]]:
+        suggest = getattr(self._core(), "suggest", None)
+        if suggest is None:
+            return []
+        room = RoomRef(PLATFORM, str(interaction.channel_id))
+        found: Sequence[tuple[int, str]] = await suggest(room, kind, prefix)
+        return found
+
+    async def _answer(self, answer: _Answer, replies: Sequence[Reply], *, new_cards: bool) -> None:
+        channel_id = str(answer.interaction.channel_id)
+        for reply in replies:
+            if self._updates_cards(reply) and not new_cards:
+                edited = await self._edit_cards(reply)
+                if edited and not self._also_post(reply):
+                    continue
+            await self._post(reply, channel_id, answer.send)
+        await answer.finish()
+
+    # ---------------------------------------------------------------- cards
+
+    @staticmethod
+    def _updates_cards(reply: Reply) -> bool:
+        return reply.choices is not None and reply.subject is not None and not reply.ephemeral
+
+    @staticmethod
+    def _also_post(reply: Reply) -> bool:
+        # A closing is news: the card shows the result and the room also gets a message.
+        return reply.choices is not None and reply.choices.closed
+
+    async def _edit_cards(self, reply: Reply, room_id: str | None = None) -> int:
+        """Edit the cards linked to the reply's subject (in `room_id` only, if given);
+        returns how many cards are linked there."""
+        assert reply.choices is not None and reply.subject is not None
+        linked = await self._core().messages_about(PLATFORM, reply.subject)
+        linked = [(room, mid) for room, mid in linked if room_id is None or room == room_id]
+        # Every `show` posts a card; only the latest few follow the count, so one vote
+        # never costs an unbounded number of edits.
+        linked = sorted(linked, key=lambda pair: int(pair[1]))[-MAX_CARDS_EDITED:]
+        if not linked:
+            return 0
+        if reply.choices.secret and not reply.choices.closed:
+            return len(linked)  # a secret count must not move in public while it is open
+        card = render_reply(reply)[0]
+        for room, mid in linked:
+            message = self.client.get_partial_messageable(int(room)).get_partial_message(int(mid))
+            try:
+                await message.edit(
+                    embed=card.embed,
+                    view=build_view(reply.choices),
+                    allowed_mentions=card.allowed_mentions,
+                )
+            except discord.NotFound:
+                log.info("decision card %s in %s is gone; not updating it", mid, room)
+        return len(linked)
+
+    async def _post(self, reply: Reply, room_id: str, send: Any) -> int | None:
+        """Send a reply's messages through `send(message, view) -> id`; a card of an open
+        decision gets its controls and is linked to the decision. Returns the first id."""
+        first: int | None = None
+        for message in render_reply(reply):
+            view = None
+            if message.is_card and reply.choices is not None:
+                view = build_view(reply.choices)
+            sent = await send(message, view)
+            if first is None:
+                first = sent
+            if (
+                message.is_card
+                and sent is not None
+                and reply.subject is not None
+                and reply.choices is not None
+                and not reply.choices.closed
+                and not message.ephemeral
+            ):
+                await self._core().link_message(PLATFORM, room_id, str(sent), reply.subject)
+        return first
+
+    # ---------------------------------------------------------------- outbox
+
+    async def _outbox_tick(self) -> None:
+        try:
+            await self.deliver_pending()
+        except Exception:
+            # The loop must outlive one bad round: undelivered rows are retried next time.
+            log.exception("outbox delivery round failed; will retry")
+
+    async def deliver_pending(self) -> int:
+        """Send every pending announcement to its channel; returns how many were sent.
+
+        A failed send stays pending and is retried (discord.py itself waits out 429s); a
+        channel that is gone or forbids the bot is skipped for good."""
+        async with self._delivering:
+            core = self._core()
+            sent = 0
+            batch = list(await core.pending_deliveries(PLATFORM))
+            for index, delivery in enumerate(batch):
+                try:
+                    message_id = await self._deliver(delivery)
+                except (discord.NotFound, discord.Forbidden) as exc:
+                    log.warning(
+                        "cannot post to channel %s (%s); dropping delivery %s",
+                        delivery.room.room_id,
+                        exc,
+                        delivery.delivery_id,
+                    )
+                    await core.mark_delivered(delivery.delivery_id, None)
+                    continue
+                except discord.HTTPException:
+                    log.exception("delivery %s failed; will retry", delivery.delivery_id)
+                    # Keep the order of announcements: the rest of the batch waits too.
+                    await self._release(batch[index:])
+                    break
+                await core.mark_delivered(
+                    delivery.delivery_id, str(message_id) if message_id is not None else None
+                )
+                sent += 1
+            return sent
+
+    async def _release(self, deliveries: Sequence[Delivery]) -> None:
+        # The core leases what it hands out; giving the lease back lets the next round
+        # retry at once instead of after the lease runs out.
+        release = getattr(self._core(), "release_delivery", None)
+        if release is None:
+            return
+        for delivery in deliveries:
+            await release(delivery.delivery_id)
+
+    async def _deliver(self, delivery: Delivery) -> int | None:
+        reply = delivery.reply
+        room_id = delivery.room.room_id
+        if self._updates_cards(reply):
+            edited = await self._edit_cards(reply, room_id)
+            if edited and not self._also_post(reply):
+                return None
+        channel = self.client.get_partial_messageable(int(room_id))
+
+        async def send(message: OutMessage, view: discord.ui.View | None) -> int:
+            kwargs: dict[str, Any] = {
+                "allowed_mentions": message.allowed_mentions,
+                "files": message.discord_files(),
+            }
+            if message.content:
+                kwargs["content"] = message.content
+            if message.embed is not None:
+                kwargs["embed"] = message.embed
+            if view is not None:
+                kwargs["view"] = view
+            return (await channel.send(**kwargs)).id
+
+        return await self._post(reply, room_id, send)
