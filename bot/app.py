@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -65,9 +65,18 @@ class Core:
         self.sessions = sessions
         self.tree = build_command_tree()
         self.dispatcher = Dispatcher(sessions, clock, settings, self.tree, all_handlers(self.tree))
+        self._listeners: list[Callable[[], Awaitable[None]]] = []
+
+    def after_commands(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call `listener` after every handled command (the scheduler re-plans its next
+        run, since a command may have set or moved a deadline)."""
+        self._listeners.append(listener)
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
-        return await self.dispatcher.handle(invocation)
+        replies = await self.dispatcher.handle(invocation)
+        for listener in self._listeners:
+            await listener()
+        return replies
 
     async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
         async with self.sessions() as session, session.begin():

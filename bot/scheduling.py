@@ -3,8 +3,9 @@ safety net every minute; the database, not the scheduler, says what is due."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAFETY_NET = timedelta(seconds=60)
+# Work that falls due while a pass runs is picked up by a few more passes, not a busy loop.
+MAX_PASSES = 3
 
 
 async def run_due_work(
@@ -40,6 +43,7 @@ class Scheduler:
         self._core = core
         self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running = asyncio.Lock()
 
     async def start(self) -> None:
         # Reconcile first: work that fell due while the bot was down runs now, once.
@@ -50,9 +54,10 @@ class Scheduler:
             id="due-work-safety-net",
             replace_existing=True,
             coalesce=True,
-            max_instances=1,
+            max_instances=3,
         )
         self._scheduler.start()
+        self._core.after_commands(self.reschedule)
         await self.reschedule()
 
     async def stop(self) -> None:
@@ -64,23 +69,33 @@ class Scheduler:
         when = await due.next_due(self._core.sessions, self._clock, self._core.settings)
         if when is None or not self._scheduler.running:
             return
+        # APScheduler waits on the wall clock; the injected clock may be offset from it.
+        delay = max(when - self._clock.now(), timedelta(0))
         self._scheduler.add_job(
             self._run,
-            DateTrigger(run_date=max(when, self._clock.now())),
+            DateTrigger(run_date=datetime.now(UTC) + delay),
             id="due-work-next",
             replace_existing=True,
             coalesce=True,
-            max_instances=1,
+            max_instances=3,
             misfire_grace_time=None,
         )
 
     async def _run(self) -> None:
-        try:
-            changed = await self._core.run_due_work()
-            if changed:
-                log.info("scheduled work: %d transition(s)", changed)
-        except Exception:
-            log.exception("scheduled work failed; it will be retried")
+        # Overlapping runs (the timer and the safety net) queue here instead of racing;
+        # the second finds nothing left to do.
+        async with self._running:
+            for _ in range(MAX_PASSES):
+                try:
+                    changed = await self._core.run_due_work()
+                except Exception:
+                    log.exception("scheduled work failed; it will be retried")
+                    break
+                if changed:
+                    log.info("scheduled work: %d transition(s)", changed)
+                when = await due.next_due(self._core.sessions, self._clock, self._core.settings)
+                if when is None or when > self._clock.now():
+                    break
         if self._scheduler.running:
             await self.reschedule()
 

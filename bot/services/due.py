@@ -16,7 +16,7 @@ from bot.render import decisions as render_decisions
 from bot.render import reminders as render_reminders
 from bot.services import decisions, outbox
 from bot.services.context import Context
-from bot.services.coop_config import effective
+from bot.services.coop_config import CoopConfig, effective
 
 log = logging.getLogger(__name__)
 
@@ -263,13 +263,10 @@ async def run_all(
 
 async def _remind_if_due(ctx: Context, decision_id: int) -> bool:
     decision = await ctx.session.get(Decision, decision_id)
-    if decision is None or ctx.config.reminder_hours == 0:
+    if decision is None:
         return False
-    window = timedelta(hours=ctx.config.reminder_hours)
-    # A vote shorter than the reminder window gets no reminder at its very start.
-    if decision.opened_at is None or decision.closes_at - window <= decision.opened_at:
-        return False
-    if decision.closes_at - window > ctx.clock.now():
+    at = reminder_time(ctx.config, decision.opened_at, decision.closes_at)
+    if at is None or at > ctx.clock.now():
         return False
     return await remind_voters(ctx, decision_id)
 
@@ -278,8 +275,8 @@ async def _claim_reminder_if_due(ctx: Context, task_id: int) -> bool:
     task = await ctx.session.get(Task, task_id)
     if task is None or task.status != "claimed" or task.claimed_at is None:
         return False
-    remind_at = task.claimed_at + timedelta(days=ctx.config.claim_days) - timedelta(days=1)
-    if remind_at > ctx.clock.now():
+    _, remind_at = claim_times(ctx.config, task.claimed_at)
+    if remind_at is None or remind_at > ctx.clock.now():
         return False
     return await remind_claim(ctx, task_id)
 
@@ -287,9 +284,13 @@ async def _claim_reminder_if_due(ctx: Context, task_id: int) -> bool:
 async def next_due(
     sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
 ) -> datetime | None:
-    """The earliest moment anything may fall due (a cheap upper bound is fine: the pass
-    that runs then re-checks everything)."""
+    """The earliest moment at which the due-work pass has something to do."""
+    now = clock.now()
     async with sessions() as session:
+        configs: dict[int, CoopConfig] = {
+            coop.id: effective(settings.defaults, coop.settings)
+            for coop in (await session.scalars(select(Coop))).all()
+        }
         moments = [
             await session.scalar(
                 select(func.min(Decision.opens_at)).where(Decision.status == "scheduled")
@@ -299,14 +300,43 @@ async def next_due(
             ),
             await session.scalar(select(func.min(Coop.next_summary_at))),
         ]
-        reminder_hours = settings.defaults.reminder_hours
-        earliest_close = moments[1]
-        if earliest_close is not None and reminder_hours:
-            moments.append(earliest_close - timedelta(hours=reminder_hours))
-        oldest_claim = await session.scalar(
-            select(func.min(Task.claimed_at)).where(Task.status == "claimed")
+        if await session.scalar(select(Coop.id).where(Coop.next_summary_at.is_(None)).limit(1)):
+            moments.append(now)
+        unreminded = await session.execute(
+            select(Decision.coop_id, Decision.opened_at, Decision.closes_at).where(
+                Decision.status == "open", Decision.reminded_at.is_(None)
+            )
         )
-        if oldest_claim is not None:
-            moments.append(oldest_claim + timedelta(days=max(0, settings.defaults.claim_days - 1)))
+        for coop_id, opened_at, closes_at in unreminded.all():
+            moments.append(reminder_time(configs[coop_id], opened_at, closes_at))
+        claims = await session.execute(
+            select(Task.coop_id, Task.claimed_at, Task.claim_reminded_at).where(
+                Task.status == "claimed"
+            )
+        )
+        for coop_id, claimed_at, reminded_at in claims.all():
+            if claimed_at is None:
+                continue
+            release_at, remind_at = claim_times(configs[coop_id], claimed_at)
+            moments.append(remind_at if remind_at and reminded_at is None else release_at)
     found = [m for m in moments if m is not None]
     return min(found) if found else None
+
+
+def reminder_time(
+    config: CoopConfig, opened_at: datetime | None, closes_at: datetime
+) -> datetime | None:
+    """When non-voters are reminded; None when never (reminders off, or a vote shorter
+    than the reminder window, which would be reminded the moment it opens)."""
+    if not config.reminder_hours or opened_at is None:
+        return None
+    at = closes_at - timedelta(hours=config.reminder_hours)
+    return at if at > opened_at else None
+
+
+def claim_times(config: CoopConfig, claimed_at: datetime) -> tuple[datetime, datetime | None]:
+    """(release time, reminder time or None) of a claim: released after claim_days,
+    reminded a day before (not at all when claims last a single day)."""
+    release_at = claimed_at + timedelta(days=config.claim_days)
+    remind_at = release_at - timedelta(days=1)
+    return release_at, remind_at if remind_at > claimed_at else None
