@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -246,3 +246,24 @@ async def test_an_announcement_written_before_a_crash_is_delivered_after_restart
     assert len([t for t in shown if "#1 Fix the roof" in t]) == 1
     assert await announcements(second) == []
     await second.close()
+
+
+async def test_the_scheduler_plans_its_next_run_for_the_next_deadline(
+    core: Core, clock: ManualClock
+) -> None:
+    await setup_coop(core)
+    scheduler = Scheduler(core, clock)
+    await scheduler.start()
+    try:
+        await say(core, "alice", "!propose Timed closes:90m")
+        planned = scheduler.next_run()
+        assert planned is not None
+        # APScheduler waits on the wall clock: the run is 90 minutes (of the injected
+        # clock) from now, whatever the wall clock says.
+        wait = planned - datetime.now(UTC)
+        assert timedelta(minutes=89) < wait <= timedelta(minutes=90)
+        await say(core, "alice", "!extend 1 1h")
+        wait = scheduler.next_run() - datetime.now(UTC)  # type: ignore[operator]
+        assert timedelta(minutes=149) < wait <= timedelta(minutes=150)
+    finally:
+        await scheduler.stop()
