@@ -1,0 +1,653 @@
+"""The Matrix adapter: syncs with a homeserver through matrix-nio, turns messages and poll
+responses into invocations, and sends replies, native polls and outbox announcements."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import hashlib
+import io
+import logging
+import struct
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientConnectionError
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LocalProtocolError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    MessageDirection,
+    RoomCreateEvent,
+    RoomInfo,
+    RoomMemberEvent,
+    RoomMessagesResponse,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+    UnknownEvent,
+    UploadResponse,
+    WhoamiResponse,
+)
+from nio.crypto import ENCRYPTION_ENABLED
+
+from adapters.base import CoreAPI
+from adapters.matrix.mentions import command_text
+from adapters.matrix.polls import (
+    RESPONSE_TYPES,
+    UNSTABLE_END,
+    UNSTABLE_START,
+    decision_number,
+    parse_response,
+    poll_end_content,
+    poll_fallback,
+    poll_start_content,
+    supports_native_poll,
+    vote_text,
+)
+from adapters.matrix.power import creators_of, is_room_admin
+from adapters.matrix.render import plain_text, render_reply
+from adapters.matrix.state import AdapterState, Session
+from bot.clock import Clock, SystemClock
+from bot.config import MatrixSettings
+from bot.invocation import CAP_ATTACHMENTS, CAP_NATIVE_POLLS, Actor, Invocation, RoomRef
+from bot.render.document import Attachment, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+_PERMANENT_SEND_ERRORS = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN"})
+_RECENT_EVENTS = 2048
+_MAX_BACKFILL_PAGES = 20
+
+
+class MatrixError(Exception):
+    """The adapter cannot go on (bad credentials, a homeserver refusing the account)."""
+
+
+def _txn(*parts: str) -> str:
+    # Transaction ids derived from what is being answered make a resend after a crash a
+    # no-op on the homeserver, which remembers the ids a device used.
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+    return f"coopbot-{digest}"
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) >= 24 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    return None
+
+
+def inviter_allowed(inviter: str, allowed: Sequence[str]) -> bool:
+    """Whether `inviter` matches `allowed` (user ids or patterns like `*:example.org`);
+    an empty list allows anyone."""
+    if not allowed:
+        return True
+    return any(fnmatch.fnmatchcase(inviter, pattern) for pattern in allowed)
+
+
+class MatrixAdapter:
+    """A ChatAdapter for Matrix. Everything it keeps (session, crypto keys, sync token)
+    lives under `settings.store_path`, so a restart picks up exactly where it stopped."""
+
+    platform = PLATFORM
+    capabilities = frozenset({CAP_NATIVE_POLLS, CAP_ATTACHMENTS})
+
+    def __init__(
+        self,
+        settings: MatrixSettings,
+        prefix: str | None = None,
+        clock: Clock | None = None,
+        *,
+        outbox_poll_seconds: float = 2.0,
+        sync_timeout_ms: int = 30_000,
+        max_retry_wait: float = 30.0,
+        timeline_limit: int = 50,
+        device_name: str = "coopbot",
+    ) -> None:
+        self.settings = settings
+        self.prefix = prefix if prefix is not None else settings.command_prefix
+        self.clock: Clock = clock or SystemClock()
+        self.outbox_poll_seconds = outbox_poll_seconds
+        self.sync_timeout_ms = sync_timeout_ms
+        self.max_retry_wait = max_retry_wait
+        self.timeline_limit = timeline_limit
+        self.device_name = device_name
+        self.state = AdapterState(Path(settings.store_path))
+        self.ready = asyncio.Event()  # set once the first sync of this run is processed
+        self._stopping = asyncio.Event()
+        self._send_lock = asyncio.Lock()
+        self._outbox_lock = asyncio.Lock()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._creators: dict[str, frozenset[str]] = {}
+        self._undecrypted: OrderedDict[str, tuple[str, MegolmEvent]] = OrderedDict()
+        self._client: AsyncClient | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def client(self) -> AsyncClient:
+        if self._client is None:
+            raise RuntimeError("the Matrix adapter is not running")
+        return self._client
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    async def run(self, core: CoreAPI) -> None:
+        self._stopping.clear()
+        self.ready.clear()
+        self._client = await self._connect()
+        sync = asyncio.create_task(self._sync_loop(core), name="matrix-sync")
+        outbox = asyncio.create_task(self._outbox_loop(core), name="matrix-outbox")
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {sync, outbox, stopping}, return_when=asyncio.FIRST_COMPLETED
+            )
+            self._stopping.set()
+            # The loops finish the work in hand and return; a crashed loop re-raises here.
+            for task in (sync, outbox):
+                if task in done:
+                    task.result()
+            await asyncio.gather(sync, outbox)
+        finally:
+            pending: list[asyncio.Task[Any]] = [sync, outbox, stopping]
+            for leftover in pending:
+                leftover.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await self.client.close()
+            self._client = None
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def _connect(self) -> AsyncClient:
+        settings = self.settings
+        self.state.prepare()
+        config = AsyncClientConfig(
+            encryption_enabled=ENCRYPTION_ENABLED,
+            store_sync_tokens=False,  # saved by the adapter, only after the events are handled
+            max_limit_exceeded=None,  # on 429, wait as long as the homeserver asks, then retry
+            max_timeouts=None,  # on a lost connection, retry with backoff until it is back
+            max_timeout_retry_wait_time=self.max_retry_wait,
+            request_timeout=60,
+        )
+        client = AsyncClient(
+            settings.homeserver,
+            settings.user_id,
+            device_id=settings.device_id or None,
+            store_path=str(self.state.store_path),
+            config=config,
+        )
+        try:
+            await self._login(client)
+            if client.olm and client.should_upload_keys:
+                await client.keys_upload()
+            # Operators publish these so that members can verify the bot's device by hand.
+            fingerprint = client.olm.account.identity_keys["ed25519"] if client.olm else "-"
+            log.info("Matrix device %s, ed25519 key %s", client.device_id, fingerprint)
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    async def _login(self, client: AsyncClient) -> None:
+        settings = self.settings
+        if settings.access_token:
+            device_id = settings.device_id
+            if not device_id:
+                client.access_token = settings.access_token
+                who = await client.whoami()
+                if not isinstance(who, WhoamiResponse) or not who.device_id:
+                    raise MatrixError(f"matrix.access_token was refused: {who}")
+                device_id = who.device_id
+            client.restore_login(settings.user_id, device_id, settings.access_token)
+            return
+        saved = self.state.load_session(settings.user_id)
+        if saved is not None and (not settings.device_id or saved.device_id == settings.device_id):
+            client.restore_login(saved.user_id, saved.device_id, saved.access_token)
+            who = await client.whoami()
+            if isinstance(who, WhoamiResponse):
+                return
+            log.warning("the saved Matrix session was refused (%s); logging in again", who)
+            client.device_id = saved.device_id  # keep the device, and so its keys
+        response = await client.login(settings.password, device_name=self.device_name)
+        if not isinstance(response, LoginResponse):
+            raise MatrixError(f"Matrix login as {settings.user_id} failed: {response}")
+        self.state.save_session(
+            Session(response.user_id, response.device_id, response.access_token)
+        )
+
+    # -- sync --------------------------------------------------------------------------
+
+    async def _sync_loop(self, core: CoreAPI) -> None:
+        token = self.state.load_sync_token()
+        first = True
+        failures = 0
+        while not self._stopping.is_set():
+            # The first sync of a run asks for full state: room members and power levels
+            # are only in memory, and an incremental sync would not repeat them.
+            request = asyncio.ensure_future(
+                self.client.sync(
+                    timeout=0 if first else self.sync_timeout_ms,
+                    sync_filter={"room": {"timeline": {"limit": self.timeline_limit}}},
+                    since=token,
+                    full_state=first or None,
+                )
+            )
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not request.done():
+                request.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await request
+                return
+            try:
+                response = request.result()
+            except (ClientConnectionError, TimeoutError) as exc:
+                failures += 1
+                log.warning("Matrix sync failed (%s); retrying", exc)
+                await self._pause(min(self.max_retry_wait, 0.5 * 2**failures))
+                continue
+            if not isinstance(response, SyncResponse):
+                failures += 1
+                if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
+                    if self.settings.access_token or not self.settings.password:
+                        raise MatrixError(f"the homeserver no longer accepts our login: {response}")
+                    # The session was logged out (an admin, a password change): log in
+                    # again on the same device, so that the encryption keys stay valid.
+                    await self._login(self.client)
+                    continue
+                log.warning("Matrix sync error %s; retrying", response)
+                await self._pause(min(self.max_retry_wait, 0.5 * 2**failures))
+                continue
+            failures = 0
+            # Learn new devices first, so that replies are encrypted for every member.
+            await self._maintain_keys()
+            # With no saved token this is the bot's very first sync: everything in it is
+            # history from before the bot was running, so it is seen but not acted on.
+            await self._process(core, response, since=token)
+            token = response.next_batch
+            self.state.save_sync_token(token)
+            await self._maintain_keys()
+            first = False
+            self.ready.set()
+            await self._deliver_outbox(core)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _maintain_keys(self) -> None:
+        client = self.client
+        if not client.olm:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    async def _process(self, core: CoreAPI, response: SyncResponse, since: str | None) -> None:
+        for room_id, invite in response.rooms.invite.items():
+            await self._consider_invite(room_id, invite.invite_state)
+        for room_id, info in response.rooms.join.items():
+            for event in [*info.state, *info.timeline.events]:
+                if isinstance(event, RoomCreateEvent):
+                    self._creators[room_id] = creators_of(event.source)
+        if since is None:
+            return
+        for room_id, info in response.rooms.join.items():
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            timeline = await self._whole_timeline(room_id, info, since)
+            for event in self._after_own_join(timeline):
+                await self._handle_safely(core, room, event)
+        if self._undecrypted:
+            await self._retry_undecrypted(core)
+
+    async def _whole_timeline(self, room_id: str, info: RoomInfo, since: str) -> list[Any]:
+        """The room's events since the last sync. A sync returns only the latest few when
+        many were sent (while the bot was down); the rest are fetched page by page back to
+        the previous sync token, so that no command is skipped."""
+        events = list(info.timeline.events)
+        if not info.timeline.limited or not info.timeline.prev_batch:
+            return events
+        missed: list[Any] = []
+        start = info.timeline.prev_batch
+        for _ in range(_MAX_BACKFILL_PAGES):
+            page = await self.client.room_messages(
+                room_id, start=start, end=since, direction=MessageDirection.back, limit=100
+            )
+            if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                break
+            missed.extend(page.chunk)
+            if not page.end or page.end == start:
+                break
+            start = page.end
+        else:
+            log.warning("%s: more missed events than the bot fetches; older ones skipped", room_id)
+        return [*reversed(missed), *events]
+
+    async def _retry_undecrypted(self, core: CoreAPI) -> None:
+        for event_id, (room_id, event) in list(self._undecrypted.items()):
+            room = self.client.rooms.get(room_id)
+            try:
+                decrypted = self.client.decrypt_event(event)
+            except Exception:  # nio raises several kinds while the key is still missing
+                continue
+            del self._undecrypted[event_id]
+            if room is not None:
+                await self._handle_safely(core, room, decrypted)
+
+    async def _handle_safely(self, core: CoreAPI, room: MatrixRoom, event: Any) -> None:
+        try:
+            await self._handle_event(core, room, event)
+        except (ClientConnectionError, TimeoutError, _SendError):
+            # The command ran (the core committed it) but its reply could not be sent;
+            # one bad event must not stop the bot from reading the room.
+            log.exception("could not answer %s in %s", event.event_id, room.room_id)
+
+    def _after_own_join(self, events: Sequence[Any]) -> list[Any]:
+        # In the sync right after the bot joins a room, the timeline may reach back before
+        # the join; those messages were not sent to the bot and are never acted on.
+        start = 0
+        for index, event in enumerate(events):
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ):
+                start = index + 1
+        return list(events[start:])
+
+    async def _consider_invite(self, room_id: str, invite_state: Sequence[Any]) -> None:
+        if not self.settings.auto_join:
+            return
+        inviter = next(
+            (
+                event.sender
+                for event in invite_state
+                if isinstance(event, InviteMemberEvent)
+                and event.state_key == self.user_id
+                and event.membership == "invite"
+            ),
+            None,
+        )
+        if inviter is None or not inviter_allowed(inviter, self.settings.allowed_inviters):
+            log.info("ignoring an invite to %s from %s", room_id, inviter)
+            return
+        response = await self.client.join(room_id)
+        if isinstance(response, JoinError):
+            log.warning("could not join %s: %s", room_id, response)
+
+    # -- incoming events ---------------------------------------------------------------
+
+    def _first_time(self, event_id: str) -> bool:
+        # The core ignores a message id it has seen; this only saves it the round trip.
+        if event_id in self._recent:
+            return False
+        self._recent[event_id] = None
+        if len(self._recent) > _RECENT_EVENTS:
+            self._recent.popitem(last=False)
+        return True
+
+    async def _handle_event(self, core: CoreAPI, room: MatrixRoom, event: Any) -> None:
+        sender = getattr(event, "sender", None)
+        if sender is None or sender == self.user_id:
+            return
+        if isinstance(event, MegolmEvent):
+            log.warning(
+                "could not decrypt %s in %s (session %s); asking for the key",
+                event.event_id,
+                room.room_id,
+                event.session_id,
+            )
+            with contextlib.suppress(Exception):
+                await self.client.request_room_key(event)
+            # Tried again after each sync: the key often arrives a moment later.
+            self._undecrypted[event.event_id] = (room.room_id, event)
+            while len(self._undecrypted) > _RECENT_EVENTS:
+                self._undecrypted.popitem(last=False)
+            return
+        if isinstance(event, RoomMessageText):
+            await self._handle_message(core, room, event)
+        elif isinstance(event, UnknownEvent) and event.type in RESPONSE_TYPES:
+            await self._handle_poll_response(core, room, event)
+
+    def _actor(self, room: MatrixRoom, sender: str) -> Actor:
+        level = room.power_levels.get_user_level(sender)
+        creators = self._creators.get(room.room_id, frozenset())
+        return Actor(
+            platform=PLATFORM,
+            user_id=sender,
+            display_name=room.user_name(sender) or sender,
+            is_room_admin=is_room_admin(sender, level, room.room_version, creators),
+        )
+
+    async def _handle_message(
+        self, core: CoreAPI, room: MatrixRoom, event: RoomMessageText
+    ) -> None:
+        if event.source.get("content", {}).get("m.relates_to", {}).get("rel_type") == "m.replace":
+            return  # an edit: the original command already ran
+        parsed = command_text(event.body, event.formatted_body)
+        if not parsed.text.startswith(self.prefix) or not self._first_time(event.event_id):
+            return
+        text = parsed.text[len(self.prefix) :].strip()
+        if not text:
+            return
+        invocation = Invocation(
+            room=RoomRef(PLATFORM, room.room_id),
+            actor=self._actor(room, event.sender),
+            text=text,
+            message_id=event.event_id,
+            capabilities=self.capabilities,
+            mentioned=parsed.mentioned,
+        )
+        replies = await core.handle(invocation)
+        for index, reply in enumerate(replies):
+            await self.send_reply(
+                core, room.room_id, reply, _txn(event.event_id, str(index)), event.event_id
+            )
+        await self._deliver_outbox(core)
+
+    async def _handle_poll_response(
+        self, core: CoreAPI, room: MatrixRoom, event: UnknownEvent
+    ) -> None:
+        response = parse_response(event.source.get("content", {}))
+        if response is None or not self._first_time(event.event_id):
+            return
+        subject = await core.subject_of(PLATFORM, response.poll_event_id)
+        number = decision_number(subject) if subject else None
+        text = vote_text(number, response.selections) if number is not None else None
+        if text is None:
+            return
+        invocation = Invocation(
+            room=RoomRef(PLATFORM, room.room_id),
+            actor=self._actor(room, event.sender),
+            text=text,
+            message_id=event.event_id,
+            capabilities=self.capabilities,
+        )
+        replies = await core.handle(invocation)
+        acknowledged = False
+        for index, reply in enumerate(replies):
+            if reply.kind == "info" and not reply.attachments and reply.choices is None:
+                # The poll already shows the member their choice; a message per click
+                # would flood the room, so a confirmation is a reaction instead.
+                if not acknowledged:
+                    await self._react(room.room_id, event.event_id, "✅")
+                    acknowledged = True
+                continue
+            await self.send_reply(
+                core, room.room_id, reply, _txn(event.event_id, str(index)), event.event_id
+            )
+        await self._deliver_outbox(core)
+
+    # -- outgoing ----------------------------------------------------------------------
+
+    async def _deliver_outbox(self, core: CoreAPI) -> None:
+        """Send every pending announcement for Matrix rooms; a failure is logged and the
+        rest waits for the next round (the outbox keeps it until it is marked)."""
+        try:
+            async with self._outbox_lock:
+                await self._deliver_pending(core)
+        except (ClientConnectionError, TimeoutError, _SendError) as exc:
+            log.warning("Matrix outbox delivery failed (%s); will retry", exc)
+
+    async def _deliver_pending(self, core: CoreAPI) -> None:
+        while True:
+            deliveries = await core.pending_deliveries(PLATFORM)
+            if not deliveries:
+                return
+            for delivery in deliveries:
+                event_id: str | None
+                try:
+                    event_id = await self.send_reply(
+                        core,
+                        delivery.room.room_id,
+                        delivery.reply,
+                        f"coopbot-delivery-{delivery.delivery_id}",
+                    )
+                except _PermanentSendError as exc:
+                    log.warning(
+                        "delivery %s to %s dropped: %s",
+                        delivery.delivery_id,
+                        delivery.room.room_id,
+                        exc,
+                    )
+                    event_id = None
+                except BaseException:
+                    # Give the lease back so the next round retries at once (the core
+                    # would otherwise wait for the lease to expire).
+                    release = getattr(core, "release_delivery", None)
+                    if release is not None:
+                        with contextlib.suppress(Exception):
+                            await release(delivery.delivery_id)
+                    raise
+                await core.mark_delivered(delivery.delivery_id, event_id)
+
+    async def _outbox_loop(self, core: CoreAPI) -> None:
+        await self.ready.wait()
+        while not self._stopping.is_set():
+            await self._deliver_outbox(core)
+            await self._pause(self.outbox_poll_seconds)
+
+    async def send_reply(
+        self,
+        core: CoreAPI,
+        room_id: str,
+        reply: Reply,
+        txn: str,
+        in_reply_to: str | None = None,
+    ) -> str:
+        """Send one reply: the notice, its attachments, and its poll start or poll end.
+        Returns the event id of the notice."""
+        async with self._send_lock:
+            content = render_reply(reply)
+            if in_reply_to:
+                content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
+            event_id = await self._send(room_id, "m.room.message", content, txn)
+            for index, attachment in enumerate(reply.attachments):
+                await self._send_attachment(room_id, attachment, f"{txn}-a{index}")
+            if reply.choices is not None and reply.kind == "announcement":
+                # Only the announcements of a decision opening or closing start or end a
+                # poll; a `show` carries the same choices and must not post another.
+                await self._sync_poll(core, room_id, reply, txn)
+            return event_id
+
+    async def _sync_poll(self, core: CoreAPI, room_id: str, reply: Reply, txn: str) -> None:
+        choices = reply.choices
+        assert choices is not None
+        subject = reply.subject or f"decision:{choices.coop_id}:{choices.decision_number}"
+        linked = [
+            message_id
+            for linked_room, message_id in await core.messages_about(PLATFORM, subject)
+            if linked_room == room_id
+        ]
+        if choices.closed:
+            summary = plain_text(reply)
+            for poll_id in linked:
+                await self._send(
+                    room_id, UNSTABLE_END, poll_end_content(poll_id, summary), _txn("end", poll_id)
+                )
+            return
+        if linked or not supports_native_poll(choices):
+            return
+        content = poll_start_content(choices, poll_fallback(choices, self.prefix))
+        poll_id = await self._send(room_id, UNSTABLE_START, content, f"{txn}-poll")
+        await core.link_message(PLATFORM, room_id, poll_id, subject)
+
+    async def _send_attachment(self, room_id: str, attachment: Attachment, txn: str) -> None:
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(room and room.encrypted)
+        upload, keys = await self.client.upload(
+            io.BytesIO(attachment.data),
+            content_type=attachment.content_type,
+            filename=attachment.filename,
+            encrypt=encrypt,
+            filesize=len(attachment.data),
+        )
+        if not isinstance(upload, UploadResponse):
+            raise _SendError(f"upload of {attachment.filename} failed: {upload}")
+        is_image = attachment.content_type.startswith("image/")
+        info: dict[str, Any] = {"mimetype": attachment.content_type, "size": len(attachment.data)}
+        size = _png_size(attachment.data)
+        if size:
+            info["w"], info["h"] = size
+        content: dict[str, Any] = {
+            "msgtype": "m.image" if is_image else "m.file",
+            "body": attachment.alt or attachment.filename,
+            "filename": attachment.filename,
+            "info": info,
+        }
+        if encrypt and keys is not None:
+            content["file"] = {"url": upload.content_uri, **keys}
+        else:
+            content["url"] = upload.content_uri
+        await self._send(room_id, "m.room.message", content, txn)
+
+    async def _react(self, room_id: str, event_id: str, key: str) -> None:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        with contextlib.suppress(_SendError):
+            await self._send(room_id, "m.reaction", content, _txn("react", event_id, key))
+
+    async def _send(self, room_id: str, event_type: str, content: dict[str, Any], txn: str) -> str:
+        if room_id not in self.client.rooms:
+            raise _PermanentSendError(f"the bot is not in {room_id}")
+        try:
+            response = await self.client.room_send(
+                room_id, event_type, content, tx_id=txn, ignore_unverified_devices=True
+            )
+        except LocalProtocolError as exc:  # e.g. an encrypted room whose members are unknown
+            raise _SendError(str(exc)) from exc
+        if isinstance(response, RoomSendResponse):
+            return str(response.event_id)
+        code = getattr(response, "status_code", None)
+        if code in _PERMANENT_SEND_ERRORS:
+            raise _PermanentSendError(f"{code}: {getattr(response, 'message', response)}")
+        raise _SendError(str(response))
+
+
+class _SendError(Exception):
+    """A message could not be sent now; it may succeed later."""
+
+
+class _PermanentSendError(_SendError):
+    """A message can never be sent (the bot left the room, or was never in it)."""

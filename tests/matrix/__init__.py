@@ -1,0 +1,1 @@
+"""Matrix adapter tests against a real Synapse homeserver."""
