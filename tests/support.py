@@ -20,7 +20,7 @@ def invocation(
     admin: bool = True,
     message_id: str | None = None,
 ) -> Invocation:
-    command = text.strip().removeprefix("!")
+    command = text.strip().removeprefix("!").removeprefix("/")
     return Invocation(
         room=room,
         actor=Actor(room.platform, user, user, is_room_admin=admin),
