@@ -1,0 +1,1 @@
+"""Benchmarks: each measured as a ratio against a baseline taken in the same run."""
