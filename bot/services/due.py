@@ -14,7 +14,8 @@ from bot.config import Settings
 from bot.db.models import Coop, Decision, Member, Task
 from bot.render import decisions as render_decisions
 from bot.render import reminders as render_reminders
-from bot.services import decisions, outbox
+from bot.render.document import Reply
+from bot.services import decisions, outbox, tasks
 from bot.services.context import Context
 from bot.services.coop_config import CoopConfig, effective
 
@@ -49,6 +50,11 @@ async def _ids(sessions: async_sessionmaker[AsyncSession], query: object) -> lis
         return [(c, i) for c, i in (await session.execute(query)).all()]  # type: ignore[call-overload]
 
 
+async def _announce(ctx: Context, coop_id: int, reply: Reply, dedupe_key: str) -> None:
+    """Queue a scheduled announcement for every bound room, once per `dedupe_key`."""
+    await outbox.announce(ctx.session, ctx.clock, coop_id, reply, dedupe_key=dedupe_key)
+
+
 async def open_scheduled(ctx: Context, decision_id: int) -> bool:
     decision = await ctx.session.get(Decision, decision_id)
     if decision is None or not await decisions.open_decision(ctx, decision):
@@ -63,13 +69,7 @@ async def open_scheduled(ctx: Context, decision_id: int) -> bool:
         ctx.clock.now(),
         ctx.prefix,
     )
-    await outbox.announce(
-        ctx.session,
-        ctx.clock,
-        decision.coop_id,
-        reply,
-        dedupe_key=f"{render_decisions.subject(decision)}:announced",
-    )
+    await _announce(ctx, decision.coop_id, reply, f"{render_decisions.subject(decision)}:announced")
     return True
 
 
@@ -81,13 +81,7 @@ async def close_due(ctx: Context, decision_id: int) -> bool:
     if result is None:
         return False
     reply = render_decisions.result(decision, result)
-    await outbox.announce(
-        ctx.session,
-        ctx.clock,
-        decision.coop_id,
-        reply,
-        dedupe_key=f"{render_decisions.subject(decision)}:closed",
-    )
+    await _announce(ctx, decision.coop_id, reply, f"{render_decisions.subject(decision)}:closed")
     return True
 
 
@@ -112,13 +106,7 @@ async def remind_voters(ctx: Context, decision_id: int) -> bool:
     reply = render_reminders.vote_reminder(
         decision, count, waiting, ctx.config.timezone, now, ctx.prefix
     )
-    await outbox.announce(
-        ctx.session,
-        ctx.clock,
-        decision.coop_id,
-        reply,
-        dedupe_key=f"{render_decisions.subject(decision)}:reminder",
-    )
+    await _announce(ctx, decision.coop_id, reply, f"{render_decisions.subject(decision)}:reminder")
     return True
 
 
@@ -140,12 +128,8 @@ async def remind_claim(ctx: Context, task_id: int) -> bool:
     reply = render_reminders.claim_reminder(
         task, holder, release_at, ctx.config.timezone, ctx.prefix
     )
-    await outbox.announce(
-        ctx.session,
-        ctx.clock,
-        task.coop_id,
-        reply,
-        dedupe_key=f"task:{task.id}:{task.claimed_at.isoformat()}:reminder",
+    await _announce(
+        ctx, task.coop_id, reply, f"task:{task.id}:{task.claimed_at.isoformat()}:reminder"
     )
     return True
 
@@ -154,27 +138,14 @@ async def release_claim(ctx: Context, task_id: int) -> bool:
     task = await ctx.session.get(Task, task_id)
     if task is None or task.status != "claimed" or task.claimed_at is None:
         return False
-    claimed_at, holder_id = task.claimed_at, task.holder_id
-    if claimed_at + timedelta(days=ctx.config.claim_days) > ctx.clock.now():
+    claimed_at = task.claimed_at
+    release_at, _ = claim_times(ctx.config, claimed_at)
+    if release_at > ctx.clock.now():
         return False
-    released = await ctx.session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.status == "claimed", Task.claimed_at == claimed_at)
-        .values(status="open", holder_id=None, claimed_at=None, claim_reminded_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    if released.rowcount != 1:  # type: ignore[attr-defined]
+    if (holder := await tasks.release(ctx, task, action="task.release")) is None:
         return False
-    holder = await ctx.session.get(Member, holder_id) if holder_id else None
-    ctx.audit("task.release", f"task:{task.number}", reason="stale claim")
     reply = render_reminders.claim_released(task, holder, ctx.config.claim_days, ctx.prefix)
-    await outbox.announce(
-        ctx.session,
-        ctx.clock,
-        task.coop_id,
-        reply,
-        dedupe_key=f"task:{task.id}:{claimed_at.isoformat()}:released",
-    )
+    await _announce(ctx, task.coop_id, reply, f"task:{task.id}:{claimed_at.isoformat()}:released")
     return True
 
 
@@ -194,9 +165,7 @@ async def post_summary(ctx: Context, coop_id: int) -> bool:
     if moved.rowcount != 1 or due_at is None:  # type: ignore[attr-defined]
         return False
     reply = await summaries.weekly_summary(ctx, now)
-    await outbox.announce(
-        ctx.session, ctx.clock, coop_id, reply, dedupe_key=f"summary:{coop_id}:{due_at.isoformat()}"
-    )
+    await _announce(ctx, coop_id, reply, f"summary:{coop_id}:{due_at.isoformat()}")
     return True
 
 
