@@ -135,11 +135,16 @@ class Core:
             return await suggestions(session, coop.id, kind, prefix, limit)
 
     async def sync_role_members(
-        self, room: RoomRef, pages: AsyncIterator[Sequence[RoleHolder]]
+        self,
+        room: RoomRef,
+        pages: AsyncIterator[Sequence[RoleHolder]],
+        *,
+        manage_roles: bool = True,
     ) -> SyncResult:
         """Bring the registry of the room's co-op in line with platform role holders, one
         transaction per page (so a 10,000-member server is never one huge transaction);
-        after the last page, members known only on that platform who hold no role leave."""
+        after the last page, members known only on that platform who hold no role leave.
+        Without `manage_roles` (no steward role configured) existing roles are kept."""
         result = SyncResult()
         present: set[str] = set()
         async for page in pages:
@@ -149,7 +154,7 @@ class Core:
                 ctx.coop = await coop_for_room(ctx, room)
                 if ctx.coop is None:
                     return result
-                await registry_sync.apply_page(ctx, page, result)
+                await registry_sync.apply_page(ctx, page, result, manage_roles=manage_roles)
         async with self.sessions() as session, session.begin():
             ctx = Context(session=session, clock=self.clock, settings=self.settings)
             ctx.coop = await coop_for_room(ctx, room)

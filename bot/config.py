@@ -104,6 +104,8 @@ class DiscordSettings(_Section):
     guild_ids: list[int] = Field(default_factory=list)
     member_role: str = ""
     steward_role: str = ""
+    sharded: bool = False
+    shard_count: int | None = Field(default=None, ge=1)
 
     @property
     def configured(self) -> bool:

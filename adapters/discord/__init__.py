@@ -1,4 +1,5 @@
-"""The Discord adapter: slash commands, decision cards with persistent vote buttons."""
+"""The Discord adapter: slash commands, decision cards with persistent vote buttons, and
+the registry synced from member and steward roles."""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ from discord.ext import tasks
 
 from adapters.base import CoreAPI, Delivery
 from adapters.discord.render import PLATFORM, OutMessage, render_reply
+from adapters.discord.role_sync import RoleSync
+from adapters.discord.roles import DEFAULT_PAGE_SIZE
 from adapters.discord.slash import SlashCall, build_app_commands, slash_text
 from adapters.discord.views import DYNAMIC_ITEMS, build_view
 from bot.commands.spec import Command
@@ -35,6 +37,8 @@ CAPABILITIES = frozenset({CAP_BUTTONS, CAP_EPHEMERAL, CAP_ATTACHMENTS})
 # Commands whose decision card is a fresh message; after any other command (vote, close,
 # extend) a card in the reply updates the cards already posted about that decision.
 NEW_CARD_COMMANDS = frozenset({"propose", "poll", "show"})
+# After these bind a channel to a co-op, its registry is synced from the roles at once.
+BINDING_COMMANDS = frozenset({("coop", "setup"), ("coop", "bind")})
 # Discord wants an answer within 3 s; past this the adapter defers and answers later.
 DEFER_AFTER_SECONDS = 2.0
 NOTHING_TO_SAY = "Done."
@@ -66,6 +70,15 @@ class CoopClient(discord.Client):
     async def on_ready(self) -> None:
         self.coopbot.ready()
 
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        self.coopbot.role_sync.member_changed(before, after)
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        self.coopbot.role_sync.member_left(payload)
+
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        self.coopbot.role_sync.role_changed(before, after)
+
 
 class ShardedCoopClient(discord.AutoShardedClient):
     """The same client for large servers: discord.py runs the shards in one process."""
@@ -81,6 +94,15 @@ class ShardedCoopClient(discord.AutoShardedClient):
 
     async def on_ready(self) -> None:
         self.coopbot.ready()
+
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        self.coopbot.role_sync.member_changed(before, after)
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        self.coopbot.role_sync.member_left(payload)
+
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        self.coopbot.role_sync.role_changed(before, after)
 
 
 def _commands_of(source: Any) -> list[Command]:
@@ -170,6 +192,7 @@ class DiscordAdapter:
         shard_count: int | None = None,
         sync_commands: bool = True,
         defer_after: float = DEFER_AFTER_SECONDS,
+        role_page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -187,11 +210,20 @@ class DiscordAdapter:
             self.client = ShardedCoopClient(self, shard_count=shard_count, **options)
         else:
             self.client = CoopClient(self, **options)
+        self.role_sync = RoleSync(settings, self.client, self._core, page_size=role_page_size)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiscordAdapter:
         """The adapter `coopbot run` starts when `[discord]` has a token."""
-        return cls(settings.discord, poll_seconds=settings.outbox_poll_seconds)
+        section = settings.discord
+        # `sharded` / `shard_count` are read only if the settings define them, so the
+        # adapter needs no change when `[discord] sharded = true` is added to the config.
+        return cls(
+            section,
+            poll_seconds=settings.outbox_poll_seconds,
+            sharded=section.sharded,
+            shard_count=section.shard_count,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -211,6 +243,7 @@ class DiscordAdapter:
     async def stop(self) -> None:
         if self._outbox is not None:
             self._outbox.cancel()
+        self.role_sync.cancel()
         await self.client.close()
 
     async def setup(self, client: discord.Client, tree: app_commands.CommandTree[Any]) -> None:
@@ -232,6 +265,9 @@ class DiscordAdapter:
             await tree.sync()
 
     def ready(self) -> None:
+        # Roles may have changed while the bot was away (discord.py fires this again
+        # after a reconnect that could not resume, which may also have missed changes).
+        self.role_sync.request_all()
         if self._outbox is None:
             self._outbox = tasks.loop(seconds=self._poll_seconds)(self._outbox_tick)
         if not self._outbox.is_running():
@@ -288,6 +324,13 @@ class DiscordAdapter:
         new_cards = call.command.path[0] in NEW_CARD_COMMANDS
         await self._answer(answer, replies, new_cards=new_cards)
         await self._refresh_cards(interaction, replies)
+        if (
+            call.command.path in BINDING_COMMANDS
+            and interaction.guild_id is not None
+            and replies
+            and all(r.kind != "error" for r in replies)
+        ):
+            self.role_sync.request(interaction.guild_id)
 
     async def cast_vote(
         self, interaction: discord.Interaction[Any], number: int, choice: str, reason: str = ""

@@ -3,36 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Literal
 
 import discord
 
+from bot.services.registry_sync import RoleHolder
+
 DEFAULT_PAGE_SIZE = 500
 
-
-@dataclass(frozen=True)
-class RoleHolder:
-    """A guild member holding the member or steward role (steward wins when both)."""
-
-    user_id: str
-    display_name: str
-    role: Literal["member", "steward"]
-
-    @property
-    def identity(self) -> str:
-        return f"discord:{self.user_id}"
+CoopRole = Literal["member", "steward"]
 
 
-def _role_of(
-    member: discord.Member, member_role: str, steward_role: str
-) -> Literal["member", "steward"] | None:
+def identity_of(user_id: int) -> str:
+    """The registry identity of a Discord user."""
+    return f"discord:{user_id}"
+
+
+def role_of(member: discord.Member, member_role: str, steward_role: str) -> CoopRole | None:
+    """The co-op role a guild member's Discord roles give them (steward wins when both);
+    None for bots and for people holding neither role."""
+    if member.bot:
+        return None
     names = {role.name for role in member.roles}
     if steward_role and steward_role in names:
         return "steward"
     if member_role and member_role in names:
         return "member"
     return None
+
+
+def holder_of(member: discord.Member, member_role: str, steward_role: str) -> RoleHolder | None:
+    """The member as the core's registry sync sees them, or None without a role."""
+    role = role_of(member, member_role, steward_role)
+    if role is None:
+        return None
+    return RoleHolder(identity_of(member.id), member.display_name, role)
 
 
 async def role_holders(
@@ -51,12 +56,10 @@ async def role_holders(
         raise ValueError("page_size must be positive")
     page: list[RoleHolder] = []
     async for member in guild.fetch_members(limit=None):
-        if member.bot:
+        holder = holder_of(member, member_role, steward_role)
+        if holder is None:
             continue
-        role = _role_of(member, member_role, steward_role)
-        if role is None:
-            continue
-        page.append(RoleHolder(str(member.id), member.display_name, role))
+        page.append(holder)
         if len(page) == page_size:
             yield page
             page = []

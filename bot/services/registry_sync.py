@@ -28,8 +28,11 @@ class SyncResult:
     removed: int = 0
 
 
-async def apply_page(ctx: Context, holders: Sequence[RoleHolder], result: SyncResult) -> None:
-    """Admit new role holders and bring roles in line, for one page of holders."""
+async def apply_page(
+    ctx: Context, holders: Sequence[RoleHolder], result: SyncResult, *, manage_roles: bool = True
+) -> None:
+    """Admit new role holders and, when the platform also says who the stewards are
+    (`manage_roles`), bring roles in line; never demotes the last steward."""
     coop = ctx.require_coop()
     for holder in holders:
         member = await member_by_identity(ctx, coop.id, holder.identity)
@@ -53,7 +56,9 @@ async def apply_page(ctx: Context, holders: Sequence[RoleHolder], result: SyncRe
                 source="role sync",
             )
             result.added += 1
-        elif member.role != holder.role:
+        elif manage_roles and member.role != holder.role:
+            if member.role == "steward" and await steward_count(ctx, coop.id) <= 1:
+                continue
             member.role = holder.role
             ctx.audit("member.role", f"member:{member.id}", role=holder.role, source="role sync")
             result.changed += 1

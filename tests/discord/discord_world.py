@@ -33,6 +33,15 @@ class Server:
         user = self.env.create_user(name)
         return self.guild.add_member(user, roles=[self.admins] if admin else [])
 
+    async def give_role(self, member: simcord.MemberActor, role: simcord.RoleHandle) -> None:
+        """A server admin gives `member` the role; the bot sees the member update."""
+        self.env.backend.add_member_role(self.guild.id, member.id, role.id)
+        await self.env.settle()
+
+    async def take_role(self, member: simcord.MemberActor, role: simcord.RoleHandle) -> None:
+        self.env.backend.remove_member_role(self.guild.id, member.id, role.id)
+        await self.env.settle()
+
     def message(self, message_id: int) -> discord.Message:
         """The message as it is now (after the bot's edits)."""
         found = [m for m in self.channel.history() if m.id == message_id]

@@ -50,13 +50,13 @@ def test_a_reminder_pings_the_discord_member_and_nobody_else() -> None:
 
 
 def test_markup_and_raw_mention_tokens_in_a_title_are_inert() -> None:
-    reply = Reply(blocks=(line(Bold(text="**Fix** <@&42> <@7>"), " ", Code(text="!vote 7 `yes`")),))
+    reply = Reply(blocks=(line(Bold(text="**Fix** <@&42> <@7>"), " ", Code(text="/vote 7 `yes`")),))
 
     [message] = render_reply(reply)
 
     assert "<@&42>" not in message.content and "<@7>" not in message.content
     assert message.content.startswith("**\\*\\*Fix\\*\\* <\u200b@&42>")
-    assert message.content.endswith("`!vote 7 ˋyesˋ`")
+    assert message.content.endswith("`/vote 7 ˋyesˋ`")
     assert message.allowed_mentions.to_dict()["users"] == []
 
 
@@ -111,9 +111,9 @@ def test_an_attachment_travels_as_a_file() -> None:
 
 
 def test_an_error_keeps_its_command_examples_as_code() -> None:
-    reply = error("#7 uses method majority: choose yes, no or abstain", "for example `!vote 7 yes`")
+    reply = error("#7 uses method majority: choose yes, no or abstain", "for example `/vote 7 yes`")
 
     [message] = render_reply(reply)
 
     assert message.ephemeral
-    assert message.content.endswith("for example `!vote 7 yes`")
+    assert message.content.endswith("for example `/vote 7 yes`")

@@ -125,3 +125,23 @@ async def test_a_reminder_pings_only_the_members_who_have_not_voted(
     assert "Party for @\u200beveryone" in reminder.content
     assert not reminder.mention_everyone
     assert sorted(m.id for m in reminder.mentions) == sorted([alice.id, carol.id])
+
+
+def test_coopbot_run_starts_the_sharded_client_when_the_settings_ask_for_it(
+    settings: Settings,
+) -> None:
+    class ShardedSection(DiscordSettings):
+        # Stands in for a `[discord] sharded = true` setting the config does not have yet.
+        sharded: bool = True
+        shard_count: int | None = 2
+
+    plain = DiscordAdapter.from_settings(
+        settings.model_copy(update={"discord": DiscordSettings(token=TOKEN)})
+    )
+    sharded = DiscordAdapter.from_settings(
+        settings.model_copy(update={"discord": ShardedSection(token=TOKEN)})
+    )
+
+    assert not isinstance(plain.client, discord.AutoShardedClient)
+    assert isinstance(sharded.client, discord.AutoShardedClient)
+    assert sharded.client.shard_count == 2
