@@ -25,8 +25,19 @@ from bot.services.members import member_by_identity
 
 log = logging.getLogger(__name__)
 
+CANONICAL_PREFIX = "!"
 # Commands that make sense in a room no co-op is bound to yet.
 UNBOUND_OK = frozenset({"help", "coop setup", "coop bind"})
+
+
+def refusal(exc: UserError, prefix: str) -> Reply:
+    """The error reply for `exc`. Pure rules write command examples in the canonical text
+    form (`!vote 7 yes`); here they take the form of the actor's platform (`/vote 7 yes`)."""
+
+    def local(text: str) -> str:
+        return text.replace("`" + CANONICAL_PREFIX, "`" + prefix)
+
+    return error(local(exc.message), local(exc.hint) if exc.hint else None)
 
 
 def authorise(ctx: Context, cmd: ParsedCommand) -> None:
@@ -82,7 +93,7 @@ class Dispatcher:
         try:
             cmd = parse(inv.text, self._tree, prefix)
         except UserError as exc:
-            return [error(exc.message, exc.hint)]
+            return [refusal(exc, prefix)]
         try:
             async with self._sessions() as session, session.begin():
                 if await self._seen(session, inv):
@@ -92,7 +103,7 @@ class Dispatcher:
                 return await self._handlers[cmd.command.name](ctx, cmd)
         except UserError as exc:
             await self._remember(inv)
-            return [error(exc.message, exc.hint)]
+            return [refusal(exc, prefix)]
         except IntegrityError:
             # Another process handled the same platform message first (or a concurrent
             # change won a unique race); nothing of this transaction was kept.

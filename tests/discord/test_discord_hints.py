@@ -47,11 +47,6 @@ async def test_task_and_help_replies_name_slash_commands(server: Server) -> None
     assert "`!" not in shown.response.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: bot/domain/limits.py and siblings write `!` into their hints; "
-    "they should take the caller's prefix (Settings.prefix_for)",
-)
 async def test_a_bound_error_names_the_slash_command(server: Server) -> None:
     alice = server.person("alice", admin=True)
     await server.coop_with(alice)
