@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -11,9 +12,9 @@ from bot.db.models import Decision, Member
 from bot.domain import polls, proposals
 from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import format_duration, format_local
-from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, line
+from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Mention, Reply, line
 from bot.render.people import mention
-from bot.services.decisions import Count
+from bot.services.decisions import LIST_MAX, Count
 
 
 def subject(decision: Decision) -> str:
@@ -45,6 +46,21 @@ def choices(decision: Decision) -> Choices:
     )
 
 
+def ballot_text(decision: Decision, stored: str) -> str:
+    """A stored poll ballot in words: `Cabin > Lakehouse`, `Crisps, Nuts`, `Hall 5, Barn 3`."""
+    if decision.kind == "proposal":
+        return stored
+    labels = _labels(decision)
+    ballot = polls.parse_ballot(polls.PollMethod(decision.method), labels, stored, decision.number)
+    if ballot.method is polls.PollMethod.RANKED:
+        return " > ".join(labels[i] for i in ballot.picks)
+    if ballot.method is polls.PollMethod.SCORE:
+        return ", ".join(
+            f"{labels[i]} {s}" for i, s in zip(ballot.picks, ballot.scores, strict=True)
+        )
+    return ", ".join(labels[i] for i in ballot.picks)
+
+
 def _kind(decision: Decision) -> str:
     return "Proposal" if decision.kind == "proposal" else "Poll"
 
@@ -53,7 +69,7 @@ def _rules(decision: Decision, count: Count) -> str:
     quorum = Fraction(decision.quorum)
     method = decision.method
     if decision.threshold:
-        method += f" {decision.threshold}"
+        method += f" {format_ratio(Fraction(decision.threshold))}"
     if decision.rule_class:
         method += f" (class {decision.rule_class})"
     if quorum == 0:
@@ -76,6 +92,8 @@ def vote_hint(decision: Decision, prefix: str) -> str:
 
 def _deadline(decision: Decision, tz: ZoneInfo, now: datetime) -> str:
     when = format_local(decision.closes_at, tz)
+    if decision.closes_at <= now:
+        return f"voting ended {when} ({tz.key}); the result is being counted"
     return f"closes {when} ({tz.key}), in {format_duration(decision.closes_at - now)}"
 
 
@@ -137,21 +155,72 @@ def _count_text(decision: Decision, count: Count) -> str:
     labels = _labels(decision)
     result = count.poll
     if result.method is polls.PollMethod.SCORE and result.means:
-        return " · ".join(f"{labels[i]} {float(m):.2f}" for i, m in enumerate(result.means))
+        return "mean score: " + " · ".join(
+            f"{labels[i]} {_two_places(m)}" for i, m in enumerate(result.means)
+        )
     what = "first preferences: " if result.method is polls.PollMethod.RANKED else ""
     return what + " · ".join(f"{labels[i]} {t}" for i, t in enumerate(result.totals))
 
 
-def _turnout(count: Count) -> str:
-    text = f"turnout {count.turnout}/{count.eligible}"
+def _two_places(value: Fraction) -> str:
+    """An exact mean shown to two decimals, rounded half up (no float on the way)."""
+    return str(
+        (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+    )
+
+
+def quorum_progress(count: Count) -> str:
+    """`1 more vote reaches quorum`, `quorum 6 met`, or `no quorum needed`."""
     if count.needed == 0:
-        return text
+        return "no quorum needed"
     missing = count.votes_to_quorum
     if missing == 1:
-        return f"{text} — 1 more vote reaches quorum"
+        return "1 more vote reaches quorum"
     if missing:
-        return f"{text} — {missing} more votes reach quorum"
-    return f"{text} — quorum {count.needed} met"
+        return f"{missing} more votes reach quorum"
+    return f"quorum {count.needed} met"
+
+
+def vote_recorded(
+    decision: Decision, choice: str, changed: bool, count: Count, *, shown: bool
+) -> Reply:
+    """`Your vote on #7 is recorded: yes` (or, on a secret ballot the room would see, only
+    that it was recorded), then the turnout and what quorum still needs."""
+    head = f"Your vote on #{decision.number} is {'changed' if changed else 'recorded'}"
+    if not shown:
+        first = line(f"{head} (secret ballot)")
+    elif decision.kind == "poll":
+        # Letters are what `vote` takes; the option names confirm what the voter meant.
+        first = line(f"{head}: ", Bold(text=ballot_text(decision, choice)), f" ({choice})")
+    else:
+        first = line(f"{head}: ", Bold(text=choice))
+    tail = line(f"turnout {count.turnout}/{count.eligible} — {quorum_progress(count)}", indent=1)
+    return Reply(blocks=(first, tail), ephemeral=True, subject=subject(decision))
+
+
+def _turnout(count: Count) -> str:
+    text = f"turnout {count.turnout}/{count.eligible}"
+    return text if count.needed == 0 else f"{text} — {quorum_progress(count)}"
+
+
+def _blocks(blockers: Sequence[tuple[Member, str]]) -> list[Line]:
+    """`blocked by @erin: it breaks our lease`, one line per block."""
+    return [line("blocked by ", mention(m), ": ", reason, indent=1) for m, reason in blockers]
+
+
+WAITING_SHOWN = 20  # a large co-op's `show` names a few non-voters, not thousands
+
+
+def _waiting(waiting: Sequence[Member]) -> Line:
+    """`not yet voted: @dan @erin … and 12 more`."""
+    parts: list[str | Mention] = ["not yet voted:"]
+    for member in waiting[:WAITING_SHOWN]:
+        parts.extend([" ", mention(member)])
+    if len(waiting) > WAITING_SHOWN:
+        parts.append(f" … and {len(waiting) - WAITING_SHOWN} more")
+    return line(*parts, indent=1)
 
 
 def status(
@@ -160,21 +229,14 @@ def status(
     waiting: Sequence[Member],
     tz: ZoneInfo,
     now: datetime,
+    blockers: Sequence[tuple[Member, str]] = (),
 ) -> Reply:
-    """`show`: the count (only turnout while secret) and who has not voted yet."""
+    """`show`: the count (only turnout while secret), any blocks with their reasons, and
+    who has not voted yet."""
+    if decision.status == "closed":
+        return result(decision, count, blockers).model_copy(update={"kind": "info"})
     if decision.status != "open":
-        return (
-            result(decision, count)
-            if decision.status == "closed"
-            else Reply(
-                blocks=(
-                    line(
-                        Bold(text=f"#{decision.number} {decision.title}"), f" — {decision.status}"
-                    ),
-                ),
-                subject=subject(decision),
-            )
-        )
+        return _not_open(decision, tz)
     blocks: list[Line] = [
         line(
             Bold(text=f"#{decision.number} {decision.title}"),
@@ -189,16 +251,46 @@ def status(
         blocks.append(line(f"secret ballot · {_turnout(count)}", indent=1))
     else:
         blocks.append(line(f"{_count_text(decision, count)}        {_turnout(count)}", indent=1))
+    blocks.extend(_blocks(blockers))
     if waiting:
-        parts: list[str | Bold | Code | object] = ["not yet voted:"]
-        for member in waiting:
-            parts.extend([" ", mention(member)])
-        blocks.append(line(*parts, indent=1))  # type: ignore[arg-type]
+        blocks.append(_waiting(waiting))
     return Reply(blocks=tuple(blocks), choices=choices(decision), subject=subject(decision))
 
 
-def result(decision: Decision, count: Count) -> Reply:
-    """`#7 Buy a 3D printer — PASSED (yes 7, no 2, abstain 1; turnout 10/12, quorum 6 met)`."""
+def _not_open(decision: Decision, tz: ZoneInfo) -> Reply:
+    """A scheduled or withdrawn decision: its state and times, no count."""
+    if decision.status == "scheduled":
+        state = (
+            f"scheduled, opens {format_local(decision.opens_at, tz)}, "
+            f"closes {format_local(decision.closes_at, tz)} ({tz.key})"
+        )
+    else:
+        state = decision.status
+    blocks = [line(Bold(text=f"#{decision.number} {decision.title}"), f" — {state}")]
+    if decision.body:
+        blocks.append(line(decision.body, indent=1))
+    if decision.kind == "poll":
+        blocks.extend(line(f"{k}: {v}", indent=1) for k, v in choice_keys(decision))
+    return Reply(blocks=tuple(blocks), subject=subject(decision))
+
+
+def _poll_head(decision: Decision, count: Count, turnout: str) -> str:
+    """`winner: Lakehouse (round 3 of 3; turnout 14/16, quorum 8 met)`."""
+    assert count.poll is not None
+    if count.no_quorum:
+        return f"{decision.outcome or 'no quorum'} ({turnout})"
+    poll = count.poll
+    head = polls.describe_winner(poll, _labels(decision))
+    if poll.rounds and len(poll.winners) == 1:
+        head = head.removesuffix(")") + f"; {turnout})"
+    else:
+        head += f" ({turnout})"
+    return head
+
+
+def result(decision: Decision, count: Count, blockers: Sequence[tuple[Member, str]] = ()) -> Reply:
+    """`#7 Buy a 3D printer — PASSED (yes 7, no 2, abstain 1; turnout 10/12, quorum 6 met)`,
+    with a consent proposal's blocks and their reasons below."""
     outcome = decision.outcome or ""
     quorum = (
         "no quorum required"
@@ -220,16 +312,15 @@ def result(decision: Decision, count: Count) -> Reply:
                 f" ({counts}; {turnout})",
             )
         )
+        blocks.extend(_blocks(blockers))
     else:
         assert count.poll is not None
         labels = _labels(decision)
-        head = outcome if count.no_quorum else polls.describe_winner(count.poll, labels)
         blocks.append(
             line(
                 Bold(text=f"#{decision.number} {decision.title}"),
                 " — ",
-                Bold(text=head),
-                f" ({turnout})",
+                _poll_head(decision, count, turnout),
             )
         )
         if count.poll.rounds:
@@ -242,6 +333,20 @@ def result(decision: Decision, count: Count) -> Reply:
         kind="announcement",
         blocks=tuple(blocks),
         choices=choices(decision),
+        subject=subject(decision),
+    )
+
+
+def extended(decision: Decision, tz: ZoneInfo, now: datetime) -> Reply:
+    """`#7 Buy a 3D printer — extended; now closes Thu 19 Nov 09:00 (UTC), in 3 days`."""
+    return Reply(
+        kind="announcement",
+        blocks=(
+            line(
+                Bold(text=f"#{decision.number} {decision.title}"),
+                f" — extended; now {_deadline(decision, tz, now)}",
+            ),
+        ),
         subject=subject(decision),
     )
 
@@ -266,7 +371,10 @@ def listing(decisions: Sequence[Decision], which: str, tz: ZoneInfo, now: dateti
                 line(f"No {which if which != 'all' else ''} decisions yet.".replace("  ", " ")),
             )
         )
-    blocks = [line(Bold(text=f"Decisions ({which})"))]
+    head = f"Decisions ({which})"
+    if len(decisions) >= LIST_MAX:
+        head += f" — the latest {LIST_MAX}"
+    blocks = [line(Bold(text=head))]
     for d in decisions:
         if d.status == "open":
             left = format_duration(d.closes_at - now)

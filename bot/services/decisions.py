@@ -13,14 +13,14 @@ from sqlalchemy import select, update
 from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, TITLE_MAX, check_text
-from bot.domain.ratios import format_ratio
-from bot.domain.timeparse import parse_duration, parse_when
+from bot.domain.timeparse import format_local, parse_duration, parse_when
 from bot.errors import UserError
 from bot.services.context import Context
 from bot.services.members import active_members
 
 DEFAULT_VOTING_TIME = timedelta(days=7)
 MIN_VOTING_TIME = timedelta(seconds=10)
+LIST_MAX = 50  # `list` shows the most recent decisions; `show <id>` reaches any of them
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,9 @@ async def _create(
         title=title,
         body=body,
         method=method,
-        threshold=format_ratio(threshold) if threshold is not None else None,
+        # Stored as an exact fraction ("3/4", "33/50"): `count` reads it back with Fraction,
+        # which can't read a percentage.
+        threshold=str(threshold) if threshold is not None else None,
         quorum=str(quorum),
         rule_class=rule_class,
         secret=secret,
@@ -246,11 +248,15 @@ async def open_decision(ctx: Context, decision: Decision) -> bool:
     return True
 
 
-async def get_decision(ctx: Context, number: int) -> Decision:
+async def get_decision(ctx: Context, number: int, *, lock: bool = False) -> Decision:
+    """Decision #`number` of this co-op. `lock` holds its row until the transaction ends
+    (PostgreSQL; SQLite transactions are serialised anyway), so a vote and a close of the
+    same decision never interleave: a vote lands before the count or is refused after it."""
     coop = ctx.require_coop()
-    decision = await ctx.session.scalar(
-        select(Decision).where(Decision.coop_id == coop.id, Decision.number == number)
-    )
+    query = select(Decision).where(Decision.coop_id == coop.id, Decision.number == number)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    decision = await ctx.session.scalar(query)
     if decision is None:
         raise UserError(
             f"There is no decision #{number} in {coop.name}",
@@ -268,7 +274,11 @@ async def current_votes(ctx: Context, decision: Decision) -> Sequence[Vote]:
 
 
 def count(decision: Decision, votes: Sequence[Vote]) -> Count:
-    """Count current votes under the decision's method (SPEC §4)."""
+    """Count current votes under the decision's method (SPEC §4).
+
+    Eligibility is the snapshot taken when voting opened: a member removed since keeps the
+    vote they cast, and `eligible` does not shrink, so removing someone can't change a
+    running count or its quorum. Members admitted later are not in it at all."""
     quorum = Fraction(decision.quorum)
     eligible = decision.eligible_count
     if decision.kind == "proposal":
@@ -316,6 +326,20 @@ async def non_voters(ctx: Context, decision: Decision) -> Sequence[Member]:
     ).all()
 
 
+async def block_reasons(ctx: Context, decision: Decision) -> Sequence[tuple[Member, str]]:
+    """Who blocks a consent proposal and why, so the group can address it; nothing for a
+    secret ballot, whose choices are never shown."""
+    if decision.secret or decision.method != str(proposals.ProposalMethod.CONSENT):
+        return []
+    rows = await ctx.session.execute(
+        select(Member, Vote.reason)
+        .join(Vote, Vote.member_id == Member.id)
+        .where(Vote.decision_id == decision.id, Vote.choice == str(proposals.ProposalChoice.BLOCK))
+        .order_by(Vote.cast_at, Vote.id)
+    )
+    return [(member, reason) for member, reason in rows.tuples().all()]
+
+
 @dataclass(frozen=True)
 class VoteResult:
     decision: Decision
@@ -323,19 +347,33 @@ class VoteResult:
     choice: str
 
 
-async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
-    coop = ctx.require_coop()
-    member = ctx.require_actor()
-    decision = await get_decision(ctx, number)
+def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
+    number, tz = decision.number, ctx.config.timezone
     if decision.status == "scheduled":
         raise UserError(
-            f"#{number} is not open yet; voting opens {decision.opens_at:%Y-%m-%d %H:%M} UTC"
+            f"#{number} is not open yet; voting opens {format_local(decision.opens_at, tz)} "
+            f"({tz.key})",
+            f"see it with `{ctx.prefix}show {number}`",
         )
     if decision.status != "open":
         raise UserError(
             f"#{number} is {decision.status}; its votes can no longer change",
             f"see the result with `{ctx.prefix}show {number}`",
         )
+    if ctx.clock.now() >= decision.closes_at:
+        # The deadline counts, not the moment the scheduler gets round to closing it.
+        raise UserError(
+            f"Voting on #{number} ended {format_local(decision.closes_at, tz)} ({tz.key}); "
+            "the result is being counted",
+            f"see it with `{ctx.prefix}show {number}`",
+        )
+
+
+async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
+    coop = ctx.require_coop()
+    member = ctx.require_actor()
+    decision = await get_decision(ctx, number, lock=True)
+    _check_open_for_votes(ctx, decision)
     eligible = await ctx.session.get(Eligibility, (decision.id, member.id))
     if eligible is None:
         raise UserError(
@@ -355,7 +393,9 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
         stored = str(choice)
     else:
         labels = [o.label for o in decision.options]
-        ballot = polls.parse_ballot(polls.PollMethod(decision.method), labels, choice_text, number)
+        ballot = polls.parse_ballot(
+            polls.PollMethod(decision.method), labels, choice_text, number, prefix=ctx.prefix
+        )
         stored = ballot.text()
     existing = await ctx.session.scalar(
         select(Vote).where(Vote.decision_id == decision.id, Vote.member_id == member.id)
@@ -383,6 +423,13 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
     """open → closed with its outcome. Returns None when it was not open (another job or
     process closed it first), so the close is announced once."""
+    # Re-read under a row lock: a vote in flight either commits before this count or
+    # sees the decision closed.
+    await ctx.session.refresh(decision, with_for_update=True)
+    if decision.status != "open":
+        return None
+    if not early and decision.closes_at > ctx.clock.now():
+        return None  # extended after the scheduler found it due: it closes later
     votes = await current_votes(ctx, decision)
     result = count(decision, votes)
     outcome = outcome_text(decision, result)
@@ -400,7 +447,16 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     return result
 
 
+OUTCOME_MAX = 200  # the width of decisions.outcome; long option names are cut to fit
+
+
 def outcome_text(decision: Decision, result: Count) -> str:
+    """The short outcome stored with a closed decision: `passed`, `winner: Cabin`, …"""
+    text = _outcome(decision, result)
+    return text if len(text) <= OUTCOME_MAX else text[: OUTCOME_MAX - 1] + "…"
+
+
+def _outcome(decision: Decision, result: Count) -> str:
     if result.no_quorum:
         return "no quorum"
     if result.proposal is not None:
@@ -411,7 +467,8 @@ def outcome_text(decision: Decision, result: Count) -> str:
     if not winners:
         return "no votes"
     if len(winners) > 1:
-        return "tie: " + " & ".join(labels[i] for i in winners)
+        names = [labels[i] for i in winners]
+        return "tie: " + ", ".join(names[:-1]) + f" and {names[-1]}"
     return f"winner: {labels[winners[0]]}"
 
 
@@ -424,17 +481,27 @@ def result_record(result: Count) -> dict[str, Any]:
     if result.proposal is not None:
         p = result.proposal
         record.update(yes=p.yes, no=p.no, abstain=p.abstain, block=p.block)
+    if result.poll is not None:
+        record.update(totals=list(result.poll.totals), winners=list(result.poll.winners))
     return record
 
 
 async def extend(ctx: Context, number: int, duration: str) -> Decision:
-    decision = await get_decision(ctx, number)
+    decision = await get_decision(ctx, number, lock=True)
     if decision.status not in ("open", "scheduled"):
         raise UserError(
-            f"#{number} is {decision.status}; only an open or scheduled vote can be extended"
+            f"#{number} is {decision.status}; only an open or scheduled vote can be extended",
+            f"see it with `{ctx.prefix}show {number}`",
         )
-    delta = parse_duration(duration)
-    decision.closes_at = decision.closes_at + delta
+    closes_at = decision.closes_at + parse_duration(duration)
+    if closes_at <= ctx.clock.now():
+        tz = ctx.config.timezone
+        raise UserError(
+            f"#{number} would then close {format_local(closes_at, tz)} ({tz.key}), "
+            "which is already past",
+            f"extend it further, for example `{ctx.prefix}extend {number} 2d`",
+        )
+    decision.closes_at = closes_at
     decision.reminded_at = None
     ctx.audit("decision.extend", f"decision:{number}", by=duration)
     return decision
@@ -442,7 +509,7 @@ async def extend(ctx: Context, number: int, duration: str) -> Decision:
 
 async def withdraw(ctx: Context, number: int) -> Decision:
     member = ctx.require_actor()
-    decision = await get_decision(ctx, number)
+    decision = await get_decision(ctx, number, lock=True)
     if member.role != "steward" and decision.author_id != member.id:
         raise UserError(f"Only the author of #{number} or a steward can withdraw it")
     changed = await ctx.session.execute(
@@ -452,7 +519,10 @@ async def withdraw(ctx: Context, number: int) -> Decision:
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise UserError(f"#{number} is {decision.status}; it can no longer be withdrawn")
+        raise UserError(
+            f"#{number} is {decision.status}; it can no longer be withdrawn",
+            f"see it with `{ctx.prefix}show {number}`",
+        )
     decision.status = "withdrawn"
     ctx.audit("decision.withdraw", f"decision:{number}")
     return decision
@@ -465,4 +535,4 @@ async def list_decisions(ctx: Context, which: str) -> Sequence[Decision]:
         query = query.where(Decision.status.in_(("open", "scheduled")))
     elif which == "closed":
         query = query.where(Decision.status.in_(("closed", "withdrawn")))
-    return (await ctx.session.scalars(query.order_by(Decision.number.desc()).limit(50))).all()
+    return (await ctx.session.scalars(query.order_by(Decision.number.desc()).limit(LIST_MAX))).all()

@@ -6,11 +6,10 @@ from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand
 from bot.db.models import Member
 from bot.domain import polls
-from bot.domain.timeparse import format_local
 from bot.errors import UserError
 from bot.invocation import CAP_EPHEMERAL
 from bot.render import decisions as render
-from bot.render.document import Bold, Reply, line
+from bot.render.document import Reply
 from bot.services import decisions
 from bot.services.announce import announce_from_command
 from bot.services.context import Context
@@ -67,23 +66,10 @@ async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     outcome = await decisions.cast_vote(ctx, number, str(cmd.values["choice"]), _str(cmd, "reason"))
     decision = outcome.decision
     count = decisions.count(decision, await decisions.current_votes(ctx, decision))
-    verb = "changed" if outcome.changed else "recorded"
     private = ctx.invocation is not None and CAP_EPHEMERAL in ctx.invocation.capabilities
-    if decision.secret and not private:
-        # The room would see the reply: a secret choice is never shown to anyone.
-        head = line(f"Your vote on #{number} is {verb} (secret ballot)")
-    else:
-        head = line(f"Your vote on #{number} is {verb}: ", Bold(text=outcome.choice))
-    missing = count.votes_to_quorum
-    quorum = (
-        f"{missing} more vote{'s' if missing != 1 else ''} to quorum"
-        if missing
-        else "quorum met"
-        if count.needed
-        else "no quorum needed"
-    )
-    tail = line(f"turnout {count.turnout}/{count.eligible} — {quorum}", indent=1)
-    return [Reply(blocks=(head, tail), ephemeral=True, subject=render.subject(decision))]
+    # A secret choice is shown only where the room can't see the reply.
+    shown = not decision.secret or private
+    return [render.vote_recorded(decision, outcome.choice, outcome.changed, count, shown=shown)]
 
 
 async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
@@ -91,7 +77,9 @@ async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     votes = await decisions.current_votes(ctx, decision)
     count = decisions.count(decision, votes)
     waiting = await decisions.non_voters(ctx, decision) if decision.status == "open" else []
-    return [render.status(decision, count, waiting, ctx.config.timezone, ctx.clock.now())]
+    blockers = await decisions.block_reasons(ctx, decision)
+    tz, now = ctx.config.timezone, ctx.clock.now()
+    return [render.status(decision, count, waiting, tz, now, blockers)]
 
 
 async def list_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
@@ -115,7 +103,7 @@ async def close(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     count = await decisions.close_decision(ctx, decision, early=True)
     if count is None:
         raise UserError(f"#{number} was closed a moment ago")
-    reply = render.result(decision, count)
+    reply = render.result(decision, count, await decisions.block_reasons(ctx, decision))
     await announce_from_command(ctx, reply, dedupe_key=f"{render.subject(decision)}:closed")
     return [reply]
 
@@ -123,18 +111,7 @@ async def close(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 async def extend(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     number = int(cmd.values["id"])  # type: ignore[call-overload]
     decision = await decisions.extend(ctx, number, str(cmd.values["duration"]))
-    reply = Reply(
-        kind="announcement",
-        blocks=(
-            line(
-                f"#{number} ",
-                decision.title,
-                f" — extended; now closes {format_local(decision.closes_at, ctx.config.timezone)}"
-                f" ({ctx.config.timezone.key})",
-            ),
-        ),
-        subject=render.subject(decision),
-    )
+    reply = render.extended(decision, ctx.config.timezone, ctx.clock.now())
     await announce_from_command(ctx, reply)
     return [reply]
 
