@@ -12,8 +12,8 @@ from bot.db.models import Decision, Member
 from bot.domain import polls, proposals
 from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import format_duration, format_local
-from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Mention, Reply, line
-from bot.render.people import mention
+from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, line
+from bot.render.people import mention, mention_run
 from bot.services.decisions import LIST_MAX, Count
 
 
@@ -215,12 +215,7 @@ WAITING_SHOWN = 20  # a large co-op's `show` names a few non-voters, not thousan
 
 def _waiting(waiting: Sequence[Member]) -> Line:
     """`not yet voted: @dan @erin … and 12 more`."""
-    parts: list[str | Mention] = ["not yet voted:"]
-    for member in waiting[:WAITING_SHOWN]:
-        parts.extend([" ", mention(member)])
-    if len(waiting) > WAITING_SHOWN:
-        parts.append(f" … and {len(waiting) - WAITING_SHOWN} more")
-    return line(*parts, indent=1)
+    return line("not yet voted:", *mention_run(waiting, WAITING_SHOWN), indent=1)
 
 
 def status(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.db.models import Member
-from bot.render.document import Mention
+from bot.render.document import Inline, Mention, Text
 
 
 def mention(member: Member) -> Mention:
@@ -11,3 +13,14 @@ def mention(member: Member) -> Mention:
     for identity in member.identities:
         identities.setdefault(identity.platform, identity.user_id)
     return Mention(member_id=member.id, display=member.name, identities=identities)
+
+
+def mention_run(members: Sequence[Member], limit: int) -> list[Inline]:
+    """` @dan @erin … and 12 more`: at most `limit` mentions, so a large co-op's message
+    stays readable and within every platform's length limit."""
+    parts: list[Inline] = []
+    for member in members[:limit]:
+        parts += [Text(text=" "), mention(member)]
+    if len(members) > limit:
+        parts.append(Text(text=f" … and {len(members) - limit} more"))
+    return parts

@@ -10,8 +10,11 @@ from bot.db.models import Decision, Member, Task
 from bot.domain.timeparse import format_duration, format_local
 from bot.render.decisions import subject, vote_hint
 from bot.render.document import Bold, Code, Inline, Reply, Text, line
-from bot.render.people import mention
+from bot.render.people import mention, mention_run
 from bot.services.decisions import Count
+
+# Pings per reminder: enough for a small co-op to name everyone, bounded for a large one.
+REMINDED_SHOWN = 50
 
 
 def vote_reminder(
@@ -23,9 +26,7 @@ def vote_reminder(
     prefix: str,
 ) -> Reply:
     """Once before a vote closes: who has not voted, and how many votes quorum still needs."""
-    parts: list[Inline] = [Text(text="Reminder:")]
-    for member in waiting:
-        parts += [Text(text=" "), mention(member)]
+    parts: list[Inline] = [Text(text="Reminder:"), *mention_run(waiting, REMINDED_SHOWN)]
     missing = count.votes_to_quorum
     need = (
         f"{missing} more vote{'s' if missing != 1 else ''} needed for quorum"

@@ -80,7 +80,8 @@ async def close_due(ctx: Context, decision_id: int) -> bool:
     result = await decisions.close_decision(ctx, decision)
     if result is None:
         return False
-    reply = render_decisions.result(decision, result)
+    blockers = await decisions.block_reasons(ctx, decision)
+    reply = render_decisions.result(decision, result, blockers)
     await _announce(ctx, decision.coop_id, reply, f"{render_decisions.subject(decision)}:closed")
     return True
 

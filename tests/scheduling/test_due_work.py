@@ -267,3 +267,28 @@ async def test_the_scheduler_plans_its_next_run_for_the_next_deadline(
         assert timedelta(minutes=149) < wait <= timedelta(minutes=150)
     finally:
         await scheduler.stop()
+
+
+async def test_a_reminder_in_a_large_coop_pings_a_bounded_number_of_members(
+    core: Core, clock: ManualClock
+) -> None:
+    await setup_coop(core, members=tuple(f"m{n:02}" for n in range(60)))
+    await say(core, "alice", "!propose Big vote closes:3d")
+    clock.advance(timedelta(days=2))
+    await core.run_due_work()
+    (reminder,) = await announcements(core)
+    first_line = reminder.splitlines()[0]
+    assert first_line.count("@") == 50
+    assert first_line.endswith("… and 11 more")  # 61 members, none has voted
+
+
+async def test_a_scheduled_consent_close_names_the_block(core: Core, clock: ManualClock) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!propose Night shifts method:consent closes:1h")
+    await say(core, "bob", "!vote 1 yes")
+    await say(core, "carol", '!vote 1 block reason:"breaks our lease"')
+    clock.advance(timedelta(hours=1))
+    await core.run_due_work()
+    (closed,) = await announcements(core)
+    assert "REJECTED" in closed
+    assert "blocked by @carol: breaks our lease" in closed
