@@ -117,7 +117,7 @@ class ConsoleAdapter:
             await asyncio.sleep(self._poll_seconds)
 
     def show(self, reply: Reply, to: str | None = None) -> None:
-        text = render_plain(reply)
+        text = render_plain(reply, self.prefix)
         if reply.ephemeral and to is not None:
             text = f"(to @{to}) {text}"
         for attachment in reply.attachments:

@@ -94,6 +94,9 @@ def _discord_user_id(mention: Mention) -> int | None:
     return int(raw)
 
 
+SLASH = "/"  # Discord commands are slash commands
+
+
 def render_inline(part: Inline, pings: list[int], *, code_marks: bool = False) -> str:
     """One inline part as Discord markdown; a member's real mention is noted in `pings`."""
     if isinstance(part, Mention):
@@ -106,7 +109,7 @@ def render_inline(part: Inline, pings: list[int], *, code_marks: bool = False) -
         return f"**{_escape(part.text)}**"
     if isinstance(part, Code):
         # Backticks inside would end the span early; a look-alike keeps the text readable.
-        return "`" + neutralise(part.text).replace("`", "ˋ") + "`"
+        return "`" + neutralise(part.written(SLASH)).replace("`", "ˋ") + "`"
     if code_marks:
         # An error's text marks commands with backticks (`!vote 7 yes`): they stay code.
         return _escape(part.text).replace("\\`", "`")

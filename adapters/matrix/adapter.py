@@ -560,7 +560,7 @@ class MatrixAdapter:
         """Send one reply: the notice, its attachments, and its poll start or poll end.
         Returns the event id of the notice."""
         async with self._send_lock:
-            content = render_reply(reply)
+            content = render_reply(reply, self.prefix)
             if in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self._send(room_id, "m.room.message", content, txn)

@@ -24,7 +24,8 @@ def _safe(text: str) -> str:
 class _Builder:
     """Accumulates the plain and HTML forms side by side, and the user ids pinged."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         self.plain: list[str] = []
         self.html: list[str] = []
         self.user_ids: list[str] = []
@@ -49,7 +50,7 @@ class _Builder:
                 plain.append(text)
                 markup.append(f"<strong>{html.escape(text)}</strong>")
             elif isinstance(part, Code):
-                text = _safe(part.text)
+                text = _safe(part.written(self.prefix))
                 plain.append(text)
                 markup.append(f"<code>{html.escape(text)}</code>")
             elif isinstance(part, Text):
@@ -59,12 +60,12 @@ class _Builder:
         return "".join(plain), "".join(markup)
 
 
-def render_reply(reply: Reply) -> dict[str, Any]:
+def render_reply(reply: Reply, prefix: str = "!") -> dict[str, Any]:
     """The `m.room.message` content for `reply` (an m.notice), without reply relations.
 
     User text is neutralised (no @room) and HTML-escaped; members with a Matrix identity
     become pills, and `m.mentions` lists exactly those members, never the room."""
-    builder = _Builder()
+    builder = _Builder(prefix)
     html_blocks: list[str] = []
     for block in reply.blocks:
         if isinstance(block, Line):

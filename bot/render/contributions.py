@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from bot.db.models import Contribution, Member
 from bot.domain.patronage import Weights
-from bot.render.document import Attachment, Bold, Code, Line, Reply, Table, line
+from bot.render.document import Attachment, Bold, Code, Line, Reply, Table, command, line
 from bot.render.people import mention
 from bot.render.tasks import number
 from bot.services.contributions import Kudos, Tally, TallyRow
@@ -86,7 +86,7 @@ def _row(row: TallyRow) -> tuple[Line, ...]:
     )
 
 
-def tally(result: Tally, prefix: str) -> Reply:
+def tally(result: Tally) -> Reply:
     """Per member: hours, task points, kudos, weighted total and share, largest first."""
     label = result.period.label
     if not result.rows:
@@ -94,7 +94,7 @@ def tally(result: Tally, prefix: str) -> Reply:
         return Reply(
             blocks=(
                 line(f"No contributions{who} in {label}."),
-                line("log some with ", Code(text=f"{prefix}log 2.5 what you did"), indent=1),
+                line("log some with ", command("log 2.5 what you did"), indent=1),
             )
         )
     head = line(Bold(text=f"Contributions — {label}"))

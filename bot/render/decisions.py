@@ -12,7 +12,7 @@ from bot.db.models import Decision, Member
 from bot.domain import polls, proposals
 from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import format_duration, format_local
-from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, line
+from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, command, line
 from bot.render.people import mention, mention_run
 from bot.services.decisions import LIST_MAX, Count
 
@@ -80,14 +80,15 @@ def _rules(decision: Decision, count: Count) -> str:
     )
 
 
-def vote_hint(decision: Decision, prefix: str) -> str:
+def vote_hint(decision: Decision) -> Code:
+    """How to vote on `decision`, as a command each platform writes in its own form."""
     if decision.kind == "proposal":
         keys = "|".join(k for k, _ in choice_keys(decision))
-        return f"{prefix}vote {decision.number} {keys}"
+        return command(f"vote {decision.number} {keys}")
     example = polls.ballot_example(
-        polls.PollMethod(decision.method), len(decision.options), decision.number, prefix
+        polls.PollMethod(decision.method), len(decision.options), decision.number, ""
     )
-    return example.removeprefix("for example `").removesuffix("`")
+    return command(example.removeprefix("for example `").removesuffix("`"))
 
 
 def _deadline(decision: Decision, tz: ZoneInfo, now: datetime) -> str:
@@ -97,9 +98,7 @@ def _deadline(decision: Decision, tz: ZoneInfo, now: datetime) -> str:
     return f"closes {when} ({tz.key}), in {format_duration(decision.closes_at - now)}"
 
 
-def opened(
-    decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: datetime, prefix: str
-) -> Reply:
+def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: datetime) -> Reply:
     """`Proposal #7 opened by @alice — closes Mon 1 Dec 18:00 (Europe/Berlin), in 2 days`."""
     if decision.status == "scheduled":
         head = line(
@@ -132,7 +131,7 @@ def opened(
     blocks.append(
         line(
             f"{_rules(decision, count)}{secret} · vote: ",
-            Code(text=vote_hint(decision, prefix)),
+            vote_hint(decision),
             indent=1,
         )
     )

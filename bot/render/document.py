@@ -28,10 +28,18 @@ class Bold(_Node):
 
 
 class Code(_Node):
-    """A command example or an identifier, shown verbatim (monospace where possible)."""
+    """An identifier or a command example, shown verbatim (monospace where possible).
+
+    A command (`command=True`) is written without its prefix (`vote 7 yes`): announcements
+    go to every bound room, so each renderer writes it in its platform's form
+    (`!vote 7 yes` on the console and Matrix, `/vote 7 yes` on Discord)."""
 
     kind: Literal["code"] = "code"
     text: str
+    command: bool = False
+
+    def written(self, prefix: str) -> str:
+        return prefix + self.text if self.command else self.text
 
 
 class Mention(_Node):
@@ -134,7 +142,12 @@ class Reply(_Node):
 
 def _plain_line(line: Line) -> str:
     return "".join(
-        f"@{part.display}" if isinstance(part, Mention) else part.text for part in line.parts
+        f"@{part.display}"
+        if isinstance(part, Mention)
+        else part.written("!")
+        if isinstance(part, Code)
+        else part.text
+        for part in line.parts
     )
 
 
@@ -143,6 +156,11 @@ def line(*parts: str | Text | Bold | Code | Mention, indent: int = 0) -> Line:
     return Line(
         parts=tuple(Text(text=p) if isinstance(p, str) else p for p in parts), indent=indent
     )
+
+
+def command(text: str) -> Code:
+    """A command example without its prefix, e.g. command("vote 7 yes")."""
+    return Code(text=text, command=True)
 
 
 def error(message: str, hint: str | None = None) -> Reply:

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from bot.render.document import Bullets, Inline, Line, Mention, Reply, Table
+from bot.render.document import Bullets, Code, Inline, Line, Mention, Reply, Table
 from bot.render.sanitize import neutralise
 
 INDENT = "  "
 
 
-def _inline(part: Inline) -> str:
+def _inline(part: Inline, prefix: str) -> str:
     if isinstance(part, Mention):
         return "@" + neutralise(part.display)
+    if isinstance(part, Code):
+        return neutralise(part.written(prefix))
     return neutralise(part.text)
 
 
-def render_line(line: Line) -> str:
-    return INDENT * line.indent + "".join(_inline(p) for p in line.parts)
+def render_line(line: Line, prefix: str = "!") -> str:
+    return INDENT * line.indent + "".join(_inline(p, prefix) for p in line.parts)
 
 
-def _table(table: Table) -> list[str]:
+def _table(table: Table, prefix: str) -> list[str]:
     rows = [list(table.header)] + [
-        ["".join(_inline(p) for p in c.parts) for c in r] for r in table.rows
+        ["".join(_inline(p, prefix) for p in c.parts) for c in r] for r in table.rows
     ]
     widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(len(table.header))]
     out = []
@@ -30,16 +32,16 @@ def _table(table: Table) -> list[str]:
     return out
 
 
-def render_plain(reply: Reply) -> str:
+def render_plain(reply: Reply, prefix: str = "!") -> str:
     """The whole reply as text; an error and its hint read as one line when they fit."""
     lines: list[str] = []
     for block in reply.blocks:
         if isinstance(block, Line):
-            lines.append(render_line(block))
+            lines.append(render_line(block, prefix))
         elif isinstance(block, Bullets):
-            lines.extend(INDENT + "- " + render_line(item).lstrip() for item in block.items)
+            lines.extend(INDENT + "- " + render_line(i, prefix).lstrip() for i in block.items)
         else:
-            lines.extend(_table(block))
+            lines.extend(_table(block, prefix))
     if reply.kind == "error" and len(lines) == 2 and len(lines[0]) + len(lines[1]) < 140:
         lines = [f"{lines[0]} — {lines[1]}"]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.db.models import Decision, Member, Task
 from bot.domain.timeparse import format_duration, format_local
 from bot.render.decisions import subject, vote_hint
-from bot.render.document import Bold, Code, Inline, Reply, Text, line
+from bot.render.document import Bold, Inline, Reply, Text, command, line
 from bot.render.people import mention, mention_run
 from bot.services.decisions import Count
 
@@ -23,7 +23,6 @@ def vote_reminder(
     waiting: Sequence[Member],
     tz: ZoneInfo,
     now: datetime,
-    prefix: str,
 ) -> Reply:
     """Once before a vote closes: who has not voted, and how many votes quorum still needs."""
     parts: list[Inline] = [Text(text="Reminder:"), *mention_run(waiting, REMINDED_SHOWN)]
@@ -43,15 +42,13 @@ def vote_reminder(
                 f"{format_duration(decision.closes_at - now)} — {need}",
                 indent=1,
             ),
-            line("vote: ", Code(text=vote_hint(decision, prefix)), indent=1),
+            line("vote: ", vote_hint(decision), indent=1),
         ),
         subject=subject(decision),
     )
 
 
-def claim_reminder(
-    task: Task, holder: Member, release_at: datetime, tz: ZoneInfo, prefix: str
-) -> Reply:
+def claim_reminder(task: Task, holder: Member, release_at: datetime, tz: ZoneInfo) -> Reply:
     return Reply(
         kind="announcement",
         blocks=(
@@ -63,16 +60,16 @@ def claim_reminder(
             ),
             line(
                 "finish it with ",
-                Code(text=f"{prefix}task done {task.number}"),
+                command(f"task done {task.number}"),
                 " or let it go with ",
-                Code(text=f"{prefix}task unclaim {task.number}"),
+                command(f"task unclaim {task.number}"),
                 indent=1,
             ),
         ),
     )
 
 
-def claim_released(task: Task, holder: Member | None, claim_days: int, prefix: str) -> Reply:
+def claim_released(task: Task, holder: Member | None, claim_days: int) -> Reply:
     who: list[Inline] = [Text(text=" (was "), mention(holder), Text(text=")")] if holder else []
     return Reply(
         kind="announcement",
@@ -83,6 +80,6 @@ def claim_released(task: Task, holder: Member | None, claim_days: int, prefix: s
                 f" released after {claim_days} days without progress",
                 *who,
             ),
-            line("anyone can take it: ", Code(text=f"{prefix}task claim {task.number}"), indent=1),
+            line("anyone can take it: ", command(f"task claim {task.number}"), indent=1),
         ),
     )

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db.models import Contribution, Member, Task
 from bot.domain.timeparse import format_local
-from bot.render.document import Bold, Code, Line, Mention, Reply, Text, line
+from bot.render.document import Bold, Code, Line, Mention, Reply, Text, command, line
 from bot.render.people import mention
 
 
@@ -52,7 +52,7 @@ def _announce(task: Task, *parts: str | Text | Bold | Code | Mention, body: bool
     return Reply(kind="announcement", blocks=tuple(blocks), subject=subject(task))
 
 
-def added(task: Task, by: Member, tz: ZoneInfo, prefix: str) -> Reply:
+def added(task: Task, by: Member, tz: ZoneInfo) -> Reply:
     """`Task 4 added by @alice — 3 pts · due end of Mon 1 Dec`, the title, how to claim."""
     return Reply(
         kind="announcement",
@@ -60,7 +60,7 @@ def added(task: Task, by: Member, tz: ZoneInfo, prefix: str) -> Reply:
             line(Bold(text=f"Task {task.number} added"), " by ", mention(by),
                  f" — {_details(task, tz)}"),
             line(task.title, indent=1),
-            line("claim it: ", Code(text=f"{prefix}task claim {task.number}"), indent=1),
+            line("claim it: ", command(f"task claim {task.number}"), indent=1),
         ),
         subject=subject(task),
     )  # fmt: skip

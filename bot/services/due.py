@@ -67,7 +67,6 @@ async def open_scheduled(ctx: Context, decision_id: int) -> bool:
         decisions.count(decision, []),
         ctx.config.timezone,
         ctx.clock.now(),
-        ctx.prefix,
     )
     await _announce(ctx, decision.coop_id, reply, f"{render_decisions.subject(decision)}:announced")
     return True
@@ -104,9 +103,7 @@ async def remind_voters(ctx: Context, decision_id: int) -> bool:
     if not waiting:
         return True
     count = decisions.count(decision, await decisions.current_votes(ctx, decision))
-    reply = render_reminders.vote_reminder(
-        decision, count, waiting, ctx.config.timezone, now, ctx.prefix
-    )
+    reply = render_reminders.vote_reminder(decision, count, waiting, ctx.config.timezone, now)
     await _announce(ctx, decision.coop_id, reply, f"{render_decisions.subject(decision)}:reminder")
     return True
 
@@ -126,9 +123,7 @@ async def remind_claim(ctx: Context, task_id: int) -> bool:
     holder = await ctx.session.get(Member, task.holder_id)
     assert holder is not None
     release_at = task.claimed_at + timedelta(days=ctx.config.claim_days)
-    reply = render_reminders.claim_reminder(
-        task, holder, release_at, ctx.config.timezone, ctx.prefix
-    )
+    reply = render_reminders.claim_reminder(task, holder, release_at, ctx.config.timezone)
     await _announce(
         ctx, task.coop_id, reply, f"task:{task.id}:{task.claimed_at.isoformat()}:reminder"
     )
@@ -145,7 +140,7 @@ async def release_claim(ctx: Context, task_id: int) -> bool:
         return False
     if (holder := await tasks.release(ctx, task, action="task.release")) is None:
         return False
-    reply = render_reminders.claim_released(task, holder, ctx.config.claim_days, ctx.prefix)
+    reply = render_reminders.claim_released(task, holder, ctx.config.claim_days)
     await _announce(ctx, task.coop_id, reply, f"task:{task.id}:{claimed_at.isoformat()}:released")
     return True
 

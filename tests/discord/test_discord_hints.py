@@ -57,11 +57,6 @@ async def test_a_bound_error_names_the_slash_command(server: Server) -> None:
     assert "`/log 2.5" in refused.response.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: scheduled announcements are rendered once with Settings.command_prefix "
-    "for every bound room; Discord needs `/`",
-)
 async def test_a_reminder_names_the_slash_command(
     server: Server, core: Core, adapter: DiscordAdapter, clock: ManualClock
 ) -> None:

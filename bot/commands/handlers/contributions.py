@@ -37,7 +37,7 @@ async def kudos(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 
 async def tally(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     result = await contributions.tally(ctx, cmd.get_str("period"), cmd.get_str("member"))
-    return [render.tally(result, ctx.prefix)]
+    return [render.tally(result)]
 
 
 async def patronage_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:

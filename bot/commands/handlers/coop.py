@@ -6,7 +6,7 @@ from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand
 from bot.errors import UserError
 from bot.invocation import Invocation
-from bot.render.document import Bold, Code, Reply, line
+from bot.render.document import Bold, Code, Reply, command, line
 from bot.render.people import mention
 from bot.services import coops, members
 from bot.services.context import Context
@@ -35,9 +35,9 @@ async def setup(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
                 ),
                 line(
                     "next: add members with ",
-                    Code(text=f"{ctx.prefix}member add @name"),
+                    command("member add @name"),
                     ", then ",
-                    Code(text=f"{ctx.prefix}propose <title>"),
+                    command("propose <title>"),
                     indent=1,
                 ),
             )
@@ -58,7 +58,7 @@ async def code(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
                 ),
                 line(
                     "in the other room, a room admin types ",
-                    Code(text=f"{ctx.prefix}coop bind {issued}"),
+                    command(f"coop bind {issued}"),
                     indent=1,
                 ),
             ),
@@ -75,7 +75,7 @@ async def bind(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
                 line(
                     Bold(text=f"This room is now bound to {coop.name}"),
                     " — members here can link their identity with ",
-                    Code(text=f"{ctx.prefix}member link"),
+                    command("member link"),
                 ),
             )
         )
@@ -111,7 +111,7 @@ async def settings(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     blocks.append(
         line(
             "change one with ",
-            Code(text=f"{ctx.prefix}coop settings timezone:Europe/Berlin"),
+            command("coop settings timezone:Europe/Berlin"),
             indent=1,
         )
     )
@@ -171,7 +171,7 @@ async def member_link(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
                     line("Link code: ", Code(text=issued), " (works once, for 24 hours)"),
                     line(
                         "on your other platform, in a room of this co-op, type ",
-                        Code(text=f"{ctx.prefix}member link {issued}"),
+                        command(f"member link {issued}"),
                         indent=1,
                     ),
                 ),

@@ -25,7 +25,7 @@ async def _opened(ctx: Context, decision_number: int) -> list[Reply]:
     author = await ctx.session.get(Member, decision.author_id)
     assert author is not None
     count = decisions.count(decision, [])
-    reply = render.opened(decision, author, count, ctx.config.timezone, ctx.clock.now(), ctx.prefix)
+    reply = render.opened(decision, author, count, ctx.config.timezone, ctx.clock.now())
     stage = "scheduled" if decision.status == "scheduled" else "announced"
     await announce_from_command(ctx, reply, dedupe_key=f"{render.subject(decision)}:{stage}")
     return [reply]

@@ -30,9 +30,7 @@ async def add(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
         due=cmd.get_str("due"),
         from_decision=cmd.get_int("from"),
     )
-    return await _announced(
-        ctx, render.added(task, ctx.require_actor(), ctx.config.timezone, ctx.prefix)
-    )
+    return await _announced(ctx, render.added(task, ctx.require_actor(), ctx.config.timezone))
 
 
 async def claim(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
