@@ -1,0 +1,62 @@
+"""Stewards tune their co-op; bad values are refused in one line and change nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.app import Core
+from bot.clock import ManualClock
+from bot.db.models import Coop
+from tests.support import announcements, say, setup_coop
+
+
+async def _settings(core: Core) -> dict[str, object]:
+    async with core.sessions() as session:
+        stored = await session.scalar(select(Coop.settings))
+    assert stored is not None
+    return dict(stored)
+
+
+async def test_settings_are_shown_and_changed_by_stewards_only(core: Core) -> None:
+    await setup_coop(core)
+    shown = await say(core, "alice", "!coop settings")
+    assert "timezone: UTC" in shown and "quorum: 50%" in shown and "max_claims: 3" in shown
+    assert "Only stewards" in await say(core, "bob", "!coop settings quorum:60%")
+    changed = await say(core, "alice", '!coop settings quorum:60% summary_cron:"0 18 * * fri"')
+    assert "changed" in changed
+    assert await _settings(core) == {"quorum": "60%", "summary_cron": "0 18 * * fri"}
+
+
+async def test_bad_values_are_refused_and_change_nothing(core: Core) -> None:
+    await setup_coop(core)
+    cases = {
+        "timezone:Mars/Base": "`timezone` must be an IANA timezone",
+        'summary_cron:"61 9 * * mon"': "`summary_cron` must be a cron line",
+        "summary_cron:weekly": "`summary_cron` must be a cron line",
+        "max_claims:0": "`max_claims` must be a whole number 1–100",
+        "quorum:lots": "`quorum` must be a percentage",
+        "reserve_share:150%": "`reserve_share` must be a percentage or fraction",
+        "colour:red": "`colour` is not a co-op setting",
+    }
+    for option, expected in cases.items():
+        reply = await say(core, "alice", f"!coop settings {option}")
+        assert expected in reply, (option, reply)
+        assert reply.count("\n") <= 1
+    # one bad value in a batch refuses the whole batch
+    assert "must be" in await say(core, "alice", "!coop settings quorum:60% max_claims:-1")
+    assert await _settings(core) == {}
+
+
+async def test_a_new_summary_schedule_takes_effect_at_once(core: Core, clock: ManualClock) -> None:
+    await setup_coop(core)
+    await core.run_due_work()  # plans the default Monday 09:00 summary
+    await say(core, "alice", '!coop settings summary_cron:"0 18 * * mon"')
+    await core.run_due_work()
+    async with core.sessions() as session:
+        planned = await session.scalar(select(Coop.next_summary_at))
+    assert planned == datetime(2026, 11, 16, 18, 0, tzinfo=UTC)  # today 18:00, not next week
+    clock.advance(timedelta(hours=9))
+    await core.run_due_work()
+    assert any(text.startswith("Week 46") for text in await announcements(core))
