@@ -20,7 +20,7 @@ from bot.errors import UserError
 from bot.invocation import Invocation
 from bot.render.document import Reply, error
 from bot.services.context import Context
-from bot.services.coops import coop_for_room
+from bot.services.coops import coop_for_room, coop_of_person
 from bot.services.members import member_by_identity
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 CANONICAL_PREFIX = "!"
 # Commands that make sense in a room no co-op is bound to yet.
 UNBOUND_OK = frozenset({"help", "coop setup", "coop bind"})
+# Commands that bind or set up a room make no sense in a private conversation.
+NOT_IN_DIRECT = frozenset({"coop setup", "coop bind"})
 
 
 def refusal(exc: UserError, prefix: str) -> Reply:
@@ -45,6 +47,11 @@ def authorise(ctx: Context, cmd: ParsedCommand) -> None:
     inv = ctx.invocation
     assert inv is not None
     name = cmd.command.name
+    if inv.direct and name in NOT_IN_DIRECT:
+        raise UserError(
+            f"`{ctx.prefix}{name}` works in a group room, not in a direct message",
+            "run it in the room the co-op should live in",
+        )
     if ctx.coop is None and name not in UNBOUND_OK:
         ctx.require_coop()
     permission = cmd.command.permission
@@ -123,6 +130,8 @@ class Dispatcher:
     async def _context(self, session: AsyncSession, inv: Invocation) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)
         ctx.coop = await coop_for_room(ctx, inv.room)
+        if ctx.coop is None and inv.direct:
+            ctx.coop = await coop_of_person(ctx, inv.actor.identity)
         if ctx.coop is not None:
             ctx.actor = await member_by_identity(ctx, ctx.coop.id, inv.actor.identity)
         return ctx

@@ -60,3 +60,6 @@ class Invocation:
     message_id: str
     capabilities: frozenset[str] = frozenset()
     mentioned: Mapping[str, str] = field(default_factory=dict)
+    # A private conversation between the actor and the bot (a Matrix DM): no co-op is bound
+    # to it, so the co-op is the one the actor belongs to, and replies are seen by them only.
+    direct: bool = False

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.db.models import Coop, Member, RoomBinding
+from bot.db.models import Coop, Identity, Member, RoomBinding
 from bot.domain.limits import check_text
 from bot.errors import UserError
 from bot.invocation import Actor, RoomRef
@@ -21,6 +21,27 @@ async def coop_for_room(ctx: Context, room: RoomRef) -> Coop | None:
         .join(RoomBinding, RoomBinding.coop_id == Coop.id)
         .where(RoomBinding.platform == room.platform, RoomBinding.room_id == room.room_id)
     )
+
+
+async def coop_of_person(ctx: Context, identity: str) -> Coop | None:
+    """The co-op an identity is an active member of, for a direct message to the bot.
+    Someone in several co-ops is asked to use the co-op's room instead."""
+    found = (
+        await ctx.session.scalars(
+            select(Coop)
+            .join(Identity, Identity.coop_id == Coop.id)
+            .join(Member, Member.id == Identity.member_id)
+            .where(Identity.identity == identity, Member.active)
+            .order_by(Coop.id)
+        )
+    ).all()
+    if len(found) > 1:
+        names = ", ".join(coop.name for coop in found)
+        raise UserError(
+            f"You belong to several co-ops ({names}); this message can't tell which",
+            "send the command in the co-op's room instead",
+        )
+    return found[0] if found else None
 
 
 async def setup(ctx: Context, name: str, room: RoomRef, founder: Actor) -> tuple[Coop, Member]:

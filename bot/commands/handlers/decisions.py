@@ -66,7 +66,8 @@ async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     outcome = await decisions.cast_vote(ctx, number, str(cmd.values["choice"]), _str(cmd, "reason"))
     decision = outcome.decision
     count = decisions.count(decision, await decisions.current_votes(ctx, decision))
-    private = ctx.invocation is not None and CAP_EPHEMERAL in ctx.invocation.capabilities
+    inv = ctx.invocation
+    private = inv is not None and (inv.direct or CAP_EPHEMERAL in inv.capabilities)
     # A secret choice is shown only where the room can't see the reply.
     shown = not decision.secret or private
     return [render.vote_recorded(decision, outcome.choice, outcome.changed, count, shown=shown)]
