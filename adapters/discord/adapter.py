@@ -55,17 +55,18 @@ def intents_for(settings: DiscordSettings) -> discord.Intents:
     return intents
 
 
-class CoopClient(discord.Client):
-    """A discord.Client that carries the command tree and hands start-up to the adapter."""
+class _CoopEvents:
+    """What both clients (plain and auto-sharded) do: carry the command tree and hand
+    start-up, readiness and member/role events to the adapter."""
 
     def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
-        super().__init__(intents=intents_for(adapter.settings), **options)
+        super().__init__(intents=intents_for(adapter.settings), **options)  # type: ignore[call-arg]
         self.coopbot = adapter
-        self.tree: app_commands.CommandTree[CoopClient] = app_commands.CommandTree(self)
+        self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self)  # type: ignore[arg-type]
         self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        await self.coopbot.setup(self, self.tree)
+        await self.coopbot.setup(self, self.tree)  # type: ignore[arg-type]
 
     async def on_ready(self) -> None:
         self.coopbot.ready()
@@ -80,29 +81,12 @@ class CoopClient(discord.Client):
         self.coopbot.role_sync.role_changed(before, after)
 
 
-class ShardedCoopClient(discord.AutoShardedClient):
+class CoopClient(_CoopEvents, discord.Client):
+    """A discord.Client for coopbot."""
+
+
+class ShardedCoopClient(_CoopEvents, discord.AutoShardedClient):
     """The same client for large servers: discord.py runs the shards in one process."""
-
-    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
-        super().__init__(intents=intents_for(adapter.settings), **options)
-        self.coopbot = adapter
-        self.tree: app_commands.CommandTree[ShardedCoopClient] = app_commands.CommandTree(self)
-        self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
-
-    async def setup_hook(self) -> None:
-        await self.coopbot.setup(self, self.tree)
-
-    async def on_ready(self) -> None:
-        self.coopbot.ready()
-
-    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
-        self.coopbot.role_sync.member_changed(before, after)
-
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        self.coopbot.role_sync.member_left(payload)
-
-    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
-        self.coopbot.role_sync.role_changed(before, after)
 
 
 def _commands_of(source: Any) -> list[Command]:

@@ -87,6 +87,16 @@ def _schedule(ctx: Context, opens: str | None, closes: str | None) -> tuple[date
     return opens_at, closes_at
 
 
+def _author(ctx: Context, opens: str | None) -> Member:
+    """The member opening a decision; scheduling one for later (`opens:`) is for stewards."""
+    author = ctx.require_actor()
+    if opens is not None and author.role != "steward":
+        raise UserError(
+            "Only stewards can schedule a vote with opens:", "leave out opens: to open it now"
+        )
+    return author
+
+
 async def create_proposal(
     ctx: Context,
     title: str,
@@ -100,11 +110,7 @@ async def create_proposal(
     secret: bool,
 ) -> Decision:
     coop = ctx.require_coop()
-    author = ctx.require_actor()
-    if opens is not None and author.role != "steward":
-        raise UserError(
-            "Only stewards can schedule a vote with opens:", "leave out opens: to open it now"
-        )
+    author = _author(ctx, opens)
     title = check_text("title", title, TITLE_MAX)
     body_text = check_text("body", body, BODY_MAX) if body else ""
     classes = rule_classes(ctx)
@@ -151,11 +157,7 @@ async def create_poll(
     secret: bool,
 ) -> Decision:
     coop = ctx.require_coop()
-    author = ctx.require_actor()
-    if opens is not None and author.role != "steward":
-        raise UserError(
-            "Only stewards can schedule a vote with opens:", "leave out opens: to open it now"
-        )
+    author = _author(ctx, opens)
     question = check_text("question", question, TITLE_MAX)
     poll_method = polls.parse_poll_method(method) if method else polls.PollMethod.SINGLE
     quorum_value = proposals.parse_quorum(quorum) if quorum else ctx.config.quorum

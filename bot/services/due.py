@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -45,9 +45,11 @@ async def _each(
     return done
 
 
-async def _ids(sessions: async_sessionmaker[AsyncSession], query: object) -> list[tuple[int, int]]:
+async def _ids(
+    sessions: async_sessionmaker[AsyncSession], query: Select[int, int]
+) -> list[tuple[int, int]]:
     async with sessions() as session:
-        return [(c, i) for c, i in (await session.execute(query)).all()]  # type: ignore[call-overload]
+        return [(c, i) for c, i in (await session.execute(query)).all()]
 
 
 async def _announce(ctx: Context, coop_id: int, reply: Reply, dedupe_key: str) -> None:
@@ -181,48 +183,37 @@ async def schedule_summaries(
 async def run_all(
     sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
 ) -> int:
+    """Every due transition, kind by kind, each item in its own transaction."""
     now = clock.now()
-    done = 0
-    done += await _each(
-        sessions,
-        clock,
-        settings,
-        await _ids(
-            sessions,
+    await schedule_summaries(sessions, clock, settings)
+    claimed = select(Task.coop_id, Task.id).where(Task.status == "claimed")
+    passes: list[tuple[Select[int, int], Step]] = [
+        (
             select(Decision.coop_id, Decision.id)
             .where(Decision.status == "scheduled", Decision.opens_at <= now)
             .order_by(Decision.opens_at),
+            open_scheduled,
         ),
-        open_scheduled,
-    )
-    done += await _each(
-        sessions,
-        clock,
-        settings,
-        await _ids(
-            sessions,
+        (
             select(Decision.coop_id, Decision.id)
             .where(Decision.status == "open", Decision.closes_at <= now)
             .order_by(Decision.closes_at),
+            close_due,
         ),
-        close_due,
-    )
-    # Reminders depend on each co-op's reminder_hours: select candidates, let the step decide.
-    candidates = await _ids(
-        sessions,
-        select(Decision.coop_id, Decision.id).where(
-            Decision.status == "open", Decision.reminded_at.is_(None), Decision.closes_at > now
+        # Reminder windows differ per co-op: select the candidates, each step decides.
+        (
+            select(Decision.coop_id, Decision.id).where(
+                Decision.status == "open", Decision.reminded_at.is_(None), Decision.closes_at > now
+            ),
+            _remind_if_due,
         ),
-    )
-    done += await _each(sessions, clock, settings, candidates, _remind_if_due)
-    claims = await _ids(sessions, select(Task.coop_id, Task.id).where(Task.status == "claimed"))
-    done += await _each(sessions, clock, settings, claims, release_claim)
-    done += await _each(sessions, clock, settings, claims, _claim_reminder_if_due)
-    await schedule_summaries(sessions, clock, settings)
-    summaries_due = await _ids(
-        sessions, select(Coop.id, Coop.id).where(Coop.next_summary_at <= now)
-    )
-    done += await _each(sessions, clock, settings, summaries_due, post_summary)
+        (claimed, release_claim),
+        (claimed, _claim_reminder_if_due),
+        (select(Coop.id, Coop.id).where(Coop.next_summary_at <= now), post_summary),
+    ]
+    done = 0
+    for query, step in passes:
+        done += await _each(sessions, clock, settings, await _ids(sessions, query), step)
     return done
 
 
