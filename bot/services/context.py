@@ -44,9 +44,12 @@ class Context:
         if self.actor is None:
             raise UserError(
                 "Only members of this co-op can do that",
-                f"ask a steward to add you with `{self.prefix}member add @you`",
+                f"ask a steward to add you: `{self.prefix}member add @{self._actor_name()}`",
             )
         return self.actor
+
+    def _actor_name(self) -> str:
+        return self.invocation.actor.display_name if self.invocation else "name"
 
     @property
     def config(self) -> CoopConfig:
