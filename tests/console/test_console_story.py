@@ -85,3 +85,24 @@ def test_bad_input_never_prints_a_traceback(console: Console) -> None:
     assert "Unknown command `frobnicate`" in run.stdout
     assert "There is no decision #99" in run.stdout
     assert "200" in run.stdout  # the title bound is named
+
+
+def test_the_weekly_summary_chart_is_saved_and_its_path_printed(console: Console) -> None:
+    # Contributions logged "last week": the bot runs as if it were 7 days later.
+    logged = console.run("!member add @bob\n!log 3 fixed the gate\n@bob: !log 2 newsletter\n")
+    assert logged.returncode == 0
+    week_later = str(7 * 24 * 3600)
+    run = console.run("!summary\n", COOPBOT_CLOCK_OFFSET_SECONDS=week_later)
+    assert run.returncode == 0, run.stderr
+    assert "@alice 3 h" in run.stdout and "@bob 2 h" in run.stdout
+    paths = [
+        line.split("[attachment: ", 1)[1].rstrip("]")
+        for line in run.lines
+        if "[attachment: " in line
+    ]
+    # Monday 09:00 passed while the bot was "away": that summary is posted at start-up,
+    # then `!summary` posts one on demand.
+    assert len(paths) == 2
+    for path in paths:
+        chart = console.workdir / path
+        assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
