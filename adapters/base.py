@@ -38,6 +38,10 @@ class CoreAPI(Protocol):
         """A send failed: give the delivery back so the next attempt retries it at once."""
         ...
 
+    async def room_is_bound(self, room: RoomRef) -> bool:
+        """Whether `room` is bound to a co-op (a bound room is never a direct message)."""
+        ...
+
     async def suggest(
         self, room: RoomRef, kind: str, prefix: str, limit: int = 25
     ) -> Sequence[tuple[int, str]]:

@@ -134,6 +134,13 @@ class Core:
                 return []
             return await suggestions(session, coop.id, kind, prefix, limit)
 
+    async def room_is_bound(self, room: RoomRef) -> bool:
+        """Whether `room` is bound to a co-op. An adapter never calls a bound room a direct
+        message, even when only the bot and one person are in it: others may join and read."""
+        async with self.sessions() as session:
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            return await coop_for_room(ctx, room) is not None
+
     async def sync_role_members(
         self,
         room: RoomRef,

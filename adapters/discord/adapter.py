@@ -366,12 +366,8 @@ class DiscordAdapter:
     async def suggest(
         self, interaction: discord.Interaction[Any], kind: str, prefix: str
     ) -> Sequence[tuple[int, str]]:
-        suggest = getattr(self._core(), "suggest", None)
-        if suggest is None:
-            return []
         room = RoomRef(PLATFORM, str(interaction.channel_id))
-        found: Sequence[tuple[int, str]] = await suggest(room, kind, prefix)
-        return found
+        return await self._core().suggest(room, kind, prefix)
 
     async def _answer(self, answer: _Answer, replies: Sequence[Reply], *, new_cards: bool) -> None:
         channel_id = str(answer.interaction.channel_id)
@@ -486,11 +482,8 @@ class DiscordAdapter:
     async def _release(self, deliveries: Sequence[Delivery]) -> None:
         # The core leases what it hands out; giving the lease back lets the next round
         # retry at once instead of after the lease runs out.
-        release = getattr(self._core(), "release_delivery", None)
-        if release is None:
-            return
         for delivery in deliveries:
-            await release(delivery.delivery_id)
+            await self._core().release_delivery(delivery.delivery_id)
 
     async def _deliver(self, delivery: Delivery) -> int | None:
         reply = delivery.reply

@@ -8,12 +8,14 @@ import contextlib
 import fnmatch
 import hashlib
 import io
+import json
 import logging
 import struct
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import ClientConnectionError
 from nio import (
@@ -31,8 +33,10 @@ from nio import (
     RoomMemberEvent,
     RoomMessagesResponse,
     RoomMessageText,
+    RoomRedactResponse,
     RoomSendResponse,
     SyncResponse,
+    UnknownAccountDataEvent,
     UnknownEvent,
     UploadResponse,
     WhoamiResponse,
@@ -40,6 +44,7 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 
 from adapters.base import CoreAPI
+from adapters.matrix.direct import M_DIRECT, DirectRooms, invite_is_direct, is_direct
 from adapters.matrix.mentions import command_text
 from adapters.matrix.polls import (
     RESPONSE_TYPES,
@@ -55,6 +60,15 @@ from adapters.matrix.polls import (
 )
 from adapters.matrix.power import creators_of, is_room_admin
 from adapters.matrix.render import plain_text, render_reply
+from adapters.matrix.secret import (
+    REDACTION_REASON,
+    add_line,
+    direct_vote_hint,
+    opens_secret_ballot,
+    secret_link,
+    typed_vote_note,
+    typed_vote_number,
+)
 from adapters.matrix.state import AdapterState, Session
 from bot.clock import Clock, SystemClock
 from bot.config import MatrixSettings
@@ -130,6 +144,7 @@ class MatrixAdapter:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._creators: dict[str, frozenset[str]] = {}
         self._undecrypted: OrderedDict[str, tuple[str, MegolmEvent]] = OrderedDict()
+        self._direct = DirectRooms()
         self._client: AsyncClient | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -303,6 +318,9 @@ class MatrixAdapter:
         await client.send_to_device_messages()
 
     async def _process(self, core: CoreAPI, response: SyncResponse, since: str | None) -> None:
+        for data in response.account_data_events:
+            if isinstance(data, UnknownAccountDataEvent) and data.type == M_DIRECT:
+                self._direct.learn(data.content)
         for room_id, invite in response.rooms.invite.items():
             await self._consider_invite(room_id, invite.invite_state)
         for room_id, info in response.rooms.join.items():
@@ -380,9 +398,9 @@ class MatrixAdapter:
     async def _consider_invite(self, room_id: str, invite_state: Sequence[Any]) -> None:
         if not self.settings.auto_join:
             return
-        inviter = next(
+        invite = next(
             (
-                event.sender
+                event
                 for event in invite_state
                 if isinstance(event, InviteMemberEvent)
                 and event.state_key == self.user_id
@@ -390,12 +408,37 @@ class MatrixAdapter:
             ),
             None,
         )
+        inviter = invite.sender if invite is not None else None
         if inviter is None or not inviter_allowed(inviter, self.settings.allowed_inviters):
             log.info("ignoring an invite to %s from %s", room_id, inviter)
             return
         response = await self.client.join(room_id)
         if isinstance(response, JoinError):
             log.warning("could not join %s: %s", room_id, response)
+            return
+        if invite is not None and invite_is_direct(invite.content):
+            await self._flag_direct(room_id, inviter)
+
+    async def _flag_direct(self, room_id: str, user_id: str) -> None:
+        """Remember a direct-message room in the bot's `m.direct` account data, where the
+        flag outlives a restart (and the bot account's other clients see it too)."""
+        content = self._direct.add(room_id, user_id)
+        if content is None:
+            return
+        path = f"/_matrix/client/v3/user/{quote(self.user_id, safe='')}/account_data/{M_DIRECT}"
+        headers = {
+            "Authorization": f"Bearer {self.client.access_token}",
+            "Content-Type": "application/json",
+        }
+        try:
+            answer = await self.client.send("PUT", path, json.dumps(content), headers)
+            status = answer.status
+            answer.release()
+        except (ClientConnectionError, TimeoutError) as exc:
+            log.warning("could not store %s as a direct message (%s)", room_id, exc)
+            return
+        if status != 200:
+            log.warning("could not store %s as a direct message (HTTP %s)", room_id, status)
 
     # -- incoming events ---------------------------------------------------------------
 
@@ -452,6 +495,7 @@ class MatrixAdapter:
         text = parsed.text[len(self.prefix) :].strip()
         if not text:
             return
+        direct = await self._is_direct(core, room, event.sender, text)
         invocation = Invocation(
             room=RoomRef(PLATFORM, room.room_id),
             actor=self._actor(room, event.sender),
@@ -459,13 +503,57 @@ class MatrixAdapter:
             message_id=event.event_id,
             capabilities=self.capabilities,
             mentioned=parsed.mentioned,
+            direct=direct,
         )
+        number = None if direct else typed_vote_number(text)
+        secret = number is not None and await self._secret_ballot_in(core, room.room_id, number)
         replies = await core.handle(invocation)
+        note: tuple[str, str] | None = None
+        if secret:
+            # The vote counts (the core has it); what must go is the room event showing it.
+            note = typed_vote_note(await self._redact(room, event.event_id), self.user_id)
         for index, reply in enumerate(replies):
             await self.send_reply(
-                core, room.room_id, reply, _txn(event.event_id, str(index)), event.event_id
+                core,
+                room.room_id,
+                reply,
+                _txn(event.event_id, str(index)),
+                event.event_id,
+                extra_line=note if index == 0 else None,
+                direct=direct,
             )
         await self._deliver_outbox(core)
+
+    async def _is_direct(self, core: CoreAPI, room: MatrixRoom, sender: str, text: str) -> bool:
+        # room.users holds the invited members too: they could join and read the history.
+        flagged = self._direct.flagged(room.room_id)
+        if not is_direct(flagged, set(room.users), self.user_id, sender, text):
+            return False
+        return not await core.room_is_bound(RoomRef(PLATFORM, room.room_id))
+
+    async def _secret_ballot_in(self, core: CoreAPI, room_id: str, number: int) -> bool:
+        linked = await core.messages_about(PLATFORM, secret_link(number))
+        return any(linked_room == room_id for linked_room, _ in linked)
+
+    async def _redact(self, room: MatrixRoom, event_id: str) -> bool:
+        """Redact a member's message where the bot's power level allows; whether it did."""
+        levels = room.power_levels
+        if not (
+            levels.can_user_redact(self.user_id)
+            and levels.can_user_send_message(self.user_id, "m.room.redaction")
+        ):
+            return False
+        try:
+            response = await self.client.room_redact(
+                room.room_id, event_id, reason=REDACTION_REASON, tx_id=_txn("redact", event_id)
+            )
+        except (ClientConnectionError, TimeoutError) as exc:
+            log.warning("could not redact %s in %s (%s)", event_id, room.room_id, exc)
+            return False
+        if not isinstance(response, RoomRedactResponse):
+            log.warning("could not redact %s in %s: %s", event_id, room.room_id, response)
+            return False
+        return True
 
     async def _handle_poll_response(
         self, core: CoreAPI, room: MatrixRoom, event: UnknownEvent
@@ -536,10 +624,8 @@ class MatrixAdapter:
                 except BaseException:
                     # Give the lease back so the next round retries at once (the core
                     # would otherwise wait for the lease to expire).
-                    release = getattr(core, "release_delivery", None)
-                    if release is not None:
-                        with contextlib.suppress(Exception):
-                            await release(delivery.delivery_id)
+                    with contextlib.suppress(Exception):
+                        await core.release_delivery(delivery.delivery_id)
                     raise
                 await core.mark_delivered(delivery.delivery_id, event_id)
 
@@ -556,17 +642,32 @@ class MatrixAdapter:
         reply: Reply,
         txn: str,
         in_reply_to: str | None = None,
+        *,
+        extra_line: tuple[str, str] | None = None,
+        direct: bool = False,
     ) -> str:
         """Send one reply: the notice, its attachments, and its poll start or poll end.
+        `extra_line` is a Matrix-only (plain, HTML) line added under the reply. In a
+        `direct` message an announcement (a proposal made there) is only an answer: its
+        poll and its secret-ballot hint belong to the co-op's rooms, which get it too.
         Returns the event id of the notice."""
         async with self._send_lock:
             content = render_reply(reply, self.prefix)
+            secret_ballot = opens_secret_ballot(reply) and not direct
+            if secret_ballot:
+                content = add_line(content, *direct_vote_hint(reply, self.user_id, self.prefix))
+            if extra_line is not None:
+                content = add_line(content, *extra_line)
             if in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self._send(room_id, "m.room.message", content, txn)
+            if secret_ballot and reply.choices is not None:
+                # How a later typed vote in this room is known to be on a secret ballot.
+                link = secret_link(reply.choices.decision_number)
+                await core.link_message(PLATFORM, room_id, event_id, link)
             for index, attachment in enumerate(reply.attachments):
                 await self._send_attachment(room_id, attachment, f"{txn}-a{index}")
-            if reply.choices is not None and reply.kind == "announcement":
+            if reply.choices is not None and reply.kind == "announcement" and not direct:
                 # Only the announcements of a decision opening or closing start or end a
                 # poll; a `show` carries the same choices and must not post another.
                 await self._sync_poll(core, room_id, reply, txn)

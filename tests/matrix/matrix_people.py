@@ -75,7 +75,9 @@ class Person:
                 await self.client.keys_claim(self.client.get_users_for_key_claiming())
             await self.client.send_to_device_messages()
 
-    async def create_room(self, name: str, invite: list[str], encrypted: bool = False) -> str:
+    async def create_room(
+        self, name: str, invite: list[str], encrypted: bool = False, direct: bool = False
+    ) -> str:
         initial_state: list[dict[str, Any]] = []
         if encrypted:
             initial_state.append(
@@ -86,7 +88,7 @@ class Person:
                 }
             )
         response = await self.client.room_create(
-            name=name, invite=invite, initial_state=initial_state
+            name=name, invite=invite, initial_state=initial_state, is_direct=direct
         )
         assert isinstance(response, RoomCreateResponse), response
         await self.sync()

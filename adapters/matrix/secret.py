@@ -1,0 +1,100 @@
+"""Secret ballots in Matrix group rooms: the direct-message hint, and spotting typed votes.
+
+Every message in a Matrix room is an event the whole room can read, so a secret choice is
+only private when it is sent to the bot in a direct message. The core stays platform-neutral;
+these Matrix-only lines are added when a reply is rendered.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from adapters.matrix.render import MATRIX_TO
+from bot.render.document import Bullets, Code, Line, Reply
+from bot.render.sanitize import neutralise
+
+REDACTION_REASON = "secret ballot: vote in a direct message"
+_TYPED_VOTE = re.compile(r"vote\s+#?([0-9]{1,9})(?:\s|$)", re.IGNORECASE)
+
+
+def secret_link(number: int) -> str:
+    """The subject under which a room's announcement of secret decision #`number` is linked.
+
+    A room is bound to one co-op, so (room, number) names the decision; the adapter looks
+    the link up by room, which also works for a vote the core refused (no subject then)."""
+    return f"secret-ballot:{number}"
+
+
+def typed_vote_number(command: str) -> int | None:
+    """The decision number of a `vote` command (without the prefix), else None."""
+    match = _TYPED_VOTE.match(command.strip())
+    return int(match.group(1)) if match else None
+
+
+def opens_secret_ballot(reply: Reply) -> bool:
+    """Whether `reply` announces an open secret decision (not a `show`, not its close)."""
+    choices = reply.choices
+    return (
+        reply.kind == "announcement"
+        and choices is not None
+        and choices.secret
+        and not choices.closed
+    )
+
+
+def _vote_example(reply: Reply) -> str:
+    """The reply's own `vote …` example (it knows each method's form), else a generic one."""
+    assert reply.choices is not None
+    lines: list[Line] = []
+    for block in reply.blocks:
+        if isinstance(block, Line):
+            lines.append(block)
+        elif isinstance(block, Bullets):
+            lines.extend(block.items)
+    for line in lines:
+        for part in line.parts:
+            if isinstance(part, Code) and part.command and part.text.startswith("vote "):
+                return part.text
+    keys = "|".join(option.key for option in reply.choices.options)
+    return f"vote {reply.choices.decision_number} {keys}"
+
+
+def _bot_link(bot_id: str) -> str:
+    href = html.escape(MATRIX_TO + bot_id, quote=True)
+    return f'<a href="{href}">{html.escape(bot_id)}</a>'
+
+
+def direct_vote_hint(reply: Reply, bot_id: str, prefix: str) -> tuple[str, str]:
+    """(plain, HTML) of the line telling members to vote in a direct message to the bot."""
+    example = neutralise(prefix + _vote_example(reply))
+    plain = f"secret ballot: send {example} to {bot_id} in a direct message"
+    markup = (
+        f"secret ballot: send <code>{html.escape(example)}</code> to "
+        f"{_bot_link(bot_id)} in a direct message"
+    )
+    return plain, markup
+
+
+def typed_vote_note(redacted: bool, bot_id: str) -> tuple[str, str]:
+    """(plain, HTML) of the line under the answer to a secret vote typed in a group room."""
+    if redacted:
+        lead = "I removed your message so that the room can't see your choice"
+    else:
+        lead = "your message shows your choice to everyone in this room"
+    plain = f"{lead}; next time send your vote to {bot_id} in a direct message"
+    markup = (
+        f"{html.escape(lead)}; next time send your vote to {_bot_link(bot_id)} in a direct message"
+    )
+    return plain, markup
+
+
+def add_line(content: dict[str, Any], plain: str, markup: str) -> dict[str, Any]:
+    """`content` (an m.notice from render_reply) with one more line in both forms. The bot's
+    own link is not a mention: `m.mentions` stays as it was."""
+    updated = dict(content)
+    updated["body"] = f"{content['body']}\n{plain}" if content.get("body") else plain
+    formatted = content.get("formatted_body", "")
+    updated["formatted_body"] = f"{formatted}<br>{markup}" if formatted else markup
+    return updated
