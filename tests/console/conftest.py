@@ -22,6 +22,12 @@ class ConsoleRun:
         return self.stdout.splitlines()
 
 
+def coopbot_command() -> list[str]:
+    """The installed `coopbot` script beside this interpreter (what a user runs)."""
+    script = Path(sys.executable).with_name("coopbot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
 def console_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBOT_")}
     env.update(extra)
@@ -37,7 +43,7 @@ class Console:
         return f"sqlite+aiosqlite:///{self.workdir}/coopbot.db"
 
     def command(self, user: str = "alice") -> list[str]:
-        return [sys.executable, "-m", "bot", "console", "--db", self.db_url, "--user", user]
+        return [*coopbot_command(), "console", "--db", self.db_url, "--user", user]
 
     def run(self, script: str, user: str = "alice", **env: str) -> ConsoleRun:
         done = subprocess.run(

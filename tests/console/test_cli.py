@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.console.conftest import Console, console_env
+from tests.console.conftest import Console, console_env, coopbot_command
 
 
 def _cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [*coopbot_command(), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
