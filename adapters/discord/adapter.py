@@ -121,16 +121,7 @@ class _Answer:
 
     async def send(self, message: OutMessage, view: discord.ui.View | None) -> int | None:
         """Send one message; returns its id (needed to link a decision card)."""
-        kwargs: dict[str, Any] = {
-            "allowed_mentions": message.allowed_mentions,
-            "files": message.discord_files(),
-        }
-        if message.content:
-            kwargs["content"] = message.content
-        if message.embed is not None:
-            kwargs["embed"] = message.embed
-        if view is not None:
-            kwargs["view"] = view
+        kwargs = message.send_kwargs(view)
         interaction = self.interaction
         if self.deferred and not message.ephemeral:
             channel = interaction.channel
@@ -495,16 +486,6 @@ class DiscordAdapter:
         channel = self.client.get_partial_messageable(int(room_id))
 
         async def send(message: OutMessage, view: discord.ui.View | None) -> int:
-            kwargs: dict[str, Any] = {
-                "allowed_mentions": message.allowed_mentions,
-                "files": message.discord_files(),
-            }
-            if message.content:
-                kwargs["content"] = message.content
-            if message.embed is not None:
-                kwargs["embed"] = message.embed
-            if view is not None:
-                kwargs["view"] = view
-            return (await channel.send(**kwargs)).id
+            return (await channel.send(**message.send_kwargs(view))).id
 
         return await self._post(reply, room_id, send)

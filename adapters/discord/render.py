@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 from discord.utils import escape_markdown
@@ -71,6 +72,20 @@ class OutMessage:
 
     def discord_files(self) -> list[discord.File]:
         return [f.to_file() for f in self.files]
+
+    def send_kwargs(self, view: discord.ui.View | None = None) -> dict[str, Any]:
+        """The keyword arguments of a discord.py send call for this message."""
+        kwargs: dict[str, Any] = {
+            "allowed_mentions": self.allowed_mentions,
+            "files": self.discord_files(),
+        }
+        if self.content:
+            kwargs["content"] = self.content
+        if self.embed is not None:
+            kwargs["embed"] = self.embed
+        if view is not None:
+            kwargs["view"] = view
+        return kwargs
 
 
 def allowed_mentions(user_ids: Sequence[int]) -> discord.AllowedMentions:
