@@ -243,10 +243,16 @@ async def next_due(
     """The earliest moment at which the due-work pass has something to do."""
     now = clock.now()
     async with sessions() as session:
-        configs: dict[int, CoopConfig] = {
-            coop.id: effective(settings.defaults, coop.settings)
-            for coop in (await session.scalars(select(Coop))).all()
-        }
+        # This runs after every command: read only the co-ops that have open votes or claims.
+        configs: dict[int, CoopConfig] = {}
+
+        async def config_of(coop_id: int) -> CoopConfig:
+            if coop_id not in configs:
+                coop = await session.get(Coop, coop_id)
+                assert coop is not None
+                configs[coop_id] = effective(settings.defaults, coop.settings)
+            return configs[coop_id]
+
         moments = [
             await session.scalar(
                 select(func.min(Decision.opens_at)).where(Decision.status == "scheduled")
@@ -264,7 +270,7 @@ async def next_due(
             )
         )
         for coop_id, opened_at, closes_at in unreminded.all():
-            moments.append(reminder_time(configs[coop_id], opened_at, closes_at))
+            moments.append(reminder_time(await config_of(coop_id), opened_at, closes_at))
         claims = await session.execute(
             select(Task.coop_id, Task.claimed_at, Task.claim_reminded_at).where(
                 Task.status == "claimed"
@@ -273,7 +279,7 @@ async def next_due(
         for coop_id, claimed_at, reminded_at in claims.all():
             if claimed_at is None:
                 continue
-            release_at, remind_at = claim_times(configs[coop_id], claimed_at)
+            release_at, remind_at = claim_times(await config_of(coop_id), claimed_at)
             moments.append(remind_at if remind_at and reminded_at is None else release_at)
     found = [m for m in moments if m is not None]
     return min(found) if found else None
