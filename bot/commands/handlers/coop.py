@@ -195,10 +195,10 @@ async def sync(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 def _change_line(change: ChangeView, indent: int) -> Line:
     what = f" ({change.role_before} → {change.role_after})" if change.action == "role" else ""
     undone = " — undone" if change.undone else ""
+    # A name, not a mention: listing changes must not ping ten people each time.
     return line(
-        f"{change.number}: {_DID[change.action]} ",
-        mention(change.member),
-        f"{what} from {change.room.platform} room {change.room.room_id}{undone}",
+        f"{change.number}: {_DID[change.action]} @{change.member.name}{what} from "
+        f"{change.room.platform} room {change.room.room_id}{undone}",
         indent=indent,
     )
 
