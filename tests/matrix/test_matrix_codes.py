@@ -8,8 +8,12 @@ import json
 
 import pytest
 from nio import MessageDirection, RoomMessagesResponse
+from sqlalchemy import select
 
 from bot.app import Core
+from bot.db.models import Coop
+from bot.render.document import line, private
+from bot.services.outbox import announce
 from tests.matrix.conftest import BotFactory, PersonFactory
 from tests.matrix.matrix_people import Person
 from tests.matrix.matrix_story import body, command, coop_room, private_answer
@@ -101,3 +105,26 @@ async def test_a_code_asked_for_in_a_direct_message_is_answered_there(
     assert "Link code:" in body(answer)
     one_time_code(body(answer))
     assert not bob.invites  # nothing else was opened for it
+
+
+async def test_a_private_reply_from_the_outbox_goes_only_to_a_direct_message(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    alice = await people("alice")
+    bob = await people("bob", e2e=True)
+    carol = await people("carol")
+    bot = await matrix_bot(core)
+    coop = await coop_room(alice, [bob, carol], bot.user_id)
+
+    # However a private reply reaches the outbox, its delivery never posts to the room.
+    secret = private(f"matrix:{bob.user_id}", line("Link code: 7K3Q-M2XD-9TPA-W4RE"))
+    async with core.sessions() as session, session.begin():
+        coop_id = await session.scalar(select(Coop.id))
+        assert coop_id is not None
+        await announce(session, core.clock, coop_id, secret)
+
+    _, message = await private_answer(bob, bot.user_id, "Link code: 7K3Q-M2XD-9TPA-W4RE")
+    assert message["sender"] == bot.user_id
+    await carol.settle()
+    assert "7K3Q-M2XD-9TPA-W4RE" not in await whole_timeline(carol, coop.room_id)
+    assert SENT_PRIVATELY not in await whole_timeline(carol, coop.room_id)  # nobody asked there
