@@ -166,6 +166,9 @@ async def _record(
     seen: str | None,
 ) -> None:
     coop = ctx.require_coop()
+    # Two servers' syncs of one co-op may run at once: the co-op's row lock (PostgreSQL;
+    # SQLite transactions are serialised) makes their change numbers follow each other.
+    await ctx.session.execute(select(Coop.id).where(Coop.id == coop.id).with_for_update())
     last = await ctx.session.scalar(
         select(func.max(SyncChange.number)).where(SyncChange.coop_id == coop.id)
     )
