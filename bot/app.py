@@ -148,25 +148,31 @@ class Core:
         *,
         manage_roles: bool = True,
     ) -> SyncResult:
-        """Bring the registry of the room's co-op in line with platform role holders, one
-        transaction per page (so a 10,000-member server is never one huge transaction);
-        after the last page, members known only on that platform who hold no role leave.
-        Without `manage_roles` (no steward role configured) existing roles are kept."""
+        """Bring the identities that `room`'s binding admitted in line with the platform's
+        role holders, one transaction per page (so a 10,000-member server is never one huge
+        transaction); after the last page, those it admitted who hold no role leave.
+
+        Nothing happens unless a steward turned sync on for this binding (`coop sync`).
+        `manage_roles` says whether the platform knows who its stewards are; roles follow it
+        only where a steward allowed that for this binding."""
         result = SyncResult()
         present: set[str] = set()
+        binding_id: int | None = None
         async for page in pages:
             present.update(holder.identity for holder in page)
             async with self.sessions() as session, session.begin():
                 ctx = Context(session=session, clock=self.clock, settings=self.settings)
-                ctx.coop = await coop_for_room(ctx, room)
-                if ctx.coop is None:
-                    return result
-                await registry_sync.apply_page(ctx, page, result, manage_roles=manage_roles)
+                binding = await registry_sync.syncing_binding(ctx, room)
+                if binding is None or binding_id not in (None, binding.id):
+                    return result  # sync was turned off (or the room rebound) meanwhile
+                binding_id = binding.id
+                manage = registry_sync.manages_roles(binding, manage_roles)
+                await registry_sync.apply_page(ctx, binding, page, result, manage_roles=manage)
         async with self.sessions() as session, session.begin():
             ctx = Context(session=session, clock=self.clock, settings=self.settings)
-            ctx.coop = await coop_for_room(ctx, room)
-            if ctx.coop is not None:
-                await registry_sync.remove_missing(ctx, room.platform, present, result)
+            binding = await registry_sync.syncing_binding(ctx, room)
+            if binding is not None and binding_id in (None, binding.id):
+                await registry_sync.remove_missing(ctx, binding, present, result)
         return result
 
     async def bootstrap_room(self, room: RoomRef, founder: Actor, name: str) -> bool:

@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     attachments_dir: str = "./coopbot-attachments"
     log_level: str = "WARNING"
     outbox_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # How long a one-time code (`coop code`, `member link`) works.
+    code_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Testing and demos only: pretend the time is this many seconds later than it is.
     clock_offset_seconds: float = 0.0
     defaults: CoopDefaults = CoopDefaults()

@@ -12,6 +12,8 @@ CAP_BUTTONS = "buttons"
 CAP_NATIVE_POLLS = "native_polls"
 CAP_EPHEMERAL = "ephemeral"
 CAP_ATTACHMENTS = "attachments"
+# The room's platform can sync the registry from its roles (Discord with role names set).
+CAP_ROLE_SYNC = "role_sync"
 
 
 @dataclass(frozen=True)

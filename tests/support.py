@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from bot.app import Core
 from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
@@ -19,6 +20,7 @@ def invocation(
     *,
     admin: bool = True,
     message_id: str | None = None,
+    capabilities: frozenset[str] = frozenset({CAP_ATTACHMENTS}),
 ) -> Invocation:
     command = text.strip().removeprefix("!").removeprefix("/")
     return Invocation(
@@ -26,15 +28,23 @@ def invocation(
         actor=Actor(room.platform, user, user, is_room_admin=admin),
         text=command,
         message_id=message_id or f"m{next(_ids)}",
-        capabilities=frozenset({CAP_ATTACHMENTS}),
+        capabilities=capabilities,
     )
 
 
 async def say(
-    core: Core, user: str, text: str, room: RoomRef = CONSOLE_ROOM, *, admin: bool = True
+    core: Core,
+    user: str,
+    text: str,
+    room: RoomRef = CONSOLE_ROOM,
+    *,
+    admin: bool = True,
+    capabilities: frozenset[str] = frozenset({CAP_ATTACHMENTS}),
 ) -> str:
     """What the room sees after `user` types `text` (all replies, plain text)."""
-    replies = await core.handle(invocation(user, text, room, admin=admin))
+    replies = await core.handle(
+        invocation(user, text, room, admin=admin, capabilities=capabilities)
+    )
     return "\n".join(render_plain(r) for r in replies)
 
 
@@ -63,3 +73,13 @@ async def setup_coop(
     for member in members:
         reply = await say(core, steward, f"!member add @{member}")
         assert "joined" in reply, reply
+
+
+CODE = re.compile(r"\b([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})\b")
+
+
+def one_time_code(text: str) -> str:
+    """The one-time code (`7K3Q-M2XD-9TPA-W4RE`) in a reply's text."""
+    match = CODE.search(text)
+    assert match, text
+    return match.group(1)

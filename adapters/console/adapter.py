@@ -117,8 +117,16 @@ class ConsoleAdapter:
             await asyncio.sleep(self._poll_seconds)
 
     def show(self, reply: Reply, to: str | None = None) -> None:
+        """Print a reply. The console is one terminal, so "only for you" is a label: an
+        ephemeral reply to a command is marked `(to @name)`, and so is every private reply,
+        with the one console user it is for (one for someone elsewhere is not printed)."""
         text = render_plain(reply, self.prefix)
-        if reply.ephemeral and to is not None:
+        if reply.private:
+            platform, _, user = (reply.private_to or "").partition(":")
+            if platform != PLATFORM:
+                return
+            text = f"(to @{user}) {text}"
+        elif reply.ephemeral and to is not None:
             text = f"(to @{to}) {text}"
         for attachment in reply.attachments:
             self.attachments_dir.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from bot.invocation import (
     CAP_ATTACHMENTS,
     CAP_BUTTONS,
     CAP_EPHEMERAL,
+    CAP_ROLE_SYNC,
     Actor,
     Invocation,
     RoomRef,
@@ -37,8 +38,8 @@ CAPABILITIES = frozenset({CAP_BUTTONS, CAP_EPHEMERAL, CAP_ATTACHMENTS})
 # Commands whose decision card is a fresh message; after any other command (vote, close,
 # extend) a card in the reply updates the cards already posted about that decision.
 NEW_CARD_COMMANDS = frozenset({"propose", "poll", "show"})
-# After these bind a channel to a co-op, its registry is synced from the roles at once.
-BINDING_COMMANDS = frozenset({("coop", "setup"), ("coop", "bind")})
+# After these bind a channel or change what its roles may do, the roles are synced at once.
+BINDING_COMMANDS = frozenset({("coop", "setup"), ("coop", "bind"), ("coop", "sync")})
 # Discord wants an answer within 3 s; past this the adapter defers and answers later.
 DEFER_AFTER_SECONDS = 2.0
 NOTHING_TO_SAY = "Done."
@@ -186,6 +187,10 @@ class DiscordAdapter:
         else:
             self.client = CoopClient(self, **options)
         self.role_sync = RoleSync(settings, self.client, self._core, page_size=role_page_size)
+        # The core lets a steward turn role sync on only where the platform does sync roles.
+        self.capabilities = CAPABILITIES | (
+            {CAP_ROLE_SYNC} if self.role_sync.enabled else frozenset()
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiscordAdapter:
@@ -272,7 +277,7 @@ class DiscordAdapter:
             actor=Actor(PLATFORM, str(user.id), user.display_name, is_room_admin=is_admin),
             text=text,
             message_id=message_id or str(interaction.id),
-            capabilities=CAPABILITIES,
+            capabilities=self.capabilities,
             mentioned=dict(mentioned or {}),
         )
 
@@ -362,7 +367,12 @@ class DiscordAdapter:
 
     async def _answer(self, answer: _Answer, replies: Sequence[Reply], *, new_cards: bool) -> None:
         channel_id = str(answer.interaction.channel_id)
+        actor = f"{PLATFORM}:{answer.interaction.user.id}"
         for reply in replies:
+            if reply.private and reply.private_to != actor:
+                # Meant for someone else than who is answered here: only their DMs will do.
+                await self._send_direct(reply)
+                continue
             if self._updates_cards(reply) and not new_cards:
                 edited = await self._edit_cards(reply)
                 if edited and not self._also_post(reply):
@@ -374,7 +384,12 @@ class DiscordAdapter:
 
     @staticmethod
     def _updates_cards(reply: Reply) -> bool:
-        return reply.choices is not None and reply.subject is not None and not reply.ephemeral
+        return (
+            reply.choices is not None
+            and reply.subject is not None
+            and not reply.ephemeral
+            and not reply.private
+        )
 
     @staticmethod
     def _also_post(reply: Reply) -> bool:
@@ -406,6 +421,21 @@ class DiscordAdapter:
             except discord.NotFound:
                 log.info("decision card %s in %s is gone; not updating it", mid, room)
         return len(linked)
+
+    async def _send_direct(self, reply: Reply) -> int | None:
+        """Send a private reply in a direct message to the one person it is for; returns the
+        first message id, or None when it cannot reach them there (then nothing is sent)."""
+        platform, _, user_id = (reply.private_to or "").partition(":")
+        if platform != PLATFORM or not user_id.isdigit():
+            log.warning("a private reply for a %s identity cannot go out on Discord", platform)
+            return None
+        user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
+        channel = await user.create_dm()
+        first: int | None = None
+        for message in render_reply(reply):
+            sent = await channel.send(**message.send_kwargs(None))
+            first = first if first is not None else sent.id
+        return first
 
     async def _post(self, reply: Reply, room_id: str, send: Any) -> int | None:
         """Send a reply's messages through `send(message, view) -> id`; a card of an open
@@ -479,6 +509,8 @@ class DiscordAdapter:
     async def _deliver(self, delivery: Delivery) -> int | None:
         reply = delivery.reply
         room_id = delivery.room.room_id
+        if reply.private:
+            return await self._send_direct(reply)  # never the channel, whatever the room
         if self._updates_cards(reply):
             edited = await self._edit_cards(reply, room_id)
             if edited and not self._also_post(reply):

@@ -227,6 +227,7 @@ def render_reply(reply: Reply) -> list[OutMessage]:
     lines = render_blocks(reply, pings)
     files = _files(reply)
     messages: list[OutMessage] = []
+    hidden = reply.ephemeral or reply.private  # a private reply is never a public message
     if reply.choices is not None:
         title = card_title(reply)
         budget = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(title))
@@ -248,7 +249,7 @@ def render_reply(reply: Reply) -> list[OutMessage]:
             OutMessage(
                 embed=embed,
                 files=files[:FILES_PER_MESSAGE],
-                ephemeral=reply.ephemeral,
+                ephemeral=hidden,
                 is_card=True,
             )
         )
@@ -266,14 +267,14 @@ def render_reply(reply: Reply) -> list[OutMessage]:
                 content=chunk,
                 files=files[:FILES_PER_MESSAGE] if index == 0 else (),
                 ping_user_ids=tuple(chunk_pings),
-                ephemeral=reply.ephemeral,
+                ephemeral=hidden,
             )
         )
         if index == 0:
             files = files[FILES_PER_MESSAGE:]
     for start in range(0, len(files), FILES_PER_MESSAGE):
         batch = files[start : start + FILES_PER_MESSAGE]
-        messages.append(OutMessage(files=batch, ephemeral=reply.ephemeral))
+        messages.append(OutMessage(files=batch, ephemeral=hidden))
     if not messages:
-        messages.append(OutMessage(content="\u200b", ephemeral=reply.ephemeral))
+        messages.append(OutMessage(content="\u200b", ephemeral=hidden))
     return messages

@@ -29,10 +29,12 @@ from nio import (
     MegolmEvent,
     MessageDirection,
     RoomCreateEvent,
+    RoomCreateResponse,
     RoomInfo,
     RoomMemberEvent,
     RoomMessagesResponse,
     RoomMessageText,
+    RoomPreset,
     RoomRedactResponse,
     RoomSendResponse,
     SyncResponse,
@@ -59,6 +61,13 @@ from adapters.matrix.polls import (
     vote_text,
 )
 from adapters.matrix.power import creators_of, is_room_admin
+from adapters.matrix.private import (
+    ENCRYPTION_STATE,
+    HeldReplies,
+    HeldReply,
+    private_room,
+    recipient,
+)
 from adapters.matrix.render import plain_text, render_reply
 from adapters.matrix.secret import (
     REDACTION_REASON,
@@ -73,7 +82,7 @@ from adapters.matrix.state import AdapterState, Session
 from bot.clock import Clock, SystemClock
 from bot.config import MatrixSettings
 from bot.invocation import CAP_ATTACHMENTS, CAP_NATIVE_POLLS, Actor, Invocation, RoomRef
-from bot.render.document import Attachment, Reply
+from bot.render.document import Attachment, Reply, line, sent_privately
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,8 @@ PLATFORM = "matrix"
 _PERMANENT_SEND_ERRORS = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN"})
 _RECENT_EVENTS = 2048
 _MAX_BACKFILL_PAGES = 20
+# A private reply waits this long for its new direct-message room (a code lives 15 minutes).
+PRIVATE_HOLD_SECONDS = 15 * 60.0
 
 
 class MatrixError(Exception):
@@ -145,6 +156,7 @@ class MatrixAdapter:
         self._creators: dict[str, frozenset[str]] = {}
         self._undecrypted: OrderedDict[str, tuple[str, MegolmEvent]] = OrderedDict()
         self._direct = DirectRooms()
+        self._private = HeldReplies()
         self._client: AsyncClient | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -299,6 +311,7 @@ class MatrixAdapter:
             await self._maintain_keys()
             first = False
             self.ready.set()
+            await self._flush_private()
             await self._deliver_outbox(core)
 
     async def _pause(self, seconds: float) -> None:
@@ -645,13 +658,16 @@ class MatrixAdapter:
         *,
         extra_line: tuple[str, str] | None = None,
         direct: bool = False,
-    ) -> str:
+    ) -> str | None:
         """Send one reply: the notice, its attachments, and its poll start or poll end.
         `extra_line` is a Matrix-only (plain, HTML) line added under the reply. In a
         `direct` message an announcement (a proposal made there) is only an answer: its
         poll and its secret-ballot hint belong to the co-op's rooms, which get it too.
-        Returns the event id of the notice."""
+        A private reply goes to the person's direct-message room instead (in a `direct`
+        message it is already there). Returns the event id of the notice."""
         async with self._send_lock:
+            if reply.private and not direct:
+                return await self._send_privately(core, room_id, reply, txn, in_reply_to)
             content = render_reply(reply, self.prefix)
             secret_ballot = opens_secret_ballot(reply) and not direct
             if secret_ballot:
@@ -672,6 +688,112 @@ class MatrixAdapter:
                 # poll; a `show` carries the same choices and must not post another.
                 await self._sync_poll(core, room_id, reply, txn)
             return event_id
+
+    async def _send_privately(
+        self, core: CoreAPI, room_id: str, reply: Reply, txn: str, in_reply_to: str | None
+    ) -> str | None:
+        """Send `reply` where only its recipient can read it, and tell the room (when it
+        answers a command there) only that it was sent privately. A room opened just now
+        reaches the bot with a later sync: the reply waits for it (see _flush_private)."""
+        user_id = recipient(reply.private_to)
+        if user_id is None:
+            raise _PermanentSendError("a private reply for someone who is not on Matrix")
+        private_txn = f"{txn}-private"
+        dm = await self._private_room_of(core, user_id)
+        sent: str | None = None
+        if dm is not None:
+            sent = await self._send_content(dm, reply, private_txn)
+        else:
+            opened = self._private.opening.get(user_id) or await self._open_private_room(user_id)
+            if opened is None:
+                notice = Reply(
+                    kind="error",
+                    blocks=(
+                        line(
+                            "I could not open a direct message with you; start one with "
+                            f"{self.user_id} and ask there"
+                        ),
+                    ),
+                )
+                return await self._send_notice(room_id, notice, txn, in_reply_to)
+            self._private.hold(HeldReply(opened, reply, private_txn, self._seconds()))
+        if in_reply_to is None:
+            return sent  # an outbox delivery: the room asked nothing, so it is told nothing
+        return await self._send_notice(room_id, sent_privately(), txn, in_reply_to)
+
+    async def _send_notice(
+        self, room_id: str, reply: Reply, txn: str, in_reply_to: str | None
+    ) -> str:
+        content = render_reply(reply, self.prefix)
+        if in_reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
+        return await self._send(room_id, "m.room.message", content, txn)
+
+    async def _send_content(self, room_id: str, reply: Reply, txn: str) -> str:
+        """A reply's notice and attachments, nothing else (no poll, no hints)."""
+        event_id = await self._send(
+            room_id, "m.room.message", render_reply(reply, self.prefix), txn
+        )
+        for index, attachment in enumerate(reply.attachments):
+            await self._send_attachment(room_id, attachment, f"{txn}-a{index}")
+        return event_id
+
+    async def _private_room_of(self, core: CoreAPI, user_id: str) -> str | None:
+        """A synced direct-message room only the bot and `user_id` can read, if there is one."""
+        need_encryption = self.client.olm is not None
+        for candidate in self._direct.rooms_of(user_id):
+            chosen = private_room(
+                [candidate],
+                self.client.rooms,
+                self.user_id,
+                user_id,
+                need_encryption=need_encryption,
+            )
+            # A room bound to a co-op is a group room, whoever happens to be in it now.
+            if chosen and not await core.room_is_bound(RoomRef(PLATFORM, chosen)):
+                return chosen
+        return None
+
+    async def _open_private_room(self, user_id: str) -> str | None:
+        """Create an invite-only direct-message room with `user_id` (encrypted when the bot
+        has end-to-end encryption) and flag it in m.direct; None if the homeserver refuses."""
+        try:
+            response = await self.client.room_create(
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.private_chat,
+                initial_state=[ENCRYPTION_STATE] if self.client.olm else [],
+            )
+        except (ClientConnectionError, TimeoutError) as exc:
+            log.warning("could not open a direct message with %s (%s)", user_id, exc)
+            return None
+        if not isinstance(response, RoomCreateResponse):
+            log.warning("could not open a direct message with %s: %s", user_id, response)
+            return None
+        room_id = str(response.room_id)
+        self._private.opening[user_id] = room_id
+        await self._flag_direct(room_id, user_id)
+        return room_id
+
+    async def _flush_private(self) -> None:
+        """Send the private replies whose new rooms this sync brought; retry the rest later."""
+        for item in self._private.expire(self._seconds(), PRIVATE_HOLD_SECONDS):
+            log.warning("a private reply for %s was dropped: the room never synced", item.room_id)
+        ready = self._private.ready(self.client.rooms)
+        for index, item in enumerate(ready):
+            try:
+                async with self._send_lock:
+                    await self._send_content(item.room_id, item.reply, item.txn)
+            except _PermanentSendError as exc:
+                log.warning("a private reply for %s was dropped: %s", item.room_id, exc)
+            except (_SendError, ClientConnectionError, TimeoutError) as exc:
+                log.warning("a private reply for %s waits (%s)", item.room_id, exc)
+                for rest in ready[index:]:
+                    self._private.hold(rest)
+                return
+
+    def _seconds(self) -> float:
+        return self.clock.now().timestamp()
 
     async def _sync_poll(self, core: CoreAPI, room_id: str, reply: Reply, txn: str) -> None:
         choices = reply.choices

@@ -50,6 +50,10 @@ class DirectRooms:
     def flagged(self, room_id: str) -> bool:
         return any(room_id in rooms for rooms in self._by_user.values())
 
+    def rooms_of(self, user_id: str) -> list[str]:
+        """The rooms flagged as direct messages with `user_id`, oldest first."""
+        return list(self._by_user.get(user_id, []))
+
 
 def is_direct(
     flagged: bool, readers: Collection[str], bot_id: str, sender: str, command: str

@@ -165,6 +165,7 @@ PROPOSAL_METHODS = ("majority", "supermajority", "consent")
 POLL_METHODS = ("single", "approval", "ranked", "score")
 EXPORT_KINDS = ("decisions", "votes", "tasks", "contributions", "audit")
 ROLES = ("member", "steward")
+SYNC_MODES = ("off", "members", "stewards")
 
 
 def _coop_commands() -> list[Command]:
@@ -179,11 +180,11 @@ def _coop_commands() -> list[Command]:
         Command(
             ("coop", "bind"),
             "bind this room to a co-op with a one-time code from `coop code`",
-            (Param("code", Kind.WORD, "the one-time code a steward got from `coop code`"),),
+            (Param("code", Kind.REST, "the one-time code a steward got from `coop code`"),),
             # The new room belongs to no co-op yet, so nobody in it is a steward there: the
             # code (made by a steward) is the authority, and the room's admin redeems it.
             Permission.ROOM_ADMIN,
-            "coop bind 7KQ2XM4P",
+            "coop bind 7K3Q-M2XD-9TPA-W4RE",
         ),
         Command(
             ("coop", "code"),
@@ -210,6 +211,28 @@ def _coop_commands() -> list[Command]:
             Permission.STEWARD,
             "coop settings timezone:Europe/Berlin quorum:60%",
             free_options=True,
+        ),
+        Command(
+            ("coop", "sync"),
+            "show role sync and its changes, or set what this room's roles may do",
+            (
+                Param(
+                    "mode",
+                    Kind.WORD,
+                    "off, members (role holders join and leave) or stewards (and make stewards)",
+                    required=False,
+                    choices=SYNC_MODES,
+                ),
+            ),
+            Permission.STEWARD,
+            "coop sync members",
+        ),
+        Command(
+            ("coop", "undo"),
+            "undo a membership change role sync made (numbers in `coop sync`)",
+            (Param("change", Kind.INT, "the change's number, like 12"),),
+            Permission.STEWARD,
+            "coop undo 12",
         ),
     ]
 
@@ -250,7 +273,7 @@ def _member_commands() -> list[Command]:
             (
                 Param(
                     "code",
-                    Kind.WORD,
+                    Kind.REST,
                     "the code `member link` gave you on your other platform",
                     required=False,
                 ),
@@ -258,7 +281,7 @@ def _member_commands() -> list[Command]:
             # Getting a code needs a member; redeeming one happens where the person is not
             # known yet, so the service checks who may do which.
             Permission.ANYONE,
-            "member link 4F7TQ2",
+            "member link 4F7T-Q2MX-9TPA-W4RE",
         ),
     ]
 

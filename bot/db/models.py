@@ -61,20 +61,38 @@ class RoomBinding(Base):
     platform: Mapped[str] = mapped_column(String(20))
     room_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    # What the platform's roles may do to the registry through this binding (`coop sync`):
+    # "off", "members" (role holders join and leave) or "stewards" (and the steward role
+    # makes stewards). Only a steward changes it.
+    role_sync: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
 
 
 class OneTimeCode(Base):
-    """A code for `coop bind` (kind "bind") or `member link` (kind "link")."""
+    """A code for `coop bind` (kind "bind") or `member link` (kind "link"), stored as a
+    hash only: whoever reads the database cannot redeem it."""
 
     __tablename__ = "one_time_codes"
+    __table_args__ = (Index("ix_one_time_codes_coop_expires", "coop_id", "expires_at"),)
 
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
     kind: Mapped[str] = mapped_column(String(10))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class CodeAttempts(Base):
+    """Wrong codes counted per scope ("identity:<identity>", "coop:<id>", "room:<key>"), so
+    that guessing slows down; the failed attempts themselves are in the audit log."""
+
+    __tablename__ = "code_attempts"
+
+    scope: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]
+    blocked_until: Mapped[datetime | None]
 
 
 class Member(Base):
@@ -103,6 +121,11 @@ class Identity(Base):
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     identity: Mapped[str] = mapped_column(String(300))
+    # The binding whose role sync admitted this identity; only that binding's sync may
+    # change or remove it. None: a person admitted it (setup, `member add`, a link).
+    source_binding_id: Mapped[int | None] = mapped_column(
+        ForeignKey("room_bindings.id"), index=True
+    )
 
     member: Mapped[Member] = relationship(back_populates="identities")
 
@@ -222,6 +245,34 @@ class Contribution(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     giver_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime]
+
+
+class SyncChange(Base):
+    """A membership change role sync made through one binding, numbered per co-op so that a
+    steward can undo it (`coop undo <number>`). An undone change is `held`: that binding's
+    sync leaves the identity alone until the platform shows something else for it than it
+    showed when the change was made (`platform_role`; None: the identity held no role)."""
+
+    __tablename__ = "sync_changes"
+    __table_args__ = (
+        UniqueConstraint("coop_id", "number"),
+        Index("ix_sync_changes_held", "binding_id", "held"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    number: Mapped[int]
+    binding_id: Mapped[int] = mapped_column(ForeignKey("room_bindings.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    identity: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(10))  # add | remove | role
+    role_before: Mapped[str | None] = mapped_column(String(10))
+    role_after: Mapped[str | None] = mapped_column(String(10))
+    platform_role: Mapped[str | None] = mapped_column(String(10))
+    at: Mapped[datetime]
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEvent(Base):

@@ -115,16 +115,30 @@ ReplyKind = Literal["info", "error", "announcement"]
 
 
 class Reply(_Node):
-    """One message from the bot. `ephemeral` replies are shown only to the actor where the
-    platform can do that. `subject` names what the message is about (e.g. "decision:3:7" for
-    co-op 3, decision #7), so an adapter can edit an earlier message about the same thing."""
+    """One message from the bot. `subject` names what the message is about (e.g.
+    "decision:3:7" for co-op 3, decision #7), so an adapter can edit an earlier message about
+    the same thing.
+
+    Who may read it (every adapter honours both fields, on every path a reply can take):
+    - `ephemeral` is a courtesy: show it only to the actor where the platform can do that in
+      place (a Discord ephemeral answer); elsewhere it goes to the room. For errors and
+      confirmations that are no secret.
+    - `private_to` is a promise: the identity ("matrix:@bob:example.org") that alone may read
+      it. Where the platform can show it privately in place, it does; otherwise the adapter
+      sends it in a direct conversation with that person and tells the room only that it was
+      sent privately (`sent_privately`); where it can do neither, it never sends it."""
 
     kind: ReplyKind = "info"
     blocks: tuple[Block, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     choices: Choices | None = None
     ephemeral: bool = False
+    private_to: str | None = None
     subject: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.private_to is not None
 
     def plain_lines(self) -> list[str]:
         """The reply as plain lines without any escaping (for logs and tests)."""
@@ -169,3 +183,13 @@ def error(message: str, hint: str | None = None) -> Reply:
     if hint:
         blocks.append(line(hint))
     return Reply(kind="error", blocks=tuple(blocks), ephemeral=True)
+
+
+def private(identity: str, *blocks: Block) -> Reply:
+    """A reply only `identity` (the actor, as "platform:user") may read: one-time codes."""
+    return Reply(blocks=blocks, ephemeral=True, private_to=identity)
+
+
+def sent_privately() -> Reply:
+    """What the room is told instead of a private reply the platform cannot show in place."""
+    return Reply(blocks=(line("Sent to you privately, in a direct message"),))

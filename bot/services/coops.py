@@ -10,9 +10,11 @@ from bot.db.models import Coop, Identity, Member, RoomBinding
 from bot.domain.limits import check_text
 from bot.errors import UserError
 from bot.invocation import Actor, RoomRef
+from bot.services import codes
+from bot.services.codes import CodeRefused
 from bot.services.context import Context
 from bot.services.coop_config import validate_override
-from bot.services.members import create_member, member_by_identity, redeem_code
+from bot.services.members import create_member, member_by_identity
 
 
 async def coop_for_room(ctx: Context, room: RoomRef) -> Coop | None:
@@ -67,12 +69,14 @@ async def setup(ctx: Context, name: str, room: RoomRef, founder: Actor) -> tuple
     return coop, steward
 
 
-async def bind(ctx: Context, code: str, room: RoomRef, admin: Actor) -> Coop:
-    """Bind `room` to the co-op that issued `code`; the admin who binds it becomes a
-    member (a steward if they are the same person linked through the code's issuer)."""
+async def bind(ctx: Context, code: str, room: RoomRef, admin: Actor) -> Coop | CodeRefused:
+    """Bind `room` to the co-op that issued `code`. Role sync starts "off" for the new
+    binding: only a steward of the co-op turns it on (`coop sync`)."""
     if (existing := await coop_for_room(ctx, room)) is not None:
         raise UserError(f"This room already belongs to {existing.name}")
-    row = await redeem_code(ctx, code, "bind")
+    row = await codes.redeem(ctx, code, "bind", scope=f"room:{room.key}")
+    if isinstance(row, CodeRefused):
+        return row
     coop = await ctx.session.get(Coop, row.coop_id)
     assert coop is not None
     ctx.session.add(

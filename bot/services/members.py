@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.db.models import Identity, Member, OneTimeCode
+from bot.db.models import Identity, Member
 from bot.errors import UserError
 from bot.invocation import Actor
+from bot.services import codes
+from bot.services.codes import CodeRefused
 from bot.services.context import Context
 
 ROLES = ("member", "steward")
-CODE_LIFETIME = timedelta(hours=24)
-_CODE_COMMANDS = {"bind": "coop code", "link": "member link"}
 _DISCORD_MENTION = re.compile(r"^<@!?(\d{5,25})>$")
 _MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
 _NAME = re.compile(r"^@?([\w.\-]{1,64})$")
@@ -82,7 +80,7 @@ async def active_members(ctx: Context, coop_id: int) -> Sequence[Member]:
     ).all()
 
 
-async def _unique_name(ctx: Context, coop_id: int, wanted: str) -> str:
+async def unique_name(ctx: Context, coop_id: int, wanted: str) -> str:
     taken = {
         n.lower()
         for n in (
@@ -97,17 +95,49 @@ async def _unique_name(ctx: Context, coop_id: int, wanted: str) -> str:
     return name
 
 
-async def create_member(ctx: Context, coop_id: int, identity: str, name: str, role: str) -> Member:
+async def free_identity(ctx: Context, coop_id: int, identity: str) -> None:
+    """Detach `identity` from a removed member, so that it can be admitted or linked again.
+    Every path that gives an identity to a member comes through here first; an identity of
+    an active member is left alone (callers check that themselves)."""
+    old = await ctx.session.scalar(
+        select(Identity)
+        .join(Member, Member.id == Identity.member_id)
+        .where(Identity.coop_id == coop_id, Identity.identity == identity, ~Member.active)
+    )
+    if old is not None:
+        await ctx.session.delete(old)
+        await ctx.session.flush()
+
+
+async def create_member(
+    ctx: Context,
+    coop_id: int,
+    identity: str,
+    name: str,
+    role: str,
+    *,
+    source_binding_id: int | None = None,
+) -> Member:
+    """A new active member with one identity; `source_binding_id` names the binding whose
+    role sync admitted them (None: a person did)."""
+    await free_identity(ctx, coop_id, identity)
     member = Member(
         coop_id=coop_id,
-        name=await _unique_name(ctx, coop_id, name),
+        name=await unique_name(ctx, coop_id, name),
         role=role,
         active=True,
         joined_at=ctx.clock.now(),
     )
     ctx.session.add(member)
     await ctx.session.flush()
-    ctx.session.add(Identity(coop_id=coop_id, member_id=member.id, identity=identity))
+    ctx.session.add(
+        Identity(
+            coop_id=coop_id,
+            member_id=member.id,
+            identity=identity,
+            source_binding_id=source_binding_id,
+        )
+    )
     await ctx.session.flush()
     await ctx.session.refresh(member, ["identities"])
     return member
@@ -127,13 +157,6 @@ async def add_member(ctx: Context, token: str, role: str) -> tuple[Member, bool]
     existing = await member_by_identity(ctx, coop.id, identity)
     if existing is not None:
         return existing, False
-    # A removed member's old identity row is freed so they can be admitted again.
-    old = await ctx.session.scalar(
-        select(Identity).where(Identity.coop_id == coop.id, Identity.identity == identity)
-    )
-    if old is not None:
-        await ctx.session.delete(old)
-        await ctx.session.flush()
     member = await create_member(ctx, coop.id, identity, display_name_for(ctx, identity), role)
     ctx.audit("member.add", f"member:{member.id}", identity=identity, role=role)
     return member, True
@@ -180,47 +203,15 @@ async def set_role(ctx: Context, token: str, role: str) -> Member:
     return member
 
 
-async def issue_code(ctx: Context, kind: str) -> str:
-    """A one-time code for `coop bind` (kind "bind") or `member link` (kind "link")."""
-    coop = ctx.require_coop()
-    code = secrets.token_hex(4).upper()
-    now = ctx.clock.now()
-    ctx.session.add(
-        OneTimeCode(
-            code=code,
-            coop_id=coop.id,
-            kind=kind,
-            member_id=ctx.actor.id if (kind == "link" and ctx.actor) else None,
-            created_at=now,
-            expires_at=now + CODE_LIFETIME,
-        )
-    )
-    ctx.audit(f"code.{kind}", "")
-    return code
-
-
-async def redeem_code(ctx: Context, code: str, kind: str) -> OneTimeCode:
-    row = await ctx.session.get(OneTimeCode, code.strip().upper())
-    now = ctx.clock.now()
-    if row is None or row.kind != kind or row.used_at is not None or row.expires_at <= now:
-        raise UserError(
-            f"`{code}` is not a valid {kind} code (codes work once, for 24 hours)",
-            f"ask for a new one with `{ctx.prefix}{_CODE_COMMANDS[kind]}`",
-        )
-    row.used_at = now
-    return row
-
-
-async def link_identity(ctx: Context, code: str, actor: Actor) -> Member:
+async def link_identity(ctx: Context, code: str, actor: Actor) -> Member | CodeRefused:
     """Attach `actor`'s platform identity to the member who issued the link code, so one
     person counts once whichever platform they act from."""
     coop = ctx.require_coop()
-    row = await redeem_code(ctx, code, "link")
-    if row.coop_id != coop.id or row.member_id is None:
-        raise UserError(f"`{code}` is a code of another co-op")
+    row = await codes.redeem(ctx, code, "link", scope=f"coop:{coop.id}", coop_id=coop.id)
+    if isinstance(row, CodeRefused):
+        return row
     member = await ctx.session.get(Member, row.member_id)
-    if member is None or not member.active:
-        raise UserError("the member who made that code is no longer in the co-op")
+    assert member is not None and member.active  # a code of a member who left does not work
     current = await member_by_identity(ctx, coop.id, actor.identity)
     if current is not None and current.id != member.id:
         raise UserError(
@@ -228,6 +219,7 @@ async def link_identity(ctx: Context, code: str, actor: Actor) -> Member:
             "a steward can remove that member first",
         )
     if current is None:
+        await free_identity(ctx, coop.id, actor.identity)
         ctx.session.add(Identity(coop_id=coop.id, member_id=member.id, identity=actor.identity))
         await ctx.session.flush()
         await ctx.session.refresh(member, ["identities"])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from discord_world import Server, button_labels, card_text
 
 from adapters.discord import DiscordAdapter
 from bot.app import Core
+from tests.support import one_time_code
 
 pytestmark = pytest.mark.simcord
 
@@ -22,7 +21,7 @@ async def test_a_proposal_reaches_a_second_bound_channel_and_votes_there_count(
     workshop = server.guild.create_text_channel("workshop")
     issued = await alice.slash(server.channel, "coop code")
     assert issued.ephemeral
-    code = re.findall(r"`([A-Z0-9]{4,})`", issued.response.content)[0]
+    code = one_time_code(issued.response.content)
     bound = await alice.slash(workshop, "coop bind", code=code)
     assert "now bound to Riverside Co-op" in bound.response.content
 
@@ -48,9 +47,7 @@ async def test_the_outbox_retries_a_send_that_failed(
     alice = server.person("alice", admin=True)
     await server.coop_with(alice)
     workshop = server.guild.create_text_channel("workshop")
-    code = re.findall(
-        r"`([A-Z0-9]{4,})`", (await alice.slash(server.channel, "coop code")).response.content
-    )[0]
+    code = one_time_code((await alice.slash(server.channel, "coop code")).response.content)
     await alice.slash(workshop, "coop bind", code=code)
     await alice.slash(server.channel, "propose", title="Buy a lathe")
     before = len(workshop.history())

@@ -15,6 +15,7 @@ from adapters.discord.roles import DEFAULT_PAGE_SIZE, role_holders
 from bot.app import Core
 from bot.config import DiscordSettings
 from bot.db.models import Member
+from tests.support import one_time_code
 
 pytestmark = pytest.mark.simcord
 
@@ -44,6 +45,15 @@ def join(server: Server, name: str, *roles: simcord.RoleHandle) -> simcord.Membe
     """Someone joins the server holding `roles`."""
     joined: simcord.MemberActor = server.guild.add_member(server.env.create_user(name), roles=roles)
     return joined
+
+
+async def set_up_synced(
+    server: Server, steward: simcord.MemberActor, mode: str = "stewards"
+) -> None:
+    """`steward` sets the co-op up in the server's channel and lets its roles decide."""
+    await steward.slash(server.channel, "coop setup", name="Riverside Co-op")
+    turned_on = await steward.slash(server.channel, "coop sync", mode=mode)
+    assert f"Role sync for this room: {mode}" in turned_on.response.content
 
 
 async def member_list(person: simcord.MemberActor, channel: simcord.ChannelHandle) -> str:
@@ -93,7 +103,7 @@ async def test_role_holders_join_the_registry_when_the_coop_is_set_up(
     dan = join(server, "dan", members, stewards)
     erin = server.person("erin")  # in the server, but not in the co-op
 
-    await alice.slash(server.channel, "coop setup", name="Riverside Co-op")
+    await set_up_synced(server, alice)
     await adapter.role_sync.wait()
 
     assert await member_list(erin, server.channel) == (
@@ -117,7 +127,7 @@ async def test_losing_the_role_means_leaving_and_a_new_role_changes_the_registry
     alice = join(server, "alice", server.admins, stewards)
     bob = join(server, "bob", members)
     carol = join(server, "carol", members)
-    await alice.slash(server.channel, "coop setup", name="Riverside Co-op")
+    await set_up_synced(server, alice)
     await adapter.role_sync.wait()
 
     await server.take_role(bob, members)
@@ -150,7 +160,7 @@ async def test_a_burst_of_role_changes_shares_passes_and_unbound_channels_cost_n
     server.guild.create_text_channel("random")  # not bound to any co-op
     alice = join(server, "alice", server.admins, stewards)
     newcomers = [join(server, f"new{n}") for n in range(5)]
-    await alice.slash(server.channel, "coop setup", name="Riverside Co-op")
+    await set_up_synced(server, alice)
     await adapter.role_sync.wait()
     before = len(member_listings(server.env))
 
@@ -172,7 +182,7 @@ async def test_the_last_steward_stays_even_without_the_role(
     server.guild.create_role(STEWARD_ROLE)
     alice = server.person("alice", admin=True)  # sets the co-op up; holds neither role
     bob = join(server, "bob", members)
-    await alice.slash(server.channel, "coop setup", name="Riverside Co-op")
+    await set_up_synced(server, alice)
     await adapter.role_sync.wait()
 
     assert await registry(core) == {
@@ -188,7 +198,7 @@ async def test_someone_leaving_the_server_leaves_the_coop(
     stewards = server.guild.create_role(STEWARD_ROLE)
     alice = join(server, "alice", server.admins, stewards)
     bob = join(server, "bob", members)
-    await alice.slash(server.channel, "coop setup", name="Riverside Co-op")
+    await set_up_synced(server, alice)
     await adapter.role_sync.wait()
 
     server.guild.remove_member(bob)
@@ -201,19 +211,22 @@ async def test_someone_leaving_the_server_leaves_the_coop(
 async def test_a_misspelt_role_name_leaves_the_registry_alone(
     server: Server, core: Core, adapter: DiscordAdapter
 ) -> None:
-    # The server calls it "Coop member": the configured "Co-op member" does not exist.
-    members = server.guild.create_role("Coop member")
+    members = server.guild.create_role(MEMBER_ROLE)
     stewards = server.guild.create_role(STEWARD_ROLE)
     alice = join(server, "alice", server.admins, stewards)
     bob = join(server, "bob", members)
-    await server.coop_with(alice, bob)
+    await set_up_synced(server, alice)
+    await adapter.role_sync.wait()
+    admitted = {f"discord:{alice.id}": "steward", f"discord:{bob.id}": "member"}
+    assert await registry(core) == admitted
+
+    # A server admin renames it "Coop member": the configured "Co-op member" is gone.
+    server.env.backend.edit_role(server.guild.id, members.id, {"name": "Coop member"})
+    await server.env.settle()
     await adapter.role_sync.wait()
 
     # Nobody seems to hold the member role, yet nobody is removed for it.
-    assert await registry(core) == {
-        f"discord:{alice.id}": "steward",
-        f"discord:{bob.id}": "member",
-    }
+    assert await registry(core) == admitted
 
 
 async def test_roles_changed_while_the_bot_was_away_are_synced_at_start_up(
@@ -223,7 +236,7 @@ async def test_roles_changed_while_the_bot_was_away_are_synced_at_start_up(
     stewards = server.guild.create_role(STEWARD_ROLE)
     alice = join(server, "alice", server.admins, stewards)
     bob = join(server, "bob", members)
-    await alice.slash(server.channel, "coop setup", name="Riverside Co-op")
+    await set_up_synced(server, alice)
     await adapter.role_sync.wait()
     await adapter.stop()
 
@@ -266,7 +279,7 @@ async def test_a_thousand_member_server_is_synced_a_page_at_a_time(
     sizes = [len(first)] + [len(page) async for page in pages]
     assert max(sizes) == 100 and sum(sizes) == 1001
 
-    await alice.slash(server.channel, "coop setup", name="Riverside Co-op")
+    await set_up_synced(server, alice)
     await adapter.role_sync.wait()
 
     assert "Riverside Co-op: 1001 members" in await member_list(alice, server.channel)
@@ -289,6 +302,7 @@ async def test_the_auto_sharded_client_syncs_roles_on_every_shard(core: Core) ->
             alice = guild.add_member(env.create_user(f"alice{shard}"), roles=[admins, stewards])
             bob = guild.add_member(env.create_user(f"bob{shard}"), roles=[members])
             await alice.slash(channel, "coop setup", name=f"Co-op {shard}")
+            await alice.slash(channel, "coop sync", mode="stewards")
             await adapter.role_sync.wait()
 
             await server.take_role(bob, members)
@@ -312,3 +326,51 @@ def test_the_members_intent_is_asked_for_only_when_roles_are_synced() -> None:
     assert intents_for(DiscordSettings(token=TOKEN, member_role=MEMBER_ROLE)).members
     assert intents_for(DiscordSettings(token=TOKEN, steward_role=STEWARD_ROLE)).members
     assert not intents_for(DiscordSettings(token=TOKEN)).message_content
+
+
+async def test_a_second_server_bound_to_the_coop_cannot_change_the_first_ones_members(
+    server: Server, core: Core, adapter: DiscordAdapter
+) -> None:
+    members = server.guild.create_role(MEMBER_ROLE)
+    stewards = server.guild.create_role(STEWARD_ROLE)
+    founder = server.env.create_user("alice")
+    alice = server.guild.add_member(founder, roles=[server.admins, stewards])
+    bob = join(server, "bob", members)
+    await set_up_synced(server, alice)
+    await adapter.role_sync.wait()
+    first = {f"discord:{alice.id}": "steward", f"discord:{bob.id}": "member"}
+    assert await registry(core) == first
+
+    # Mallory runs another server with the same role names; she and trent are its stewards.
+    other = server.env.create_guild("Elsewhere")
+    hall = other.create_text_channel("hall")
+    admins = other.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    other.create_role(MEMBER_ROLE)
+    its_stewards = other.create_role(STEWARD_ROLE)
+    mallory = other.add_member(server.env.create_user("mallory"), roles=[admins, its_stewards])
+    trent = other.add_member(server.env.create_user("trent"), roles=[its_stewards])
+    alice_there = other.add_member(founder)
+
+    # Alice gives her a bind code; the hall is bound, and every server syncs (as at start-up).
+    issued = await alice.slash(server.channel, "coop code")
+    code = one_time_code(issued.response.content)
+    assert "now bound" in (await mallory.slash(hall, "coop bind", code=code)).response.content
+    adapter.role_sync.request_all()
+    await adapter.role_sync.wait()
+    assert await registry(core) == first
+    refused = await mallory.slash(hall, "coop sync", mode="stewards")
+    assert refused.ephemeral and "Only members" in refused.response.content
+
+    # A steward lets the hall's roles admit members: its stewards join as members only.
+    allowed = await alice_there.slash(hall, "coop sync", mode="members")
+    assert "Role sync for this room: members" in allowed.response.content
+    await adapter.role_sync.wait()
+    adapter.role_sync.request_all()
+    await adapter.role_sync.wait()
+    assert await registry(core) == first | {
+        f"discord:{mallory.id}": "member",
+        f"discord:{trent.id}": "member",
+    }
+    shown = await alice.slash(server.channel, "coop sync")
+    assert f"discord room {hall.id}: members" in shown.response.content
+    assert f"discord room {server.channel.id} (this room): stewards" in shown.response.content

@@ -11,6 +11,7 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    InviteMemberEvent,
     JoinResponse,
     LoginResponse,
     MegolmEvent,
@@ -30,6 +31,7 @@ class Person:
         self.client = client
         self.seen: dict[str, list[dict[str, Any]]] = {}
         self.undecryptable: list[str] = []
+        self.invites: dict[str, str] = {}  # room id → who invited this person
         self._synced = False
 
     @property
@@ -61,6 +63,10 @@ class Person:
         response = await self.client.sync(timeout=timeout_ms, full_state=not self._synced)
         assert isinstance(response, SyncResponse), response
         self._synced = True
+        for room_id, invite in response.rooms.invite.items():
+            for event in invite.invite_state:
+                if isinstance(event, InviteMemberEvent) and event.state_key == self.user_id:
+                    self.invites[room_id] = event.sender
         for room_id, info in response.rooms.join.items():
             for event in info.timeline.events:
                 if isinstance(event, MegolmEvent):
@@ -143,6 +149,17 @@ class Person:
                     event.get("content", {}).get("body") for event in self.seen.get(room_id, [])
                 ]
                 raise AssertionError(f"no matching event in {room_id}; saw {bodies}")
+            await self.sync(timeout_ms=500)
+
+    async def invited_by(self, user_id: str, within: float = 30.0) -> str:
+        """The first room `user_id` invited this person to, syncing until there is one."""
+        deadline = time.monotonic() + within
+        while True:
+            rooms = [room for room, inviter in self.invites.items() if inviter == user_id]
+            if rooms:
+                return rooms[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{user_id} invited {self.user_id} nowhere")
             await self.sync(timeout_ms=500)
 
     async def settle(self, seconds: float = 1.5) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.db.models import Decision, HandledMessage, Identity, Vote
-from tests.matrix.matrix_people import Person, of_type, reply_to
+from tests.matrix.matrix_people import Person, body_contains, of_type, reply_to
 
 POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"
@@ -68,6 +68,15 @@ class CoopRoom:
             )
 
         return await person.wait_for(self.room_id, ends)
+
+
+async def private_answer(person: Person, bot_id: str, text: str) -> tuple[str, dict[str, Any]]:
+    """(room id, event) of the bot's private message to `person` that contains `text`: the
+    person accepts the bot's invitation to a direct message first, as a client would."""
+    room = await person.invited_by(bot_id)
+    if room not in person.seen:
+        await person.join(room)
+    return room, await person.wait_for(room, body_contains(text, bot_id))
 
 
 async def joined(person: Person, room: str, user_id: str, within: float = 20.0) -> None:

@@ -15,7 +15,15 @@ from bot.app import Core
 from bot.render.document import Attachment, Reply, line
 from tests.matrix.conftest import BotFactory, PersonFactory
 from tests.matrix.matrix_people import body_contains, msgtype, of_type
-from tests.matrix.matrix_story import POLL_START, body, coop_room, joined, stored_votes
+from tests.matrix.matrix_story import (
+    POLL_START,
+    body,
+    coop_room,
+    joined,
+    private_answer,
+    stored_votes,
+)
+from tests.support import one_time_code
 
 pytestmark = pytest.mark.synapse
 
@@ -46,16 +54,16 @@ async def test_a_task_is_added_claimed_done_and_shows_in_the_tally(
 async def test_a_bridged_room_gets_announcements_and_its_own_poll_through_the_outbox(
     people: PersonFactory, matrix_bot: BotFactory, core: Core
 ) -> None:
-    alice, bob = [await people(n) for n in ("alice", "bob")]
+    alice = await people("alice", e2e=True)  # reads the bind code in an encrypted DM
+    bob = await people("bob")
     bot = await matrix_bot(core)
     coop = await coop_room(alice, [bob], bot.user_id)
     annex = await alice.create_room("Riverside annex", invite=[bob.user_id, bot.user_id])
     await bob.join(annex)
     await joined(alice, annex, bot.user_id)
-    code_reply = await coop.run(alice, "!coop code")
-    code = re.search(r"Bind code for Riverside: (\w+)", body(code_reply))
-    assert code is not None
-    bound = await alice.say(annex, f"!coop bind {code.group(1)}")
+    await coop.run(alice, "!coop code")
+    _, code_message = await private_answer(alice, bot.user_id, "Bind code for Riverside")
+    bound = await alice.say(annex, f"!coop bind {one_time_code(body(code_message))}")
     await alice.wait_for(
         annex,
         lambda e: (

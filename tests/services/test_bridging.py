@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 
 from bot.app import Core
 from bot.db.models import RoomBinding, Vote
 from bot.invocation import RoomRef
-from tests.support import announcements, say
+from tests.support import announcements, one_time_code, say
 
 DISCORD = RoomRef("discord", "4242")
 MATRIX = RoomRef("matrix", "!coop:example.org")
 
 
-def _code(reply: str) -> str:
-    match = re.search(r"code[^:]*: ([0-9A-F]{8})", reply)
-    assert match, reply
-    return match.group(1)
-
-
 async def test_a_person_linked_on_two_platforms_votes_once(core: Core) -> None:
     # Alice sets the co-op up on Discord and binds a Matrix room with a one-time code.
     assert "set up" in await say(core, "100000001", "/coop setup Riverside Co-op", DISCORD)
-    code = _code(await say(core, "100000001", "/coop code", DISCORD))
+    code = one_time_code(await say(core, "100000001", "/coop code", DISCORD))
     bound = await say(core, "@alice:example.org", f"!coop bind {code}", MATRIX)
     assert "now bound to Riverside Co-op" in bound
     # The code works once.
     again = await say(core, "@eve:example.org", f"!coop bind {code}", RoomRef("matrix", "!x:y"))
-    assert "not a valid bind code" in again
+    assert "That code does not work" in again
 
     # Alice links her Matrix identity to her Discord membership.
-    link = _code(await say(core, "100000001", "/member link", DISCORD))
+    link = one_time_code(await say(core, "100000001", "/member link", DISCORD))
     linked = await say(core, "@alice:example.org", f"!member link {link}", MATRIX)
     assert "linked matrix identity" in linked
 
@@ -58,9 +50,9 @@ async def test_a_person_linked_on_two_platforms_votes_once(core: Core) -> None:
 
 async def test_a_linked_identity_cannot_be_claimed_twice(core: Core) -> None:
     await say(core, "100000001", "/coop setup Riverside Co-op", DISCORD)
-    code = _code(await say(core, "100000001", "/coop code", DISCORD))
+    code = one_time_code(await say(core, "100000001", "/coop code", DISCORD))
     await say(core, "@alice:example.org", f"!coop bind {code}", MATRIX)
     await say(core, "100000001", "/member add @bob:example.org", DISCORD)
-    link = _code(await say(core, "100000001", "/member link", DISCORD))
+    link = one_time_code(await say(core, "100000001", "/member link", DISCORD))
     refused = await say(core, "@bob:example.org", f"!member link {link}", MATRIX)
     assert "already belongs to @bob" in refused

@@ -64,15 +64,22 @@ SPEC_COMMANDS = {
 }
 
 
+# Beyond the table of SPEC §3: how stewards keep role sync per binding (SPEC §7).
+ROLE_SYNC_COMMANDS = {
+    "coop sync": Permission.STEWARD,
+    "coop undo": Permission.STEWARD,
+}
+
+
 def test_the_tree_has_every_command_of_the_spec_and_no_other(tree: CommandTree) -> None:
-    assert {c.name: c.permission for c in tree} == SPEC_COMMANDS
-    assert len(tree) == len(SPEC_COMMANDS)
+    assert {c.name: c.permission for c in tree} == SPEC_COMMANDS | ROLE_SYNC_COMMANDS
+    assert len(tree) == len(SPEC_COMMANDS) + len(ROLE_SYNC_COMMANDS)
 
 
 def test_groups_and_top_level_commands_are_what_slash_commands_need(tree: CommandTree) -> None:
     groups = {g.name: [c.path[1] for c in g.commands] for g in tree.groups}
     assert groups == {
-        "coop": ["setup", "bind", "code", "settings"],
+        "coop": ["setup", "bind", "code", "settings", "sync", "undo"],
         "member": ["add", "remove", "role", "list", "link"],
         "task": ["add", "claim", "unclaim", "done", "assign", "cancel", "list"],
     }

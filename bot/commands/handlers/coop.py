@@ -5,12 +5,14 @@ from __future__ import annotations
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand
 from bot.errors import UserError
-from bot.invocation import Invocation
-from bot.render.document import Bold, Code, Reply, command, line
+from bot.invocation import CAP_ROLE_SYNC, Invocation
+from bot.render.document import Bold, Code, Line, Reply, command, error, line, private
 from bot.render.people import mention
-from bot.services import coops, members
+from bot.services import codes, coops, members, sync_control
+from bot.services.codes import CodeRefused
 from bot.services.context import Context
 from bot.services.coop_config import EDITABLE
+from bot.services.sync_control import ChangeView
 
 SETTING_KEYS = tuple(EDITABLE)
 
@@ -40,27 +42,42 @@ async def setup(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
                     command("propose <title>"),
                     indent=1,
                 ),
+                *_sync_hint(inv),
             )
         )
     ]
 
 
+def _sync_hint(inv: Invocation) -> tuple[Line, ...]:
+    if CAP_ROLE_SYNC not in inv.capabilities:
+        return ()
+    return (
+        line(
+            "to let this server's roles admit members, a steward types ",
+            command("coop sync members"),
+            " (or ",
+            command("coop sync stewards"),
+            " to let its steward role make stewards too)",
+            indent=1,
+        ),
+    )
+
+
 async def code(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    issued = await members.issue_code(ctx, "bind")
+    inv = _inv(ctx)
+    issued = await codes.issue(ctx, "bind")
     return [
-        Reply(
-            ephemeral=True,
-            blocks=(
-                line(
-                    f"Bind code for {ctx.require_coop().name}: ",
-                    Code(text=issued),
-                    " (works once, for 24 hours)",
-                ),
-                line(
-                    "in the other room, a room admin types ",
-                    command(f"coop bind {issued}"),
-                    indent=1,
-                ),
+        private(
+            inv.actor.identity,
+            line(
+                f"Bind code for {ctx.require_coop().name}: ",
+                Code(text=issued.text),
+                f" (works once, for {issued.minutes} minutes)",
+            ),
+            line(
+                "in the other room, a room admin types ",
+                command(f"coop bind {issued.text}"),
+                indent=1,
             ),
         )
     ]
@@ -69,6 +86,8 @@ async def code(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 async def bind(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     inv = _inv(ctx)
     coop = await coops.bind(ctx, str(cmd.values["code"]), inv.room, inv.actor)
+    if isinstance(coop, CodeRefused):
+        return [error(coop.message, coop.hint)]
     return [
         Reply(
             blocks=(
@@ -118,6 +137,98 @@ async def settings(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [Reply(blocks=tuple(blocks))]
 
 
+_MODE_MEANS = {
+    "off": "this room's roles change nobody's membership",
+    "members": "whoever holds the member or steward role here joins as a member, and leaves "
+    "on losing it; stewards are appointed in chat",
+    "stewards": "whoever holds the member role here joins, the steward role makes stewards, "
+    "and people leave on losing both",
+}
+_DID = {"add": "admitted", "remove": "removed", "role": "changed the role of"}
+
+
+async def sync(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    inv = _inv(ctx)
+    coop = ctx.require_coop()
+    mode = cmd.values.get("mode")
+    if mode is not None:
+        now = await sync_control.set_mode(
+            ctx, inv.room, str(mode), platform_syncs=CAP_ROLE_SYNC in inv.capabilities
+        )
+        return [
+            Reply(
+                blocks=(
+                    line(Bold(text=f"Role sync for this room: {now}"), f" — {_MODE_MEANS[now]}"),
+                    line(
+                        "only people this room's sync admitted are ever changed or removed by "
+                        "it; undo a change with ",
+                        command("coop undo <number>"),
+                        indent=1,
+                    ),
+                )
+            )
+        ]
+    seen = await sync_control.overview(ctx, inv.room)
+    blocks: list[Line] = [line(Bold(text=f"Role sync of {coop.name}"))]
+    for room in seen.bindings:
+        where = " (this room)" if room.here else ""
+        blocks.append(
+            line(f"{room.room.platform} room {room.room.room_id}{where}: {room.mode}", indent=1)
+        )
+    if seen.changes:
+        blocks.append(line("latest changes:", indent=1))
+        for change in seen.changes:
+            blocks.append(_change_line(change, indent=2))
+        blocks.append(line("undo one with ", command("coop undo <number>"), indent=1))
+    else:
+        blocks.append(line("no sync has changed the registry yet", indent=1))
+    blocks.append(
+        line(
+            "in a bound room, set what its roles may do with ",
+            command("coop sync off|members|stewards"),
+            indent=1,
+        )
+    )
+    return [Reply(blocks=tuple(blocks))]
+
+
+def _change_line(change: ChangeView, indent: int) -> Line:
+    what = f" ({change.role_before} → {change.role_after})" if change.action == "role" else ""
+    undone = " — undone" if change.undone else ""
+    # A name, not a mention: listing changes must not ping ten people each time.
+    return line(
+        f"{change.number}: {_DID[change.action]} @{change.member.name}{what} from "
+        f"{change.room.platform} room {change.room.room_id}{undone}",
+        indent=indent,
+    )
+
+
+async def undo(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+    change = await sync_control.undo(ctx, int(str(cmd.values["change"])))
+    undone = {
+        "add": "is no longer a member",
+        "remove": "is a member again",
+        "role": f"is a {change.role_before} again",
+    }[change.action]
+    return [
+        Reply(
+            blocks=(
+                line(
+                    Bold(text=f"Undid change {change.number}"),
+                    ": ",
+                    mention(change.member),
+                    f" {undone}",
+                ),
+                line(
+                    "role sync leaves this person alone until their roles on that server "
+                    "change again",
+                    indent=1,
+                ),
+            )
+        )
+    ]
+
+
 async def member_add(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     role = str(cmd.values.get("role") or "member").lower()
     member, created = await members.add_member(ctx, str(cmd.values["member"]), role)
@@ -163,21 +274,25 @@ async def member_link(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     given = cmd.values.get("code")
     if given is None:
         ctx.require_actor()
-        issued = await members.issue_code(ctx, "link")
+        issued = await codes.issue(ctx, "link")
         return [
-            Reply(
-                ephemeral=True,
-                blocks=(
-                    line("Link code: ", Code(text=issued), " (works once, for 24 hours)"),
-                    line(
-                        "on your other platform, in a room of this co-op, type ",
-                        command(f"member link {issued}"),
-                        indent=1,
-                    ),
+            private(
+                inv.actor.identity,
+                line(
+                    "Link code: ",
+                    Code(text=issued.text),
+                    f" (works once, for {issued.minutes} minutes)",
+                ),
+                line(
+                    "on your other platform, in a room of this co-op, type ",
+                    command(f"member link {issued.text}"),
+                    indent=1,
                 ),
             )
         ]
     member = await members.link_identity(ctx, str(given), inv.actor)
+    if isinstance(member, CodeRefused):
+        return [error(member.message, member.hint)]
     return [
         Reply(
             blocks=(
@@ -195,6 +310,8 @@ def handlers() -> dict[str, Handler]:
         "coop code": code,
         "coop bind": bind,
         "coop settings": settings,
+        "coop sync": sync,
+        "coop undo": undo,
         "member add": member_add,
         "member remove": member_remove,
         "member role": member_role,
