@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,30 +12,60 @@ from bot.render.document import Reply
 
 @dataclass(frozen=True)
 class Delivery:
-    """One outbox announcement to be sent to one bound room."""
+    """One outbox message to be sent to one room: an announcement for a bound room, or the
+    answer to a command that changed state (`reply_to` is then the command's message, and
+    a private answer goes only to `recipient`, the actor's user id on the platform).
+
+    `key` is the same for every send of this delivery: the Discord nonce and the Matrix
+    transaction id are derived from it, so the platform recognises a resend."""
 
     delivery_id: int
     room: RoomRef
     reply: Reply
+    key: str = ""
+    recipient: str | None = None
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One reply to a command. `delivery` is set when the command changed state: the reply
+    is stored with the change, and the adapter sends it through `CoreAPI.deliver`."""
+
+    reply: Reply
+    delivery: Delivery | None = None
+
+
+class PermanentSendError(Exception):
+    """A send that can never succeed as it is (the room is gone, the bot may not post
+    there): the delivery becomes a dead letter at once instead of being retried."""
+
+
+# Sends one delivery; returns the platform's id of the message posted (if any).
+Send = Callable[[Delivery], Awaitable[str | None]]
 
 
 class CoreAPI(Protocol):
     """What an adapter may ask of the core."""
 
+    async def answer(self, invocation: Invocation) -> Sequence[Answer]:
+        """Run one command; returns its replies (errors are replies too). Replies with a
+        delivery must be sent through `deliver`, so that they are marked once sent."""
+        ...
+
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
-        """Run one command; returns the replies for the room (errors are replies too)."""
+        """Run one command whose replies the caller shows at once (a read-only refresh,
+        a test); its stored answers are marked sent now. Members' commands use `answer`."""
         ...
 
-    async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
-        """Announcements not yet delivered to rooms of `platform`, oldest first."""
+    async def deliver(self, delivery: Delivery, send: Send) -> bool:
+        """Send one delivery with `send` and mark it; a failure is retried later with
+        back-off, or given up (a dead letter). Returns whether it was sent."""
         ...
 
-    async def mark_delivered(self, delivery_id: int, platform_message_id: str | None) -> None:
-        """Record that a delivery reached its room, so it is never sent again."""
-        ...
-
-    async def release_delivery(self, delivery_id: int) -> None:
-        """A send failed: give the delivery back so the next attempt retries it at once."""
+    async def deliver_pending(self, platform: str, send: Send, limit: int = 50) -> int:
+        """Send the due outbox deliveries for `platform` (oldest first, each with
+        `send`); returns how many were sent. A failure ends the round."""
         ...
 
     async def room_is_bound(self, room: RoomRef) -> bool:
