@@ -18,6 +18,7 @@ from bot.commands.handlers import Handler
 from bot.commands.handlers import contributions as contribution_handlers
 from bot.commands.handlers import coop as coop_handlers
 from bot.commands.handlers import decisions as decision_handlers
+from bot.commands.handlers import outbox as outbox_handlers
 from bot.commands.handlers import reports as report_handlers
 from bot.commands.handlers import tasks as task_handlers
 from bot.commands.handlers.help import help_handlers
@@ -48,6 +49,7 @@ def all_handlers(tree: CommandTree) -> dict[str, Handler]:
         task_handlers.handlers(),
         contribution_handlers.handlers(),
         report_handlers.handlers(),
+        outbox_handlers.handlers(),
         help_handlers(tree),
     ):
         handlers.update(part)

@@ -211,6 +211,21 @@ def _coop_commands() -> list[Command]:
             "coop settings timezone:Europe/Berlin quorum:60%",
             free_options=True,
         ),
+        Command(
+            ("coop", "outbox"),
+            "list messages the bot could not deliver, or send them again with retry",
+            (
+                Param(
+                    "action",
+                    Kind.WORD,
+                    "list (the default) or retry",
+                    required=False,
+                    choices=("list", "retry"),
+                ),
+            ),
+            Permission.STEWARD,
+            "coop outbox retry",
+        ),
     ]
 
 
