@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.base import Answer, Delivery, Send
 from bot.clock import Clock
 from bot.commands.handlers import Handler
 from bot.commands.handlers import contributions as contribution_handlers
@@ -27,9 +26,10 @@ from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import PlatformMessage
-from bot.delivery import Courier, Outcome, as_delivery
-from bot.dispatch import Answered, Dispatcher
+from bot.delivery import Courier, Outcome
+from bot.dispatch import Dispatcher
 from bot.invocation import Actor, Invocation, RoomRef
+from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
 from bot.services import outbox, registry_sync, retention
 from bot.services.context import Context
@@ -89,14 +89,11 @@ class Core:
     async def answer(self, invocation: Invocation) -> Sequence[Answer]:
         """Run one command. The answers to a change come with their stored delivery, which
         the adapter sends through `deliver` (so a crash before that cannot lose them)."""
-        answered = await self.dispatcher.handle(invocation)
+        answers = await self.dispatcher.handle(invocation)
         for listener in self._listeners:
             await listener()
-        self._crash_after_commit(invocation, answered)
-        return [
-            Answer(a.reply, as_delivery(a.delivery) if a.delivery is not None else None)
-            for a in answered
-        ]
+        self._crash_after_commit(invocation, answers)
+        return answers
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
         """Run one command whose replies the caller shows at once (tests, a card refresh):
@@ -123,7 +120,7 @@ class Core:
                 owner=self.owner,
                 policy=self.courier.policy,
             )
-        return [as_delivery(d) for d in leased]
+        return leased
 
     async def mark_delivered(self, delivery_id: int, platform_message_id: str | None) -> None:
         async with self.sessions() as session, session.begin():
@@ -138,11 +135,11 @@ class Core:
         """Forget handled messages and card links older than the retention window."""
         return await retention.prune(self.sessions, self.clock, retention.window(self.settings))
 
-    def _crash_after_commit(self, invocation: Invocation, answered: Sequence[Answered]) -> None:
+    def _crash_after_commit(self, invocation: Invocation, answers: Sequence[Answer]) -> None:
         """The `crash_after_commit` test setting: die as a power cut would, right after a
         matching command committed and before any of its answers is sent."""
         fault = self.settings.crash_after_commit
-        if fault and invocation.text.startswith(fault) and any(a.delivery for a in answered):
+        if fault and invocation.text.startswith(fault) and any(a.delivery for a in answers):
             log.critical("crash_after_commit: killing this process after %r committed", fault)
             os.kill(os.getpid(), signal.SIGKILL)
 

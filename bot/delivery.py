@@ -11,10 +11,10 @@ from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.base import Delivery, PermanentSendError, Send
 from bot.clock import Clock
+from bot.outgoing import Delivery, PermanentSendError, Send
 from bot.services import outbox
-from bot.services.outbox import PendingDelivery, RetryPolicy
+from bot.services.outbox import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +26,6 @@ class Outcome(Enum):
     SENT = "sent"
     RETRY = "retry"  # failed; tried again after a back-off
     DEAD = "dead"  # given up
-
-
-def as_delivery(pending: PendingDelivery) -> Delivery:
-    return Delivery(
-        pending.delivery_id,
-        pending.room,
-        pending.reply,
-        pending.key,
-        pending.recipient,
-        pending.reply_to,
-    )
 
 
 class Courier:
@@ -91,7 +80,7 @@ class Courier:
             self._hold(ids)  # the whole batch is in hand, not only the one being sent
             try:
                 for index, pending in enumerate(batch):
-                    outcome = await self.deliver(as_delivery(pending), send)
+                    outcome = await self.deliver(pending, send)
                     if outcome is Outcome.SENT:
                         sent += 1
                     elif outcome is Outcome.RETRY:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +19,12 @@ from bot.config import Settings
 from bot.db.models import HandledMessage
 from bot.errors import UserError
 from bot.invocation import Invocation
+from bot.outgoing import Answer
 from bot.render.document import Reply, error
 from bot.services.context import Context
 from bot.services.coops import coop_for_room, coop_of_person
 from bot.services.members import member_by_identity
-from bot.services.outbox import PendingDelivery, acknowledge
+from bot.services.outbox import acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,6 @@ def authorise(ctx: Context, cmd: ParsedCommand) -> None:
             )
 
 
-class Answered(NamedTuple):
-    """One reply to a command; `delivery` is its outbox row when the command changed state
-    (the sender marks it once sent), None when nothing changed (a refusal, a lookup)."""
-
-    reply: Reply
-    delivery: PendingDelivery | None = None
-
-
 class Dispatcher:
     """Turns invocations into replies; every command runs in its own transaction."""
 
@@ -109,14 +101,14 @@ class Dispatcher:
         self._handlers = handlers
         self._owner = owner  # who holds the lease on stored answers (this process)
 
-    async def handle(self, inv: Invocation) -> list[Answered]:
+    async def handle(self, inv: Invocation) -> list[Answer]:
         """The replies to `inv`. When the command changed state, its replies are stored
         in the same transaction (leased by this process), so that a crash between the
         commit and the send cannot leave the change unacknowledged. A message seen before
         gets nothing: its answers were sent, or are in the outbox."""
-        return [a if isinstance(a, Answered) else Answered(a) for a in await self._run(inv)]
+        return [a if isinstance(a, Answer) else Answer(a) for a in await self._run(inv)]
 
-    async def _run(self, inv: Invocation) -> list[Reply] | list[Answered]:
+    async def _run(self, inv: Invocation) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
             cmd = parse(inv.text, self._tree, prefix)
@@ -153,7 +145,7 @@ class Dispatcher:
 
     async def _store(
         self, session: AsyncSession, coop_id: int, inv: Invocation, replies: list[Reply]
-    ) -> list[Answered]:
+    ) -> list[Answer]:
         stored = await acknowledge(
             session,
             self._clock,
@@ -164,7 +156,7 @@ class Dispatcher:
             replies,
             self._owner,
         )
-        return [Answered(r, d) for r, d in zip(replies, stored, strict=True)]
+        return [Answer(r, d) for r, d in zip(replies, stored, strict=True)]
 
     async def _context(self, session: AsyncSession, inv: Invocation) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)

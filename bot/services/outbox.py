@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import OutboxDelivery, OutboxMessage, RoomBinding
 from bot.invocation import RoomRef
+from bot.outgoing import Delivery
 from bot.render.document import Reply
 
 log = logging.getLogger(__name__)
@@ -49,19 +50,6 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class PendingDelivery:
-    """A leased delivery. `key` is the same for every send of the row (the platform's
-    idempotency key); `recipient` and `reply_to` are set on the answer to a command."""
-
-    delivery_id: int
-    room: RoomRef
-    reply: Reply
-    key: str
-    recipient: str | None = None
-    reply_to: str | None = None
-
-
-@dataclass(frozen=True)
 class DeadLetter:
     """A delivery that was given up, as a steward sees it (never its text)."""
 
@@ -82,8 +70,8 @@ def _key(row: OutboxDelivery) -> str:
     return row.send_key or f"delivery-{row.id}"
 
 
-def _pending(row: OutboxDelivery, document: dict[str, object]) -> PendingDelivery:
-    return PendingDelivery(
+def _pending(row: OutboxDelivery, document: dict[str, object]) -> Delivery:
+    return Delivery(
         row.id,
         RoomRef(row.platform, row.room_id),
         Reply.model_validate(document),
@@ -154,7 +142,7 @@ async def acknowledge(
     reply_to: str,
     replies: Sequence[Reply],
     owner: str,
-) -> list[PendingDelivery]:
+) -> list[Delivery]:
     """Store the answers to a command that changed state in the command's transaction,
     leased by `owner`, who sends them right after the commit. Should it die first, another
     sender takes them over when the lease runs out: the change is always acknowledged."""
@@ -182,7 +170,7 @@ async def acknowledge(
     session.add_all(rows)
     await session.flush()
     return [
-        PendingDelivery(row.id, room, reply, _key(row), recipient, reply_to)
+        Delivery(row.id, room, reply, _key(row), recipient, reply_to)
         for row, reply in zip(rows, replies, strict=True)
     ]
 
@@ -195,7 +183,7 @@ async def lease_pending(
     *,
     owner: str,
     policy: RetryPolicy,
-) -> list[PendingDelivery]:
+) -> list[Delivery]:
     """Lease up to `limit` deliveries for `platform` that are due, oldest first. A room's
     deliveries keep their order: none is taken while an older one waits for its retry."""
     now = clock.now()
@@ -226,7 +214,7 @@ async def lease_pending(
             .limit(limit)
         )
     ).all()
-    leased: list[PendingDelivery] = []
+    leased: list[Delivery] = []
     for row, document in rows:
         if row.attempts >= policy.max_attempts:
             # Its senders kept dying (or hanging) while sending it: stop trying.
