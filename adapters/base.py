@@ -3,39 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from bot.invocation import Invocation, RoomRef
+from bot.outgoing import Answer, Delivery, PermanentSendError, Send
 from bot.render.document import Reply
 
-
-@dataclass(frozen=True)
-class Delivery:
-    """One outbox announcement to be sent to one bound room."""
-
-    delivery_id: int
-    room: RoomRef
-    reply: Reply
+# What the core hands an adapter to send (defined in the core, part of this contract).
+__all__ = ["Answer", "ChatAdapter", "CoreAPI", "Delivery", "PermanentSendError", "Send"]
 
 
 class CoreAPI(Protocol):
     """What an adapter may ask of the core."""
 
+    async def answer(self, invocation: Invocation) -> Sequence[Answer]:
+        """Run one command; returns its replies (errors are replies too). Replies with a
+        delivery must be sent through `deliver`, so that they are marked once sent."""
+        ...
+
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
-        """Run one command; returns the replies for the room (errors are replies too)."""
+        """Run one command whose replies the caller shows at once (a read-only refresh,
+        a test); its stored answers are marked sent now. Members' commands use `answer`."""
         ...
 
-    async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
-        """Announcements not yet delivered to rooms of `platform`, oldest first."""
+    async def deliver(self, delivery: Delivery, send: Send) -> bool:
+        """Send one delivery with `send` and mark it; a failure is retried later with
+        back-off, or given up (a dead letter). Returns whether it was sent."""
         ...
 
-    async def mark_delivered(self, delivery_id: int, platform_message_id: str | None) -> None:
-        """Record that a delivery reached its room, so it is never sent again."""
-        ...
-
-    async def release_delivery(self, delivery_id: int) -> None:
-        """A send failed: give the delivery back so the next attempt retries it at once."""
+    async def deliver_pending(self, platform: str, send: Send, limit: int = 50) -> int:
+        """Send the due outbox deliveries for `platform` (oldest first, each with
+        `send`); returns how many were sent. A failure ends the round."""
         ...
 
     async def room_is_bound(self, room: RoomRef) -> bool:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.base import Delivery
 from bot.clock import Clock
 from bot.commands.handlers import Handler
 from bot.commands.handlers import contributions as contribution_handlers
 from bot.commands.handlers import coop as coop_handlers
 from bot.commands.handlers import decisions as decision_handlers
+from bot.commands.handlers import outbox as outbox_handlers
 from bot.commands.handlers import reports as report_handlers
 from bot.commands.handlers import tasks as task_handlers
 from bot.commands.handlers.help import help_handlers
@@ -22,10 +26,12 @@ from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import PlatformMessage
+from bot.delivery import Courier, Outcome
 from bot.dispatch import Dispatcher
 from bot.invocation import Actor, Invocation, RoomRef
+from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
-from bot.services import outbox, registry_sync
+from bot.services import outbox, registry_sync, retention
 from bot.services.context import Context
 from bot.services.coops import coop_for_room, setup
 from bot.services.registry_sync import RoleHolder, SyncResult
@@ -43,6 +49,7 @@ def all_handlers(tree: CommandTree) -> dict[str, Handler]:
         task_handlers.handlers(),
         contribution_handlers.handlers(),
         report_handlers.handlers(),
+        outbox_handlers.handlers(),
         help_handlers(tree),
     ):
         handlers.update(part)
@@ -64,7 +71,14 @@ class Core:
         self.engine = engine
         self.sessions = sessions
         self.tree = build_command_tree()
-        self.dispatcher = Dispatcher(sessions, clock, settings, self.tree, all_handlers(self.tree))
+        # Names this process in the outbox leases it holds (which host, which process).
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.dispatcher = Dispatcher(
+            sessions, clock, settings, self.tree, all_handlers(self.tree), owner=self.owner
+        )
+        self.courier = Courier(
+            sessions, clock, outbox.RetryPolicy.from_settings(settings), owner=self.owner
+        )
         self._listeners: list[Callable[[], Awaitable[None]]] = []
 
     def after_commands(self, listener: Callable[[], Awaitable[None]]) -> None:
@@ -72,25 +86,62 @@ class Core:
         run, since a command may have set or moved a deadline)."""
         self._listeners.append(listener)
 
-    async def handle(self, invocation: Invocation) -> Sequence[Reply]:
-        replies = await self.dispatcher.handle(invocation)
+    async def answer(self, invocation: Invocation) -> Sequence[Answer]:
+        """Run one command. The answers to a change come with their stored delivery, which
+        the adapter sends through `deliver` (so a crash before that cannot lose them)."""
+        answers = await self.dispatcher.handle(invocation)
         for listener in self._listeners:
             await listener()
-        return replies
+        self._crash_after_commit(invocation, answers)
+        return answers
+
+    async def handle(self, invocation: Invocation) -> Sequence[Reply]:
+        """Run one command whose replies the caller shows at once (tests, a card refresh):
+        its stored answers are marked sent right away."""
+        answers = await self.answer(invocation)
+        await self.courier.mark_sent([a.delivery.delivery_id for a in answers if a.delivery])
+        return [a.reply for a in answers]
+
+    async def deliver(self, delivery: Delivery, send: Send) -> bool:
+        return await self.courier.deliver(delivery, send) is Outcome.SENT
+
+    async def deliver_pending(self, platform: str, send: Send, limit: int = 50) -> int:
+        return await self.courier.deliver_pending(platform, send, limit)
 
     async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
+        """Lease due deliveries for a caller that sends them itself and then calls
+        `mark_delivered` (tests); adapters use `deliver_pending`."""
         async with self.sessions() as session, session.begin():
-            leased = await outbox.lease_pending(session, self.clock, platform, limit)
-        return [Delivery(d.delivery_id, d.room, d.reply) for d in leased]
+            leased = await outbox.lease_pending(
+                session,
+                self.clock,
+                platform,
+                limit,
+                owner=self.owner,
+                policy=self.courier.policy,
+            )
+        return leased
 
     async def mark_delivered(self, delivery_id: int, platform_message_id: str | None) -> None:
         async with self.sessions() as session, session.begin():
             await outbox.mark_delivered(session, self.clock, delivery_id, platform_message_id)
 
-    async def release_delivery(self, delivery_id: int) -> None:
-        """A send failed: let the next attempt retry it at once."""
-        async with self.sessions() as session, session.begin():
-            await outbox.release(session, delivery_id)
+    async def outbox_depth(self) -> dict[str, tuple[int, int]]:
+        """{platform: (pending, dead)} deliveries, for health checks and metrics."""
+        async with self.sessions() as session:
+            return await outbox.depth_by_platform(session)
+
+    async def prune_history(self) -> retention.Pruned:
+        """Forget handled messages and card links older than the retention window."""
+        return await retention.prune(self.sessions, self.clock, retention.window(self.settings))
+
+    def _crash_after_commit(self, invocation: Invocation, answers: Sequence[Answer]) -> None:
+        """The `crash_after_commit` test setting: die as a power cut would, right after a
+        matching command committed and before any of its answers is sent."""
+        fault = self.settings.crash_after_commit
+        if fault and invocation.text.startswith(fault) and any(a.delivery for a in answers):
+            log.critical("crash_after_commit: killing this process after %r committed", fault)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     async def link_message(
         self, platform: str, room_id: str, message_id: str, subject: str
@@ -186,6 +237,7 @@ class Core:
             return True
 
     async def close(self) -> None:
+        await self.courier.close()
         await self.engine.dispose()
 
 

@@ -126,8 +126,17 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     # How long a one-time code (`coop code`, `member link`) works.
     code_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A failed send is retried after 5 s, 10 s, 20 s, … up to this cap, and given up
+    # (a dead letter a steward can retry with `coop outbox retry`) after this many sends.
+    outbox_retry_cap_seconds: float = Field(default=1800.0, ge=5, le=86400)
+    outbox_max_attempts: int = Field(default=12, ge=1, le=100)
+    # How long handled platform messages (and links to cards of closed decisions) are kept.
+    message_retention_days: int = Field(default=30, ge=1, le=3650)
     # Testing and demos only: pretend the time is this many seconds later than it is.
     clock_offset_seconds: float = 0.0
+    # Testing only: the process kills itself (SIGKILL) right after a command whose text
+    # starts with this commits, before its answer is sent (proves answers survive a crash).
+    crash_after_commit: str = ""
     defaults: CoopDefaults = CoopDefaults()
     rule_classes: dict[str, RuleClassSettings] = Field(default_factory=dict)
     console: ConsoleSettings = ConsoleSettings()

@@ -1,4 +1,5 @@
-"""Runs one invocation: dedupe, resolve co-op and actor, authorise, handle, in one transaction."""
+"""Runs one invocation: dedupe, resolve co-op and actor, authorise, handle, and store the
+answer to a change, in one transaction."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from bot.config import Settings
 from bot.db.models import HandledMessage
 from bot.errors import UserError
 from bot.invocation import Invocation
+from bot.outgoing import Answer
 from bot.render.document import Reply, error
 from bot.services.context import Context
 from bot.services.coops import coop_for_room, coop_of_person
 from bot.services.members import member_by_identity
+from bot.services.outbox import acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,8 @@ class Dispatcher:
         settings: Settings,
         tree: CommandTree,
         handlers: Mapping[str, Handler],
+        *,
+        owner: str = "",
     ) -> None:
         missing = {c.name for c in tree} - set(handlers)
         if missing:
@@ -94,8 +99,16 @@ class Dispatcher:
         self._settings = settings
         self._tree = tree
         self._handlers = handlers
+        self._owner = owner  # who holds the lease on stored answers (this process)
 
-    async def handle(self, inv: Invocation) -> list[Reply]:
+    async def handle(self, inv: Invocation) -> list[Answer]:
+        """The replies to `inv`. When the command changed state, its replies are stored
+        in the same transaction (leased by this process), so that a crash between the
+        commit and the send cannot leave the change unacknowledged. A message seen before
+        gets nothing: its answers were sent, or are in the outbox."""
+        return [a if isinstance(a, Answer) else Answer(a) for a in await self._run(inv)]
+
+    async def _run(self, inv: Invocation) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
             cmd = parse(inv.text, self._tree, prefix)
@@ -107,7 +120,10 @@ class Dispatcher:
                     return []
                 ctx = await self._context(session, inv)
                 authorise(ctx, cmd)
-                return await self._handlers[cmd.command.name](ctx, cmd)
+                replies = await self._handlers[cmd.command.name](ctx, cmd)
+                if ctx.changed and ctx.coop is not None and replies:
+                    return await self._store(session, ctx.coop.id, inv, replies)
+                return replies
         except UserError as exc:
             await self._remember(inv)
             return [refusal(exc, prefix)]
@@ -126,6 +142,21 @@ class Dispatcher:
                     "the operator can find the details in the bot's log",
                 )
             ]
+
+    async def _store(
+        self, session: AsyncSession, coop_id: int, inv: Invocation, replies: list[Reply]
+    ) -> list[Answer]:
+        stored = await acknowledge(
+            session,
+            self._clock,
+            coop_id,
+            inv.room,
+            inv.actor.user_id,
+            inv.message_id,
+            replies,
+            self._owner,
+        )
+        return [Answer(r, d) for r, d in zip(replies, stored, strict=True)]
 
     async def _context(self, session: AsyncSession, inv: Invocation) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAFETY_NET = timedelta(seconds=60)
+# Old handled-message rows and card links are deleted this often (and soon after start).
+PRUNE_EVERY = timedelta(hours=1)
+PRUNE_FIRST = timedelta(minutes=1)
 # Work that falls due while a pass runs is picked up by a few more passes, not a busy loop.
 MAX_PASSES = 3
 
@@ -55,6 +58,15 @@ class Scheduler:
             replace_existing=True,
             coalesce=True,
             max_instances=3,
+        )
+        self._scheduler.add_job(
+            self.prune,
+            IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+            id="prune-history",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC) + PRUNE_FIRST,
         )
         self._scheduler.start()
         self._core.after_commands(self.reschedule)
@@ -98,6 +110,21 @@ class Scheduler:
                     break
         if self._scheduler.running:
             await self.reschedule()
+
+    async def prune(self) -> None:
+        """Delete what the retention window no longer needs (batched, see
+        bot.services.retention); a failure is logged and retried on the next run."""
+        try:
+            pruned = await self._core.prune_history()
+        except Exception:
+            log.exception("pruning old handled messages failed; it will be retried")
+            return
+        if pruned.handled or pruned.links:
+            log.info(
+                "pruned %d handled message(s) and %d card link(s) past the retention window",
+                pruned.handled,
+                pruned.links,
+            )
 
     def next_run(self) -> datetime | None:
         job = self._scheduler.get_job("due-work-next")

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.base import CoreAPI
+from adapters.base import CoreAPI, Delivery
 from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
 from bot.render.document import Reply
 from bot.render.plain import render_plain
@@ -95,19 +95,22 @@ class ConsoleAdapter:
             message_id=uuid.uuid4().hex,
             capabilities=self.capabilities,
         )
-        for reply in await core.handle(invocation):
-            self.show(reply, to=speaker)
+        for answer in await core.answer(invocation):
+            if answer.delivery is None:
+                self.show(answer.reply, to=speaker)
+            else:
+                await core.deliver(answer.delivery, self._send)
         await self.deliver_pending(core)
 
     async def deliver_pending(self, core: CoreAPI) -> int:
-        delivered = 0
-        while batch := await core.pending_deliveries(PLATFORM):
-            for delivery in batch:
-                if delivery.room == self.room:
-                    self.show(delivery.reply)
-                await core.mark_delivered(delivery.delivery_id, None)
-                delivered += 1
-        return delivered
+        return await core.deliver_pending(PLATFORM, self._send)
+
+    async def _send(self, delivery: Delivery) -> None:
+        # An answer delivered after a restart looks as it would have at once: a private
+        # one is addressed to the member who gave the command.
+        if delivery.room == self.room:
+            self.show(delivery.reply, to=delivery.recipient)
+        return None
 
     async def _deliver_forever(self, core: CoreAPI) -> None:
         while True:

@@ -4,6 +4,7 @@ announcements out, over a real discord.py client (plain or auto-sharded)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -12,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import tasks
 
-from adapters.base import CoreAPI, Delivery
+from adapters.base import Answer, CoreAPI, Delivery, PermanentSendError
 from adapters.discord.render import PLATFORM, OutMessage, render_reply
 from adapters.discord.role_sync import RoleSync
 from adapters.discord.roles import DEFAULT_PAGE_SIZE
@@ -281,11 +282,11 @@ class DiscordAdapter:
             mentioned=dict(mentioned or {}),
         )
 
-    async def _handle(self, answer: _Answer, invocation: Invocation) -> Sequence[Reply]:
+    async def _handle(self, answer: _Answer, invocation: Invocation) -> Sequence[Answer]:
         if self._defer_after <= 0:
             await answer.defer()
-            return await self._core().handle(invocation)
-        work = asyncio.ensure_future(self._core().handle(invocation))
+            return await self._core().answer(invocation)
+        work = asyncio.ensure_future(self._core().answer(invocation))
         done, _ = await asyncio.wait({work}, timeout=self._defer_after)
         if not done:
             await answer.defer()
@@ -295,14 +296,15 @@ class DiscordAdapter:
         answer = _Answer(interaction)
         if call.error is not None:
             await self._answer(
-                answer, [error(call.error.message, call.error.hint)], new_cards=False
+                answer, [Answer(error(call.error.message, call.error.hint))], new_cards=False
             )
             return
-        replies = await self._handle(
+        answers = await self._handle(
             answer, self._invocation(interaction, call.text, dict(call.mentioned))
         )
         new_cards = call.command.path[0] in NEW_CARD_COMMANDS
-        await self._answer(answer, replies, new_cards=new_cards)
+        await self._answer(answer, answers, new_cards=new_cards)
+        replies = [a.reply for a in answers]
         await self._refresh_cards(interaction, replies)
         if (
             call.command.path in BINDING_COMMANDS
@@ -321,11 +323,11 @@ class DiscordAdapter:
         try:
             text = slash_text(self._command("vote"), values)
         except UserError as exc:
-            await self._answer(answer, [error(exc.message, exc.hint)], new_cards=False)
+            await self._answer(answer, [Answer(error(exc.message, exc.hint))], new_cards=False)
             return
-        replies = await self._handle(answer, self._invocation(interaction, text))
-        await self._answer(answer, replies, new_cards=False)
-        await self._refresh_cards(interaction, replies)
+        answers = await self._handle(answer, self._invocation(interaction, text))
+        await self._answer(answer, answers, new_cards=False)
+        await self._refresh_cards(interaction, [a.reply for a in answers])
 
     def _command(self, name: str) -> Command:
         commands = self._commands if self._commands is not None else _default_commands(self.core)
@@ -365,19 +367,31 @@ class DiscordAdapter:
         room = RoomRef(PLATFORM, str(interaction.channel_id))
         return await self._core().suggest(room, kind, prefix)
 
-    async def _answer(self, answer: _Answer, replies: Sequence[Reply], *, new_cards: bool) -> None:
+    async def _answer(self, answer: _Answer, answers: Sequence[Answer], *, new_cards: bool) -> None:
         channel_id = str(answer.interaction.channel_id)
         actor = f"{PLATFORM}:{answer.interaction.user.id}"
-        for reply in replies:
-            if reply.private and reply.private_to != actor:
-                # Meant for someone else than who is answered here: only their DMs will do.
-                await self._send_direct(reply)
-                continue
-            if self._updates_cards(reply) and not new_cards:
-                edited = await self._edit_cards(reply)
-                if edited and not self._also_post(reply):
-                    continue
-            await self._post(reply, channel_id, answer.send)
+        for item in answers:
+            reply = item.reply
+
+            async def respond(_: Delivery | None = None, reply: Reply = reply) -> str | None:
+                if reply.private and reply.private_to != actor:
+                    # Meant for someone else than who is answered here: only their DMs will do.
+                    direct = await self._send_direct(reply)
+                    return str(direct) if direct is not None else None
+                if self._updates_cards(reply) and not new_cards:
+                    edited = await self._edit_cards(reply)
+                    if edited and not self._also_post(reply):
+                        return None
+                sent = await self._post(reply, channel_id, answer.send)
+                return str(sent) if sent is not None else None
+
+            if item.delivery is None:
+                await respond()
+            else:
+                # An answer that could not be given through the interaction (it expired,
+                # Discord failed) is sent later from the outbox: in the channel, or as a
+                # direct message when it is private.
+                await self._core().deliver(item.delivery, respond)
         await answer.finish()
 
     # ---------------------------------------------------------------- cards
@@ -422,9 +436,10 @@ class DiscordAdapter:
                 log.info("decision card %s in %s is gone; not updating it", mid, room)
         return len(linked)
 
-    async def _send_direct(self, reply: Reply) -> int | None:
+    async def _send_direct(self, reply: Reply, *, nonce: str | None = None) -> int | None:
         """Send a private reply in a direct message to the one person it is for; returns the
-        first message id, or None when it cannot reach them there (then nothing is sent)."""
+        first message id, or None when it cannot reach them there (then nothing is sent).
+        From the outbox, each message carries a `nonce` derived from the row."""
         platform, _, user_id = (reply.private_to or "").partition(":")
         if platform != PLATFORM or not user_id.isdigit():
             log.warning("a private reply for a %s identity cannot go out on Discord", platform)
@@ -432,8 +447,9 @@ class DiscordAdapter:
         user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
         channel = await user.create_dm()
         first: int | None = None
-        for message in render_reply(reply):
-            sent = await channel.send(**message.send_kwargs(None))
+        for number, message in enumerate(render_reply(reply)):
+            extra: dict[str, Any] = {"nonce": f"{nonce}-{number}"} if nonce else {}
+            sent = await channel.send(**extra, **message.send_kwargs(None))
             first = first if first is not None else sent.id
         return first
 
@@ -469,55 +485,45 @@ class DiscordAdapter:
             log.exception("outbox delivery round failed; will retry")
 
     async def deliver_pending(self) -> int:
-        """Send every pending announcement to its channel; returns how many were sent.
-
-        A failed send stays pending and is retried (discord.py itself waits out 429s); a
-        channel that is gone or forbids the bot is skipped for good."""
+        """Send every due outbox delivery to its channel; returns how many were sent. The
+        core retries a failed send with back-off (discord.py itself waits out 429s); a
+        channel that is gone or forbids the bot makes a dead letter at once."""
         async with self._delivering:
-            core = self._core()
-            sent = 0
-            batch = list(await core.pending_deliveries(PLATFORM))
-            for index, delivery in enumerate(batch):
-                try:
-                    message_id = await self._deliver(delivery)
-                except (discord.NotFound, discord.Forbidden) as exc:
-                    log.warning(
-                        "cannot post to channel %s (%s); dropping delivery %s",
-                        delivery.room.room_id,
-                        exc,
-                        delivery.delivery_id,
-                    )
-                    await core.mark_delivered(delivery.delivery_id, None)
-                    continue
-                except discord.HTTPException:
-                    log.exception("delivery %s failed; will retry", delivery.delivery_id)
-                    # Keep the order of announcements: the rest of the batch waits too.
-                    await self._release(batch[index:])
-                    break
-                await core.mark_delivered(
-                    delivery.delivery_id, str(message_id) if message_id is not None else None
-                )
-                sent += 1
-            return sent
+            return await self._core().deliver_pending(PLATFORM, self._send_delivery)
 
-    async def _release(self, deliveries: Sequence[Delivery]) -> None:
-        # The core leases what it hands out; giving the lease back lets the next round
-        # retry at once instead of after the lease runs out.
-        for delivery in deliveries:
-            await self._core().release_delivery(delivery.delivery_id)
+    async def _send_delivery(self, delivery: Delivery) -> str | None:
+        try:
+            message_id = await self._deliver(delivery)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise PermanentSendError(
+                f"cannot post to channel {delivery.room.room_id}: {exc}"
+            ) from exc
+        return str(message_id) if message_id is not None else None
 
     async def _deliver(self, delivery: Delivery) -> int | None:
+        """Post one outbox delivery. Every message carries a nonce derived from the row
+        (discord.py sends it with `enforce_nonce`), so a resend after a crash between the
+        send and the mark returns the message Discord already has instead of a second one."""
         reply = delivery.reply
         room_id = delivery.room.room_id
         if reply.private:
-            return await self._send_direct(reply)  # never the channel, whatever the room
-        if self._updates_cards(reply):
-            edited = await self._edit_cards(reply, room_id)
-            if edited and not self._also_post(reply):
-                return None
-        channel = self.client.get_partial_messageable(int(room_id))
+            # Never the channel, whatever the room: only the person it is for.
+            return await self._send_direct(reply, nonce=delivery.key)
+        numbers = itertools.count()
+        channel: discord.abc.Messageable
+        if delivery.recipient is not None and reply.ephemeral:
+            # An answer shown only to its member that missed its interaction: a DM.
+            user = await self.client.fetch_user(int(delivery.recipient))
+            channel = await user.create_dm()
+        else:
+            if self._updates_cards(reply):
+                edited = await self._edit_cards(reply, room_id)
+                if edited and not self._also_post(reply):
+                    return None
+            channel = self.client.get_partial_messageable(int(room_id))
 
         async def send(message: OutMessage, view: discord.ui.View | None) -> int:
-            return (await channel.send(**message.send_kwargs(view))).id
+            nonce = f"{delivery.key}-{next(numbers)}"
+            return (await channel.send(nonce=nonce, **message.send_kwargs(view))).id
 
         return await self._post(reply, room_id, send)

@@ -13,6 +13,7 @@ import logging
 import struct
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -45,7 +46,7 @@ from nio import (
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
-from adapters.base import CoreAPI
+from adapters.base import CoreAPI, Delivery, PermanentSendError
 from adapters.matrix.direct import M_DIRECT, DirectRooms, invite_is_direct, is_direct
 from adapters.matrix.mentions import command_text
 from adapters.matrix.polls import (
@@ -520,19 +521,24 @@ class MatrixAdapter:
         )
         number = None if direct else typed_vote_number(text)
         secret = number is not None and await self._secret_ballot_in(core, room.room_id, number)
-        replies = await core.handle(invocation)
+        answers = await core.answer(invocation)
         note: tuple[str, str] | None = None
         if secret:
             # The vote counts (the core has it); what must go is the room event showing it.
             note = typed_vote_note(await self._redact(room, event.event_id), self.user_id)
-        for index, reply in enumerate(replies):
+        for index, answer in enumerate(answers):
+            extra_line = note if index == 0 else None
+            if answer.delivery is not None:
+                send = partial(self._send_delivery, core, extra_line=extra_line, direct=direct)
+                await core.deliver(answer.delivery, send)
+                continue
             await self.send_reply(
                 core,
                 room.room_id,
-                reply,
+                answer.reply,
                 _txn(event.event_id, str(index)),
                 event.event_id,
-                extra_line=note if index == 0 else None,
+                extra_line=extra_line,
                 direct=direct,
             )
         await self._deliver_outbox(core)
@@ -586,61 +592,64 @@ class MatrixAdapter:
             message_id=event.event_id,
             capabilities=self.capabilities,
         )
-        replies = await core.handle(invocation)
-        acknowledged = False
-        for index, reply in enumerate(replies):
-            if reply.kind == "info" and not reply.attachments and reply.choices is None:
-                # The poll already shows the member their choice; a message per click
-                # would flood the room, so a confirmation is a reaction instead.
-                if not acknowledged:
-                    await self._react(room.room_id, event.event_id, "✅")
-                    acknowledged = True
-                continue
-            await self.send_reply(
-                core, room.room_id, reply, _txn(event.event_id, str(index)), event.event_id
-            )
+        answers = await core.answer(invocation)
+        reacted = False
+
+        async def react(delivery: Delivery | None = None) -> None:
+            # The poll already shows the member their choice; a message per click
+            # would flood the room, so a confirmation is a reaction instead.
+            nonlocal reacted
+            if not reacted:
+                await self._react(room.room_id, event.event_id, "✅")
+                reacted = True
+
+        for index, answer in enumerate(answers):
+            reply = answer.reply
+            confirmation = reply.kind == "info" and not reply.attachments and reply.choices is None
+            if answer.delivery is not None:
+                send = react if confirmation else partial(self._send_delivery, core)
+                await core.deliver(answer.delivery, send)
+            elif confirmation:
+                await react()
+            else:
+                await self.send_reply(
+                    core, room.room_id, reply, _txn(event.event_id, str(index)), event.event_id
+                )
         await self._deliver_outbox(core)
 
     # -- outgoing ----------------------------------------------------------------------
 
     async def _deliver_outbox(self, core: CoreAPI) -> None:
-        """Send every pending announcement for Matrix rooms; a failure is logged and the
-        rest waits for the next round (the outbox keeps it until it is marked)."""
-        try:
-            async with self._outbox_lock:
-                await self._deliver_pending(core)
-        except (ClientConnectionError, TimeoutError, _SendError) as exc:
-            log.warning("Matrix outbox delivery failed (%s); will retry", exc)
+        """Send every due outbox delivery for Matrix rooms; the core retries a failed one
+        with back-off (the outbox keeps it until it is sent or given up)."""
+        async with self._outbox_lock:
+            await core.deliver_pending(PLATFORM, partial(self._send_delivery, core))
 
-    async def _deliver_pending(self, core: CoreAPI) -> None:
-        while True:
-            deliveries = await core.pending_deliveries(PLATFORM)
-            if not deliveries:
-                return
-            for delivery in deliveries:
-                event_id: str | None
-                try:
-                    event_id = await self.send_reply(
-                        core,
-                        delivery.room.room_id,
-                        delivery.reply,
-                        f"coopbot-delivery-{delivery.delivery_id}",
-                    )
-                except _PermanentSendError as exc:
-                    log.warning(
-                        "delivery %s to %s dropped: %s",
-                        delivery.delivery_id,
-                        delivery.room.room_id,
-                        exc,
-                    )
-                    event_id = None
-                except BaseException:
-                    # Give the lease back so the next round retries at once (the core
-                    # would otherwise wait for the lease to expire).
-                    with contextlib.suppress(Exception):
-                        await core.release_delivery(delivery.delivery_id)
-                    raise
-                await core.mark_delivered(delivery.delivery_id, event_id)
+    async def _send_delivery(
+        self,
+        core: CoreAPI,
+        delivery: Delivery,
+        *,
+        extra_line: tuple[str, str] | None = None,
+        direct: bool | None = None,
+    ) -> str | None:
+        """Send an outbox delivery (an announcement, or the answer to a command, also one
+        sent after a restart) with the transaction id derived from its row: a resend after
+        a crash between send and mark is a no-op on the homeserver."""
+        room = delivery.room
+        if direct is None:
+            # Only an answer can be in a direct-message room (announcements go to rooms
+            # bound to a co-op, which are never direct).
+            direct = delivery.reply_to is not None and not await core.room_is_bound(room)
+        return await self.send_reply(
+            core,
+            room.room_id,
+            delivery.reply,
+            f"coopbot-{delivery.key}",
+            delivery.reply_to,
+            extra_line=extra_line,
+            direct=direct,
+        )
 
     async def _outbox_loop(self, core: CoreAPI) -> None:
         await self.ready.wait()
@@ -872,5 +881,5 @@ class _SendError(Exception):
     """A message could not be sent now; it may succeed later."""
 
 
-class _PermanentSendError(_SendError):
+class _PermanentSendError(_SendError, PermanentSendError):
     """A message can never be sent (the bot left the room, or was never in it)."""

@@ -234,6 +234,21 @@ def _coop_commands() -> list[Command]:
             Permission.STEWARD,
             "coop undo 12",
         ),
+        Command(
+            ("coop", "outbox"),
+            "list messages the bot could not deliver, or send them again with retry",
+            (
+                Param(
+                    "action",
+                    Kind.WORD,
+                    "list (the default) or retry",
+                    required=False,
+                    choices=("list", "retry"),
+                ),
+            ),
+            Permission.STEWARD,
+            "coop outbox retry",
+        ),
     ]
 
 

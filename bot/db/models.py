@@ -302,6 +302,10 @@ class OutboxMessage(Base):
 
 
 class OutboxDelivery(Base):
+    """One outbox message to one room. An announcement goes to every bound room; the
+    answer to a command that changed state (`reply_to` set) goes to the command's room
+    and, when private, only to `recipient`."""
+
     __tablename__ = "outbox_deliveries"
     __table_args__ = (
         UniqueConstraint("outbox_id", "platform", "room_id"),
@@ -314,15 +318,28 @@ class OutboxDelivery(Base):
     room_id: Mapped[str] = mapped_column(String(255))
     delivered_at: Mapped[datetime | None]
     platform_message_id: Mapped[str | None] = mapped_column(String(255))
+    # Sends so far (counted when leased, so a sender that dies mid-send counts too).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # A sender leases a delivery before sending, so two bot processes never both send it.
+    # A sender leases a delivery before sending, so two bot processes never both send it;
+    # the holder renews its short lease while it sends.
     leased_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    # Random per row: the Discord nonce and Matrix transaction id of every send of it,
+    # so a resend after a crash is recognised by the platform.
+    send_key: Mapped[str | None] = mapped_column(String(32))
+    next_attempt_at: Mapped[datetime | None]  # back-off after a failed send
+    dead_at: Mapped[datetime | None]  # given up: only a steward's retry sends it again
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    recipient: Mapped[str | None] = mapped_column(String(255))  # platform user id
+    reply_to: Mapped[str | None] = mapped_column(String(255))  # platform message id
 
 
 class HandledMessage(Base):
-    """Platform messages already handled: a redelivered message is not run twice."""
+    """Platform messages already handled: a redelivered message is not run twice. Pruned
+    after `message_retention_days` (a platform redelivers within minutes, not weeks)."""
 
     __tablename__ = "handled_messages"
+    __table_args__ = (Index("ix_handled_messages_handled_at", "handled_at"),)
 
     platform: Mapped[str] = mapped_column(String(20), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(255), primary_key=True)

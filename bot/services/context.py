@@ -25,6 +25,9 @@ class Context:
     invocation: Invocation | None = None
     coop: Coop | None = None
     actor: Member | None = None
+    # Whether this unit of work changed state (it audited a change): a command that did
+    # gets its answer stored with the change (see bot.services.outbox.acknowledge).
+    changed: bool = False
     _config: CoopConfig | None = field(default=None, repr=False)
 
     @property
@@ -64,6 +67,7 @@ class Context:
         """Record a state change: who, what, when, from which platform message."""
         coop = self.require_coop()
         inv = self.invocation
+        self.changed = True
         self.session.add(
             AuditEvent(
                 coop_id=coop.id,

@@ -61,3 +61,25 @@ def test_sigkilled_bot_announces_the_close_once_after_restart(console: Console) 
     assert third.returncode == 0
     assert "— PASSED" in third.stdout  # `show` gives the result on request…
     assert third.stdout.count("PASSED") == 1  # …and no announcement repeats
+
+
+def test_a_vote_committed_just_before_a_sigkill_is_answered_once_after_restart(
+    console: Console,
+) -> None:
+    setup = console.run("!member add @bob\n!propose Fix the roof\n")
+    assert setup.returncode == 0 and "Proposal #1 opened" in setup.stdout, setup.stderr
+
+    # The process SIGKILLs itself right after bob's vote commits, before it answers.
+    crashed = console.run("@bob: !vote 1 yes\n", COOPBOT_CRASH_AFTER_COMMIT="vote")
+    assert crashed.returncode == -signal.SIGKILL, crashed
+    assert "recorded" not in crashed.stdout
+
+    # Restarted a minute later: the answer that was never sent is sent now, to bob.
+    second = console.run("", COOPBOT_CLOCK_OFFSET_SECONDS="60")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("(to @bob) Your vote on #1 is recorded") == 1, second.stdout
+
+    third = console.run("!show 1\n", COOPBOT_CLOCK_OFFSET_SECONDS="120")
+    assert third.returncode == 0, third.stderr
+    assert "recorded" not in third.stdout  # sent once, never again
+    assert "yes 1" in third.stdout  # and the vote counted once

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from discord_world import Server, button_labels, card_text
 
 from adapters.discord import DiscordAdapter
 from bot.app import Core
+from bot.clock import ManualClock
 from tests.support import one_time_code
 
 pytestmark = pytest.mark.simcord
@@ -41,8 +44,8 @@ async def test_a_proposal_reaches_a_second_bound_channel_and_votes_there_count(
     assert "yes 1" in card_text(workshop.history()[-1])
 
 
-async def test_the_outbox_retries_a_send_that_failed(
-    server: Server, core: Core, adapter: DiscordAdapter
+async def test_the_outbox_retries_a_send_that_failed_after_a_back_off(
+    server: Server, core: Core, adapter: DiscordAdapter, clock: ManualClock
 ) -> None:
     alice = server.person("alice", admin=True)
     await server.coop_with(alice)
@@ -57,6 +60,9 @@ async def test_the_outbox_retries_a_send_that_failed(
     await server.env.settle()
     assert len(workshop.history()) == before
 
+    # Not again at once (a failing platform is not hammered), but after the back-off.
+    assert await adapter.deliver_pending() == 0
+    clock.advance(timedelta(seconds=5))
     assert await adapter.deliver_pending() == 1
     await server.env.settle()
     assert "Proposal #1 opened" in card_text(workshop.last_message)

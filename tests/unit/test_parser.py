@@ -35,6 +35,8 @@ SPEC_COMMANDS = {
     "coop bind": Permission.ROOM_ADMIN,
     "coop code": Permission.STEWARD,
     "coop settings": Permission.STEWARD,
+    # Not in SPEC §3: dead letters of the outbox (issue 12, outbox policy).
+    "coop outbox": Permission.STEWARD,
     "member add": Permission.STEWARD,
     "member remove": Permission.STEWARD,
     "member role": Permission.STEWARD,
@@ -79,7 +81,7 @@ def test_the_tree_has_every_command_of_the_spec_and_no_other(tree: CommandTree) 
 def test_groups_and_top_level_commands_are_what_slash_commands_need(tree: CommandTree) -> None:
     groups = {g.name: [c.path[1] for c in g.commands] for g in tree.groups}
     assert groups == {
-        "coop": ["setup", "bind", "code", "settings", "sync", "undo"],
+        "coop": ["setup", "bind", "code", "settings", "sync", "undo", "outbox"],
         "member": ["add", "remove", "role", "list", "link"],
         "task": ["add", "claim", "unclaim", "done", "assign", "cancel", "list"],
     }
@@ -194,6 +196,8 @@ CASES: list[tuple[str, str, dict[str, object], dict[str, str]]] = [
         {},
     ),
     ("coop settings colour:red", "coop settings", {}, {"colour": "red"}),
+    ("coop outbox", "coop outbox", {}, {}),
+    ("coop outbox retry", "coop outbox", {"action": "retry"}, {}),
     ("member add @bob", "member add", {"member": "@bob"}, {}),
     ("member add <@1234> role:steward", "member add", {"member": "<@1234>", "role": "steward"}, {}),
     (

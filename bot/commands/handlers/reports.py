@@ -15,6 +15,8 @@ async def summary(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     No dedupe key: a steward may post it again on purpose, e.g. after a late correction."""
     reply = await summaries.weekly_summary(ctx, ctx.clock.now())
     await announce_from_command(ctx, reply)
+    # Posting to every bound room is a change: audited, and so answered durably.
+    ctx.audit("summary.post", f"coop:{ctx.require_coop().id}")
     return [reply]
 
 

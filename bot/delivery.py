@@ -1,0 +1,161 @@
+"""Sends outbox deliveries through an adapter's send function: leases renewed by a
+heartbeat while held, failures retried with back-off or given up as dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.outgoing import Delivery, PermanentSendError, Send
+from bot.services import outbox
+from bot.services.outbox import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+# Renewed well before the lease runs out, so one slow renewal does not lose it.
+HEARTBEAT_SECONDS = outbox.LEASE.total_seconds() / 3
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    RETRY = "retry"  # failed; tried again after a back-off
+    DEAD = "dead"  # given up
+
+
+class Courier:
+    """One process's sender. `owner` names it in the leases it holds; while a send is in
+    hand its lease is renewed every few seconds, so a process that dies loses its leases
+    within seconds and another takes the work over (sending with the same key)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        policy: RetryPolicy,
+        *,
+        owner: str,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.policy = policy
+        self.owner = owner
+        self.heartbeat_seconds = heartbeat_seconds
+        self._held: set[int] = set()
+        self._beat: asyncio.Task[None] | None = None
+
+    async def deliver(self, delivery: Delivery, send: Send) -> Outcome:
+        """Send one leased delivery and mark it; on failure, record it (retry or give up)."""
+        self._hold([delivery.delivery_id])
+        try:
+            try:
+                platform_message_id = await send(delivery)
+            except PermanentSendError as exc:
+                return await self._failed(delivery, exc, permanent=True)
+            except Exception as exc:
+                return await self._failed(delivery, exc, permanent=False)
+            await self._mark(delivery, platform_message_id)
+            return Outcome.SENT
+        finally:
+            self._unhold([delivery.delivery_id])
+
+    async def deliver_pending(self, platform: str, send: Send, limit: int = 50) -> int:
+        """Lease and send due deliveries until none is left; a failure that will be retried
+        ends the round (the platform or room is likely down: the rest waits for it)."""
+        sent = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                batch = await outbox.lease_pending(
+                    session, self._clock, platform, limit, owner=self.owner, policy=self.policy
+                )
+            if not batch:
+                return sent
+            ids = [pending.delivery_id for pending in batch]
+            self._hold(ids)  # the whole batch is in hand, not only the one being sent
+            try:
+                for index, pending in enumerate(batch):
+                    outcome = await self.deliver(pending, send)
+                    if outcome is Outcome.SENT:
+                        sent += 1
+                    elif outcome is Outcome.RETRY:
+                        async with self._sessions() as session, session.begin():
+                            await outbox.release(session, ids[index + 1 :], self.owner)
+                        return sent
+            finally:
+                self._unhold(ids)
+
+    async def mark_sent(self, delivery_ids: Sequence[int]) -> None:
+        """Record deliveries the caller has shown by itself (Core.handle)."""
+        if not delivery_ids:
+            return
+        async with self._sessions() as session, session.begin():
+            for delivery_id in delivery_ids:
+                await outbox.mark_delivered(session, self._clock, delivery_id, None)
+
+    async def renew(self) -> int:
+        """Extend the leases this process holds now; returns how many were renewed."""
+        held = sorted(self._held)
+        if not held:
+            return 0
+        async with self._sessions() as session, session.begin():
+            return await outbox.renew(session, self._clock, held, self.owner)
+
+    async def close(self) -> None:
+        if self._beat is not None:
+            self._beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat
+            self._beat = None
+
+    async def _mark(self, delivery: Delivery, platform_message_id: str | None) -> None:
+        async with self._sessions() as session, session.begin():
+            await outbox.mark_delivered(
+                session, self._clock, delivery.delivery_id, platform_message_id
+            )
+
+    async def _failed(self, delivery: Delivery, exc: Exception, *, permanent: bool) -> Outcome:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        async with self._sessions() as session, session.begin():
+            dead = await outbox.fail(
+                session,
+                self._clock,
+                delivery.delivery_id,
+                reason,
+                owner=self.owner,
+                permanent=permanent,
+                policy=self.policy,
+            )
+        return Outcome.DEAD if dead or permanent else Outcome.RETRY
+
+    def _hold(self, ids: Sequence[int]) -> None:
+        self._held.update(ids)
+        if self._beat is None or self._beat.done():
+            self._beat = asyncio.create_task(self._heartbeat(), name="outbox-lease-heartbeat")
+
+    def _unhold(self, ids: Sequence[int]) -> None:
+        self._held.difference_update(ids)
+        if not self._held and self._beat is not None:
+            # Nothing in hand: no timer is left running between sends.
+            self._beat.cancel()
+            self._beat = None
+
+    async def _heartbeat(self) -> None:
+        while self._held:
+            await asyncio.sleep(self.heartbeat_seconds)
+            if self._held:
+                # Shielded: stopping the heartbeat never interrupts a renewal mid-query.
+                await asyncio.shield(self._renew_safely())
+
+    async def _renew_safely(self) -> None:
+        try:
+            await self.renew()
+        except Exception as exc:
+            # The send goes on; if the lease runs out meanwhile, another process may send
+            # the same delivery too, with the same key (the platform recognises it).
+            log.warning("could not renew outbox leases (%s); will try again", exc)
