@@ -16,6 +16,7 @@ from bot.commands.spec import Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db.models import HandledMessage
+from bot.edge import checked
 from bot.errors import UserError
 from bot.invocation import Invocation
 from bot.render.document import Reply, error
@@ -98,6 +99,7 @@ class Dispatcher:
     async def handle(self, inv: Invocation) -> list[Reply]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
+            inv = checked(inv)
             cmd = parse(inv.text, self._tree, prefix)
         except UserError as exc:
             return [refusal(exc, prefix)]

@@ -183,7 +183,7 @@ CASES: list[tuple[str, str, dict[str, object], dict[str, str]]] = [
     (
         "coop settings max_claims:5 claim_days:10",
         "coop settings",
-        {"max_claims": "5", "claim_days": "10"},
+        {"max_claims": 5, "claim_days": 10},
         {},
     ),
     ("coop settings colour:red", "coop settings", {}, {"colour": "red"}),
