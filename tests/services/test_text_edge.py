@@ -63,6 +63,12 @@ async def test_ids_that_cannot_be_stored_are_refused(core: Core) -> None:
     assert "an id I can't store (U+0000" in render_plain(reply)
 
 
+async def test_a_message_longer_than_any_command_is_refused_before_parsing(core: Core) -> None:
+    await setup_coop(core)
+    reply = await say(core, "bob", "!propose " + "x" * 9000)
+    assert reply.startswith("Your message is 9,008 characters long; no command needs more than")
+
+
 async def test_line_breaks_in_one_line_fields_become_spaces(core: Core) -> None:
     """A member could end an option, a reason or a note with a line that looks like the
     bot's own (`#1 … — PASSED`). One-line fields are now one line, whatever was pasted."""
