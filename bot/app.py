@@ -8,6 +8,7 @@ import signal
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -28,6 +29,7 @@ from bot.db.migrate import upgrade
 from bot.db.models import PlatformMessage
 from bot.delivery import Courier, Outcome
 from bot.dispatch import Dispatcher
+from bot.domain.text import clean_name
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
@@ -183,7 +185,7 @@ class Core:
             coop = await coop_for_room(ctx, room)
             if coop is None:
                 return []
-            return await suggestions(session, coop.id, kind, prefix, limit)
+            return await suggestions(session, coop.id, kind, clean_name(prefix), limit)
 
     async def room_is_bound(self, room: RoomRef) -> bool:
         """Whether `room` is bound to a co-op. An adapter never calls a bound room a direct
@@ -209,7 +211,10 @@ class Core:
         result = SyncResult()
         present: set[str] = set()
         binding_id: int | None = None
-        async for page in pages:
+        async for raw_page in pages:
+            # Names come from the platform, not from a command: they are cleaned here, as
+            # an invocation's are at the dispatcher (bot.edge).
+            page = [replace(h, display_name=clean_name(h.display_name)) for h in raw_page]
             present.update(holder.identity for holder in page)
             async with self.sessions() as session, session.begin():
                 ctx = Context(session=session, clock=self.clock, settings=self.settings)

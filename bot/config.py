@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,9 @@ from pydantic_settings import (
 )
 
 from bot.domain.cron import summary_trigger
+from bot.domain.patronage import parse_reserve_share
+from bot.domain.proposals import parse_min_voting_time, parse_quorum, parse_threshold
+from bot.errors import UserError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./coopbot.db"
 
@@ -33,6 +37,20 @@ def check_timezone(value: str) -> str:
             f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
         ) from exc
     return value
+
+
+def _checked_by(read: Callable[[str], object]) -> Callable[[str], str]:
+    """A field validator from a bounded domain reader: its one-line error becomes the
+    config error, the text is kept as the operator wrote it."""
+
+    def check(value: str) -> str:
+        try:
+            read(value)
+        except UserError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    return check
 
 
 def check_cron(value: str) -> str:
@@ -63,10 +81,14 @@ class CoopDefaults(_Section):
     kudos_per_week: int = Field(default=20, ge=0, le=1000)
     reminder_hours: int = Field(default=24, ge=0, le=24 * 30)
     reserve_share: str = "0"
+    min_voting_time: str = "1h"
     weights: Weights = Weights()
 
     _tz = field_validator("timezone")(check_timezone)
     _cron = field_validator("summary_cron")(check_cron)
+    _quorum = field_validator("quorum")(_checked_by(parse_quorum))
+    _reserve = field_validator("reserve_share")(_checked_by(parse_reserve_share))
+    _voting = field_validator("min_voting_time")(_checked_by(parse_min_voting_time))
 
 
 class RuleClassSettings(_Section):
@@ -75,6 +97,9 @@ class RuleClassSettings(_Section):
     method: Literal["majority", "supermajority", "consent"] = "majority"
     threshold: str | None = None
     quorum: str | None = None
+
+    _threshold = field_validator("threshold")(_checked_by(parse_threshold))
+    _quorum = field_validator("quorum")(_checked_by(parse_quorum))
 
 
 class ConsoleSettings(_Section):

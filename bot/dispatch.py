@@ -17,6 +17,7 @@ from bot.commands.spec import Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db.models import HandledMessage
+from bot.edge import checked
 from bot.errors import UserError
 from bot.invocation import Invocation
 from bot.outgoing import Answer
@@ -111,6 +112,7 @@ class Dispatcher:
     async def _run(self, inv: Invocation) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
+            inv = checked(inv)
             cmd = parse(inv.text, self._tree, prefix)
         except UserError as exc:
             return [refusal(exc, prefix)]

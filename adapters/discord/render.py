@@ -133,7 +133,9 @@ def render_inline(part: Inline, pings: list[int], *, code_marks: bool = False) -
 
 def render_line(line: Line, pings: list[int], *, code_marks: bool = False) -> str:
     text = "".join(render_inline(part, pings, code_marks=code_marks) for part in line.parts)
-    return _INDENT * line.indent + text
+    # Every line of a multi-line text (a proposal's body) stays indented: none of them can
+    # pass for a line of the bot's own.
+    return _INDENT * line.indent + text.replace("\n", "\n" + _INDENT * max(line.indent, 1))
 
 
 def render_blocks(reply: Reply, pings: list[int]) -> list[str]:

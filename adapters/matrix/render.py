@@ -70,7 +70,9 @@ def render_reply(reply: Reply, prefix: str = "!") -> dict[str, Any]:
     for block in reply.blocks:
         if isinstance(block, Line):
             plain, markup = builder.inline(block)
-            builder.plain.append("  " * block.indent + plain)
+            # Every line of a multi-line text (a proposal's body) stays indented.
+            indent = "  " * block.indent
+            builder.plain.append(indent + plain.replace("\n", "\n" + (indent or "  ")))
             html_blocks.append(markup)
         elif isinstance(block, Bullets):
             items = [builder.inline(item) for item in block.items]

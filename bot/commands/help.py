@@ -32,6 +32,8 @@ _KIND_HINTS = {
     Kind.NUMBER: "a number like 2.5",
     Kind.MENTION: "a mention or @name",
     Kind.BOOL: "yes or no",
+    Kind.RATIO: "a share like 50% or 2/3",
+    Kind.DURATION: "a duration like 90m, 36h or 3d",
 }
 
 

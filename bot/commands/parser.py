@@ -8,23 +8,27 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 from bot.commands.spec import Command, Kind, Param, Permission
 from bot.commands.tree import CommandTree, usage
 from bot.domain.limits import OPTION_MAX, OPTIONS_MAX, OPTIONS_MIN
+from bot.domain.numbers import decimal_number, whole_number
 from bot.errors import UserError
 
 ID_MAX = 999_999_999
+ID_DIGITS = 9
 INT_MAX = 1_000_000
+INT_DIGITS = 7
 # Any string parameter without its own bound still has one (SPEC §7: every input is bounded).
 DEFAULT_MAX_LENGTH = 200
+# Kinds the services read as numbers or times have a tighter bound: nothing longer is one.
+KIND_MAX_LENGTH: Mapping[Kind, int] = MappingProxyType(
+    {Kind.WHEN: 32, Kind.DURATION: 32, Kind.PERIOD: 16, Kind.RATIO: 16}
+)
 # How much of a member's input an error message repeats back.
 _SHOWN_MAX = 40
 
-_ID = re.compile(r"#?([0-9]{1,9})")
-_INT = re.compile(r"\+?([0-9]{1,7})")
-_NUMBER = re.compile(r"[+-]?[0-9]{1,12}(\.[0-9]{1,6})?")
-_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]{1,12},[0-9]{1,2}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 _CLOCK = re.compile(r"[0-9]{1,2}:[0-9]{2}")
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
@@ -178,29 +182,27 @@ def _convert(command: Command, param: Param, raw: str, prefix: str) -> object:
     usage_hint = hint(command, prefix)
     if param.kind in (Kind.DECISION_ID, Kind.TASK_ID):
         what = "decision" if param.kind is Kind.DECISION_ID else "task"
-        match = _ID.fullmatch(text)
-        number = int(match.group(1)) if match else 0
+        number = whole_number(text.removeprefix("#"), max_digits=ID_DIGITS) or 0
         if not 1 <= number <= ID_MAX:
             raise _fail(
                 f"`{shown(text)}` is not a {what} number: write it like 7 or #7", usage_hint
             )
         return number
     if param.kind is Kind.INT:
-        match = _INT.fullmatch(text)
-        if match is None or int(match.group(1)) > INT_MAX:
+        whole = whole_number(text, max_digits=INT_DIGITS)
+        if whole is None or whole > INT_MAX:
             raise _fail(
                 f"{_subject(param)} must be a whole number, not `{shown(text)}`", usage_hint
             )
-        return int(match.group(1))
+        return whole
     if param.kind is Kind.NUMBER:
-        if _DECIMAL_COMMA.fullmatch(text):
-            # Much of the world writes 2,5 hours; three digits after a comma is a thousand.
-            text = text.replace(",", ".")
-        if _NUMBER.fullmatch(text) is None:
+        # Much of the world writes 2,5 hours; three digits after a comma is a thousand.
+        amount = decimal_number(text, max_digits=12, comma=True)
+        if amount is None:
             raise _fail(
                 f"{_subject(param)} must be a number like 2.5, not `{shown(text)}`", usage_hint
             )
-        return Decimal(text)
+        return amount
     if param.kind is Kind.BOOL:
         folded = text.casefold()
         if folded in _TRUE or folded in _FALSE:
@@ -215,10 +217,11 @@ def _convert(command: Command, param: Param, raw: str, prefix: str) -> object:
             f"{_subject(param)} must be {_or_list(param.choices)}, not `{shown(text)}`",
             usage_hint,
         )
-    if param.positional and param.kind is Kind.REST:
-        # A title or a note is one line, however it was pasted.
+    if not param.multiline:
+        # A title, a note, a reason or an option is one line, however it was pasted: every
+        # line break (\n, \r, U+2028, …) and run of blanks becomes one space.
         text = " ".join(text.split())
-    limit = param.max_length or DEFAULT_MAX_LENGTH
+    limit = param.max_length or KIND_MAX_LENGTH.get(param.kind, DEFAULT_MAX_LENGTH)
     if len(text) > limit:
         raise _fail(
             f"{_subject(param)} is {len(text)} characters long; the limit is {limit}",

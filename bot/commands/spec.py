@@ -15,8 +15,9 @@ class Permission(StrEnum):
 
 class Kind(StrEnum):
     """How a parameter's raw text is read. The parser converts INT/ID kinds to int and
-    NUMBER to Decimal; every other kind stays a string for the service to interpret
-    (durations and dates need the co-op's timezone, mentions need the platform)."""
+    NUMBER to Decimal through the bounded readers of bot.domain.numbers; every other kind
+    stays a string for the service to interpret (durations and dates need the co-op's
+    timezone, mentions need the platform), bounded in length by the parser first."""
 
     WORD = "word"  # one token
     REST = "rest"  # the rest of the text up to the first option (titles, notes, choices)
@@ -28,6 +29,7 @@ class Kind(StrEnum):
     WHEN = "when"  # a duration (3d) or a date (2026-12-01 18:00)
     DURATION = "duration"
     PERIOD = "period"  # week, month, 2026-W47, …
+    RATIO = "ratio"  # a share of a whole: 50%, 2/3, 0.75
     BOOL = "yes/no"
 
 
@@ -42,6 +44,9 @@ class Param:
     positional: bool = True
     choices: tuple[str, ...] = ()
     max_length: int | None = None
+    # Free text may span lines only where a line break means something (a proposal's body);
+    # everywhere else the parser joins the lines, so nobody can forge a line of the bot's.
+    multiline: bool = False
     # A stricter role needed to use this parameter than the command itself needs (propose's
     # `opens:` is for stewards); the dispatcher checks it, the parser only records it.
     permission: Permission | None = None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from bot.commands.spec import Command, Kind, Param, Permission
-from bot.domain.limits import BODY_MAX, NOTE_MAX, OPTION_MAX, OPTIONS_MAX, TITLE_MAX
+from bot.domain.limits import BODY_MAX, NOTE_MAX, OPTION_MAX, OPTIONS_MAX, REASON_MAX, TITLE_MAX
 
 # A vote's choice names options by letter or full text: a ranked ballot of 20 options
 # written out in full can be long, but it stays bounded.
@@ -133,6 +133,7 @@ def _opt(
     max_length: int | None = None,
     permission: Permission | None = None,
     required: bool = False,
+    multiline: bool = False,
 ) -> Param:
     return Param(
         name,
@@ -143,6 +144,7 @@ def _opt(
         choices=choices,
         max_length=max_length,
         permission=permission,
+        multiline=multiline,
     )
 
 
@@ -150,7 +152,13 @@ _PERIOD = _opt(
     "period", Kind.PERIOD, "week, month, quarter, year, all, or 2026-W47, 2026-11, 2026-Q4, 2026"
 )
 _SECRET = _opt("secret", Kind.BOOL, "yes: show only turnout until close, never who chose what")
-_QUORUM = _opt("quorum", Kind.WORD, "share of eligible members that must vote, like 50% (0: none)")
+_QUORUM = _opt("quorum", Kind.RATIO, "share of eligible members that must vote, like 50% (0: none)")
+_REASON_BELOW = _opt(
+    "reason",
+    Kind.REST,
+    "stewards: why this vote goes below the co-op's quorum or shortest voting time",
+    max_length=REASON_MAX,
+)
 _OPENS = _opt(
     "opens",
     Kind.WHEN,
@@ -198,15 +206,20 @@ def _coop_commands() -> list[Command]:
             "show the co-op's settings, or change them with key:value",
             (
                 _opt("timezone", Kind.WORD, "an IANA timezone, like Europe/Berlin"),
-                _opt("quorum", Kind.WORD, "the default quorum, like 50%"),
+                _opt("quorum", Kind.RATIO, "the default quorum, like 50%"),
                 _opt("summary_cron", Kind.REST, 'when the weekly summary is posted: "0 9 * * mon"'),
-                _opt("max_claims", Kind.WORD, "how many tasks one member may hold at once"),
-                _opt("claim_days", Kind.WORD, "days before an unfinished claim is released"),
-                _opt("kudos_per_week", Kind.WORD, "kudos points a member may give per week"),
+                _opt("max_claims", Kind.INT, "how many tasks one member may hold at once"),
+                _opt("claim_days", Kind.INT, "days before an unfinished claim is released"),
+                _opt("kudos_per_week", Kind.INT, "kudos points a member may give per week"),
                 _opt(
-                    "reminder_hours", Kind.WORD, "hours before a close when non-voters are reminded"
+                    "reminder_hours", Kind.INT, "hours before a close when non-voters are reminded"
                 ),
-                _opt("reserve_share", Kind.WORD, "share of a surplus kept in reserve, like 10%"),
+                _opt("reserve_share", Kind.RATIO, "share of a surplus kept in reserve, like 10%"),
+                _opt(
+                    "min_voting_time",
+                    Kind.DURATION,
+                    "the shortest time a member's vote stays open, like 1h or 2d",
+                ),
             ),
             Permission.STEWARD,
             "coop settings timezone:Europe/Berlin quorum:60%",
@@ -309,7 +322,11 @@ def _decision_commands() -> list[Command]:
             (
                 Param("title", Kind.REST, "what you propose, in one line", max_length=TITLE_MAX),
                 _opt(
-                    "body", Kind.REST, "more detail, quoted if it has spaces", max_length=BODY_MAX
+                    "body",
+                    Kind.REST,
+                    "more detail, quoted if it has spaces",
+                    max_length=BODY_MAX,
+                    multiline=True,
                 ),
                 _opt(
                     "method",
@@ -320,11 +337,12 @@ def _decision_commands() -> list[Command]:
                 _opt("class", Kind.WORD, "a rule class from the co-op's bylaws, like bylaw_change"),
                 _QUORUM,
                 _opt(
-                    "threshold", Kind.WORD, "for supermajority: the share of yes needed, like 2/3"
+                    "threshold", Kind.RATIO, "for supermajority: the share of yes needed, like 2/3"
                 ),
                 _OPENS,
                 _CLOSES,
                 _SECRET,
+                _REASON_BELOW,
             ),
             Permission.MEMBER,
             "propose Buy a 3D printer closes:3d method:consent",
@@ -351,6 +369,7 @@ def _decision_commands() -> list[Command]:
                 _OPENS,
                 _CLOSES,
                 _SECRET,
+                _REASON_BELOW,
             ),
             Permission.MEMBER,
             'poll Where should the retreat be? options:"Lakehouse | Cabin | City" method:ranked',

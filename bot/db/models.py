@@ -169,6 +169,12 @@ class Decision(Base):
     closed_at: Mapped[datetime | None]
     eligible_count: Mapped[int] = mapped_column(default=0)
     reminded_at: Mapped[datetime | None]
+    # A steward may set a vote below the co-op's defaults (a lower quorum, a shorter voting
+    # time); the card then says who and why. `lowered` lists what was set below what, as it
+    # read then: [["quorum", "0%", "50%"], ["voting time", "10 s", "1 h"]].
+    lowered_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    lowered_reason: Mapped[str | None] = mapped_column(String(500))
+    lowered: Mapped[list[list[str]] | None] = mapped_column(JSON)
 
     options: Mapped[list[DecisionOption]] = relationship(
         lazy="selectin", order_by="DecisionOption.position"

@@ -25,6 +25,11 @@ SCORE_MIN: Final = 0
 SCORE_MAX: Final = 5
 TASK_POINTS_MAX: Final = 1000
 
+# The longest command a member needs (a proposal with a full body and reason, or a poll
+# with 20 full options) is under 5,000 characters; a message past this is refused before
+# any parsing, so a 64 KB Matrix event costs no more than a short one.
+MESSAGE_MAX: Final = 8000
+
 DURATION_MAX: Final = timedelta(days=366)
 WHEN_AHEAD_MAX: Final = timedelta(days=5 * 366)  # a date past this is surely a typo
 MONEY_MAX: Final = Decimal("1000000000.00")

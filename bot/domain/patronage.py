@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,13 +10,13 @@ from fractions import Fraction
 from typing import Final, Generic, TypeVar
 
 from bot.domain.limits import MONEY_MAX
+from bot.domain.numbers import decimal_number
 from bot.domain.ratios import parse_ratio
 from bot.errors import UserError
 
 K = TypeVar("K", bound=Hashable)
 
 CENT: Final = Decimal("0.01")
-_MONEY: Final = re.compile(r"^\d{1,13}(?:\.\d{1,2})?$")
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,11 @@ def parse_money(text: str) -> Decimal:
     """An amount like `1200`, `1200.5` or `1200.50`: positive, at most 2 decimals, bounded."""
     raw = text.strip()
     hint = "for example `!patronage 1200.50 period:year`"
-    if not _MONEY.match(raw):
+    amount = decimal_number(raw, max_digits=13, max_places=2, signed=False)
+    if amount is None:
         raise UserError(
             f"I can't read {raw[:40]!r} as an amount: digits with at most 2 decimals", hint
         )
-    amount = Decimal(raw)
     if amount <= 0:
         raise UserError("the amount must be more than 0", hint)
     if amount > MONEY_MAX:
@@ -75,8 +74,15 @@ def parse_money(text: str) -> Decimal:
 
 
 def parse_reserve_share(text: str) -> Fraction:
-    """The share of a surplus kept in reserve: `0`, `10%`, `1/4`, at most 100%."""
-    return parse_ratio(text, what="reserve share", example="reserve_share:10%")
+    """The share of a surplus kept in reserve: `0`, `10%`, `1/4`; below 100%, since a
+    reserve of everything would leave nothing to split."""
+    value = parse_ratio(text, what="reserve share", example="reserve_share:10%")
+    if value >= 1:
+        raise UserError(
+            f"a reserve share must be below 100% (got {text.strip()})",
+            "for example `reserve_share:10%`",
+        )
+    return value
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from bot.domain.limits import OPTION_MAX, OPTIONS_MAX, OPTIONS_MIN, SCORE_MAX, SCORE_MIN
+from bot.domain.numbers import whole_number
 from bot.errors import UserError
 
 
@@ -158,7 +159,9 @@ def parse_ballot(
         if not equals:
             raise UserError(f"#{number} is a score poll: give each option a score 0–5", hint)
         value = value.strip()
-        if not value.isdigit() or not SCORE_MIN <= int(value) <= SCORE_MAX:
+        # `isdigit` would let `²` through to `int`, which refuses it with an exception.
+        score = whole_number(value, max_digits=2)
+        if score is None or not SCORE_MIN <= score <= SCORE_MAX:
             raise UserError(
                 f"#{number}: a score is a whole number from {SCORE_MIN} to {SCORE_MAX} "
                 f"(got {value[:10]!r})",
@@ -167,7 +170,7 @@ def parse_ballot(
         option = index(name)
         if option in scored:
             raise UserError(f"#{number}: option {option_label(option)} is scored twice", hint)
-        scored[option] = int(value)
+        scored[option] = score
     scored_picks = tuple(sorted(scored))
     return Ballot(method, scored_picks, tuple(scored[i] for i in scored_picks))
 

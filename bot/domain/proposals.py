@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import Final
 
 from bot.domain.ratios import format_ratio, parse_ratio
+from bot.domain.timeparse import duration_text, format_duration, parse_duration
 from bot.errors import UserError
 
 
@@ -67,6 +69,22 @@ def parse_threshold(text: str) -> Fraction:
 def parse_quorum(text: str) -> Fraction:
     """A quorum as a share of the eligible members: `50%`, `2/3`, `0.5`; `0` disables it."""
     return parse_ratio(text, what="quorum", example="quorum:50%")
+
+
+# A co-op's shortest voting time for members (SPEC §4) is a setting within these bounds.
+MIN_VOTING_TIME_FLOOR: Final = timedelta(minutes=1)
+MIN_VOTING_TIME_CEILING: Final = timedelta(days=30)
+
+
+def parse_min_voting_time(text: str) -> timedelta:
+    """The co-op's shortest voting time for members: a duration from 1 minute to 30 days."""
+    value = parse_duration(text)
+    if not MIN_VOTING_TIME_FLOOR <= value <= MIN_VOTING_TIME_CEILING:
+        raise UserError(
+            f"the shortest voting time must be 1m to 30d, not {text.strip()}",
+            "for example `min_voting_time:1h`",
+        )
+    return value
 
 
 def votes_needed(quorum: Fraction, eligible: int) -> int:
@@ -281,3 +299,76 @@ def apply_rule_class(
         quorum=quorum,
         rule_class=name,
     )
+
+
+@dataclass(frozen=True)
+class BelowDefault:
+    """One rule a decision sets below the co-op's default (SPEC §4: only stewards may, and
+    the card then says who and why). `option` is what was typed (`quorum:0`); `given` and
+    `default` are how the two values read (`0%`, `50%`; `10 s`, `1 h`); `example` is an
+    option that meets the default (`quorum:50%`, `closes:1h`)."""
+
+    rule: str  # "quorum" or "voting time"
+    option: str
+    given: str
+    default: str
+    example: str
+
+    @property
+    def key(self) -> str:
+        return self.option.split(":", 1)[0]
+
+    def refusal(self) -> UserError:
+        """The one-line error a member gets for it, with the fix."""
+        if self.rule == "voting time":
+            return UserError(
+                f"{self.option} gives {self.given} of voting, below the co-op's shortest voting "
+                f"time of {self.default} — only stewards can shorten it",
+                f"leave out {self.key}: or give at least `{self.example}`",
+            )
+        return UserError(
+            f"{self.option} is below the co-op's {self.default} — only stewards can lower it",
+            f"leave out {self.key}: or raise it, for example `{self.example}`",
+        )
+
+    def needs_reason(self) -> UserError:
+        """The error a steward gets for it without a `reason:`."""
+        what = "shortens" if self.rule == "voting time" else "lowers"
+        return UserError(
+            f"{self.option} {what} the co-op's {self.rule} of {self.default} — "
+            'say why with reason:"…"',
+            "the card shows who set it and why, for example "
+            '`reason:"the lease offer ends tonight"`',
+        )
+
+
+def below_defaults(
+    *,
+    quorum: tuple[str, Fraction] | None,
+    default_quorum: Fraction,
+    voting: tuple[str, timedelta] | None,
+    min_voting_time: timedelta,
+) -> list[BelowDefault]:
+    """The options a decision sets below the co-op's defaults: a quorum below the co-op's or
+    a voting time shorter than its shortest. Each option is (what was typed, its value), None
+    when not given or when a rule class sets the floor instead (a class's floors bind
+    everyone; apply_rule_class checks them). A method or a supermajority threshold can't go
+    below the co-op's default, which is a simple majority: each of them asks for more."""
+    found: list[BelowDefault] = []
+    if quorum is not None and quorum[1] < default_quorum:
+        least = format_ratio(default_quorum)
+        found.append(
+            BelowDefault("quorum", quorum[0], format_ratio(quorum[1]), least, f"quorum:{least}")
+        )
+    if voting is not None and voting[1] < min_voting_time:
+        key = voting[0].split(":", 1)[0]
+        found.append(
+            BelowDefault(
+                "voting time",
+                voting[0],
+                format_duration(voting[1]),
+                format_duration(min_voting_time),
+                f"{key}:{duration_text(min_voting_time)}",
+            )
+        )
+    return found

@@ -10,14 +10,22 @@ from zoneinfo import ZoneInfo
 from bot.domain.limits import DURATION_MAX, WHEN_AHEAD_MAX
 from bot.errors import UserError
 
+# The longest duration or date people write (`2026-12-01 18:00`, `1w2d3h4m5s`); anything
+# longer is refused unread. Every part is a few ASCII digits, so a match is a small integer.
+WHEN_TEXT_MAX: Final = 24
 _DURATION: Final = re.compile(
-    r"^(?:(?P<w>\d{1,3})w)?(?:(?P<d>\d{1,4})d)?(?:(?P<h>\d{1,5})h)?"
-    r"(?:(?P<m>\d{1,6})m)?(?:(?P<s>\d{1,8})s)?$"
+    r"(?:(?P<w>[0-9]{1,9})w)?(?:(?P<d>[0-9]{1,9})d)?(?:(?P<h>[0-9]{1,9})h)?"
+    r"(?:(?P<m>[0-9]{1,9})m)?(?:(?P<s>[0-9]{1,9})s)?"
 )
 _DATE: Final = re.compile(
-    r"^(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})(?:[ T](?P<h>\d{1,2}):(?P<mi>\d{2}))?$"
+    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:[ T](?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2}))?"
 )
-_UNITS: Final = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+_SECONDS: Final = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+# The years a date may name, checked on the digits before any date arithmetic: nothing the
+# bot schedules lies before its epoch or more than WHEN_AHEAD_MAX ahead, so no sum of a date
+# and a bounded duration can leave the calendar.
+YEAR_MIN: Final = 1970
 _DURATION_HINT: Final = "write it like 30m, 36h, 3d, 2w or 1d12h"
 _WHEN_HINT: Final = "write a duration like 3d or 36h, or a date like 2026-12-01 or 2026-12-01 18:00"
 _WEEKDAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -26,24 +34,44 @@ _MONTHS: Final = (
 )  # fmt: skip
 
 
-def _match_duration(text: str) -> timedelta | None:
-    match = _DURATION.match(text.strip().lower())
+def _duration_seconds(text: str) -> int | None:
+    """A duration's length in whole seconds, or None when `text` is not a duration. Computed
+    on integers (at most 5 parts of 9 digits), so even `999999999w` costs nothing."""
+    raw = text.strip().lower()
+    if len(raw) > WHEN_TEXT_MAX:
+        return None
+    match = _DURATION.fullmatch(raw)
     if match is None or not any(match.groupdict().values()):
         return None
-    parts = {_UNITS[unit]: int(value) for unit, value in match.groupdict().items() if value}
-    return timedelta(**parts)
+    return sum(int(value) * _SECONDS[unit] for unit, value in match.groupdict().items() if value)
 
 
 def parse_duration(text: str) -> timedelta:
     """`30s`, `90m`, `36h`, `3d`, `2w` or combined largest unit first (`1d12h`); 1 s to 366 days."""
-    duration = _match_duration(text)
-    if duration is None:
-        raise UserError(f"I can't read {text.strip()[:40]!r} as a duration", _DURATION_HINT)
-    if duration <= timedelta(0):
+    raw = text.strip()
+    if len(raw) > WHEN_TEXT_MAX:
+        raise UserError(f"a duration is short, like 3d or 36h, not {len(raw)} characters")
+    seconds = _duration_seconds(raw)
+    if seconds is None:
+        raise UserError(f"I can't read {raw[:40]!r} as a duration", _DURATION_HINT)
+    if seconds <= 0:
         raise UserError("a duration must be longer than zero", _DURATION_HINT)
-    if duration > DURATION_MAX:
-        raise UserError(f"a duration can be at most {DURATION_MAX.days} days", _DURATION_HINT)
-    return duration
+    if seconds > DURATION_MAX.total_seconds():
+        raise UserError(
+            f"a duration can be at most {DURATION_MAX.days} days, not {raw}", _DURATION_HINT
+        )
+    return timedelta(seconds=seconds)
+
+
+def duration_text(delta: timedelta) -> str:
+    """A duration as `parse_duration` reads it back: `1h`, `1d12h`, `90s` → `1m30s`."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        amount, seconds = divmod(seconds, _SECONDS[unit])
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return "".join(parts) or "0s"
 
 
 def local_to_utc(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -73,14 +101,22 @@ def parse_when(
     A bare date means the start of that local day (`date_means="start"`, for opens) or its end,
     the next local midnight (`"end"`, for closes and due dates)."""
     raw = text.strip()
-    duration = _match_duration(raw)
-    if duration is not None:
+    if len(raw) > WHEN_TEXT_MAX:
+        raise UserError(f"a time is short, like 3d or 2026-12-01 18:00, not {len(raw)} characters")
+    if _duration_seconds(raw) is not None:
         return now.astimezone(UTC) + parse_duration(raw)
-    match = _DATE.match(raw)
+    match = _DATE.fullmatch(raw)
     if match is None:
         raise UserError(f"I can't read {raw[:40]!r} as a time", _WHEN_HINT)
+    # The year is checked on its digits first: 9999-12-31 in a timezone behind UTC would
+    # overflow the calendar on the way to UTC.
+    year = int(match["y"])
+    if year > (now + WHEN_AHEAD_MAX).year:
+        raise UserError(f"{raw} is too far ahead (at most 5 years)", _WHEN_HINT)
+    if year < YEAR_MIN:
+        raise UserError(f"{raw} is long past", _WHEN_HINT)
     try:
-        day = date(int(match["y"]), int(match["mo"]), int(match["d"]))
+        day = date(year, int(match["mo"]), int(match["d"]))
         clock = time(int(match["h"]), int(match["mi"])) if match["h"] is not None else None
     except ValueError:
         raise UserError(f"{raw} is not a real date or time", _WHEN_HINT) from None
@@ -89,14 +125,21 @@ def parse_when(
     elif date_means == "start":
         when = local_midnight(day, tz)
     else:
-        if day.year >= 9999:
-            raise UserError(f"{raw} is too far ahead", _WHEN_HINT)
         when = local_midnight(day + timedelta(days=1), tz)
     if when > now + WHEN_AHEAD_MAX:
         raise UserError(f"{raw} is too far ahead (at most 5 years)", _WHEN_HINT)
     if not allow_past and when <= now:
         raise UserError(f"{raw} is already past in {tz.key}", _WHEN_HINT)
     return when
+
+
+def later(moment: datetime, delta: timedelta, now: datetime, *, what: str, hint: str) -> datetime:
+    """`moment + delta` for a moment a member moves (a deadline they extend), kept within
+    WHEN_AHEAD_MAX of `now`: repeated extensions can never walk a date off the calendar."""
+    limit = now + WHEN_AHEAD_MAX
+    if moment > limit or delta > limit - moment:
+        raise UserError(f"{what} would then be more than 5 years away", hint)
+    return moment + delta
 
 
 def format_duration(delta: timedelta) -> str:

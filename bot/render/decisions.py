@@ -91,6 +91,23 @@ def vote_hint(decision: Decision) -> Code:
     return command(example.removeprefix("for example `").removesuffix("`"))
 
 
+def lowered(decision: Decision, by: Member | None) -> Line | None:
+    """`below the co-op's defaults, set by @alice: quorum 0% (co-op: 50%) · voting time 10 s
+    (co-op: 1 h) — why: …`: a steward's exception, on the card for everyone to see."""
+    if not decision.lowered or by is None or by.id != decision.lowered_by_id:
+        return None
+    what = " · ".join(
+        f"{rule} {given} (co-op: {default})" for rule, given, default in decision.lowered
+    )
+    return line(
+        "below the co-op's defaults, set by ",
+        mention(by),
+        f": {what} — why: ",
+        decision.lowered_reason or "",
+        indent=1,
+    )
+
+
 def _deadline(decision: Decision, tz: ZoneInfo, now: datetime) -> str:
     when = format_local(decision.closes_at, tz)
     if decision.closes_at <= now:
@@ -108,9 +125,10 @@ def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: 
             f" — opens {format_local(decision.opens_at, tz)}, closes "
             f"{format_local(decision.closes_at, tz)} ({tz.key})",
         )
+        exception = lowered(decision, author)
         return Reply(
             kind="announcement",
-            blocks=(head, line(decision.title, indent=1)),
+            blocks=(head, line(decision.title, indent=1), *([exception] if exception else [])),
             subject=subject(decision),
         )
     blocks: list[Line] = [
@@ -135,6 +153,9 @@ def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: 
             indent=1,
         )
     )
+    exception = lowered(decision, author)
+    if exception is not None:
+        blocks.append(exception)
     return Reply(
         kind="announcement",
         blocks=tuple(blocks),
@@ -224,9 +245,10 @@ def status(
     tz: ZoneInfo,
     now: datetime,
     blockers: Sequence[tuple[Member, str]] = (),
+    lowered_by: Member | None = None,
 ) -> Reply:
-    """`show`: the count (only turnout while secret), any blocks with their reasons, and
-    who has not voted yet."""
+    """`show`: the count (only turnout while secret), any blocks with their reasons, who has
+    not voted yet, and who set it below the co-op's defaults and why."""
     if decision.status == "closed":
         return result(decision, count, blockers).model_copy(update={"kind": "info"})
     if decision.status != "open":
@@ -248,6 +270,9 @@ def status(
     blocks.extend(_blocks(blockers))
     if waiting:
         blocks.append(_waiting(waiting))
+    exception = lowered(decision, lowered_by)
+    if exception is not None:
+        blocks.append(exception)
     return Reply(blocks=tuple(blocks), choices=choices(decision), subject=subject(decision))
 
 

@@ -17,7 +17,10 @@ def _inline(part: Inline, prefix: str) -> str:
 
 
 def render_line(line: Line, prefix: str = "!") -> str:
-    return INDENT * line.indent + "".join(_inline(p, prefix) for p in line.parts)
+    text = "".join(_inline(p, prefix) for p in line.parts)
+    # A multi-line text (a proposal's body) keeps every line indented, so none of its lines
+    # can pass for a line of the bot's own.
+    return INDENT * line.indent + text.replace("\n", "\n" + INDENT * max(line.indent, 1))
 
 
 def _table(table: Table, prefix: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import BigInteger, ColumnElement, cast, func, select
@@ -18,6 +18,7 @@ from bot.domain.limits import (
     check_kudos_points,
     check_text,
 )
+from bot.domain.numbers import decimal_number
 from bot.domain.patronage import Weights, weighted_total
 from bot.domain.periods import Period, current_week, parse_period
 from bot.errors import UserError
@@ -74,10 +75,9 @@ def _hours(value: Decimal | str, prefix: str) -> Decimal:
     hint = f"for example `{prefix}log 2.5 fixed the gate`"
     if isinstance(value, Decimal):
         return check_hours(value)
-    try:
-        parsed = Decimal(value.strip())
-    except InvalidOperation:
-        raise UserError(f"I can't read `{value.strip()[:40]}` as hours", hint) from None
+    parsed = decimal_number(value, comma=True)
+    if parsed is None:
+        raise UserError(f"I can't read `{value.strip()[:40]}` as hours", hint)
     return check_hours(parsed)
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, Vote
 from bot.domain import polls, proposals
-from bot.domain.limits import BODY_MAX, NOTE_MAX, TITLE_MAX, check_text
-from bot.domain.timeparse import format_local, parse_duration, parse_when
+from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
+from bot.domain.timeparse import format_local, later, parse_duration, parse_when
 from bot.errors import UserError
 from bot.services.context import Context
 from bot.services.members import active_members
@@ -67,7 +67,8 @@ def _schedule(ctx: Context, opens: str | None, closes: str | None) -> tuple[date
             "give a later time, e.g. `opens:1d` or `opens:2026-12-01`",
         )
     if closes is None:
-        closes_at = opens_at + DEFAULT_VOTING_TIME
+        # A co-op whose shortest voting time is longer than a week gets that by default.
+        closes_at = opens_at + max(DEFAULT_VOTING_TIME, ctx.config.min_voting_time)
     else:
         # A duration for closes: counts from the opening, so `opens:1d closes:3d` votes 3 days.
         try:
@@ -85,6 +86,39 @@ def _schedule(ctx: Context, opens: str | None, closes: str | None) -> tuple[date
             "for example `opens:1d closes:3d`",
         )
     return opens_at, closes_at
+
+
+@dataclass(frozen=True)
+class BelowDefaults:
+    """What a steward set below the co-op's defaults, and why (stored for the card)."""
+
+    by: Member
+    reason: str
+    below: list[proposals.BelowDefault]
+
+
+def _below_defaults(
+    author: Member, below: list[proposals.BelowDefault], reason: str | None
+) -> BelowDefaults | None:
+    """SPEC §4 "Who may set what": a member's options may only make the co-op's defaults
+    stricter; a steward may go below them, saying why (`reason:`), and the card shows it."""
+    if not below:
+        if reason:
+            raise UserError(
+                "reason: explains a vote set below the co-op's defaults; this one isn't",
+                "leave out reason: (put the reasoning in body: or in the room)",
+            )
+        return None
+    if author.role != "steward":
+        raise below[0].refusal()
+    if not reason:
+        raise below[0].needs_reason()
+    return BelowDefaults(author, check_text("reason", reason, REASON_MAX), below)
+
+
+def _voting(closes: str | None, opens_at: datetime, closes_at: datetime) -> tuple[str, timedelta]:
+    """The voting time a decision gets, with the option that set it (for the error)."""
+    return (f"closes:{closes}" if closes else "closes:", closes_at - opens_at)
 
 
 def _author(ctx: Context, opens: str | None) -> Member:
@@ -108,6 +142,7 @@ async def create_proposal(
     opens: str | None,
     closes: str | None,
     secret: bool,
+    reason: str | None = None,
 ) -> Decision:
     coop = ctx.require_coop()
     author = _author(ctx, opens)
@@ -120,14 +155,31 @@ async def create_proposal(
         if cls is None:
             known = ", ".join(sorted(classes)) or "none are configured"
             raise UserError(f"there is no rule class `{rule_class}`", f"classes: {known}")
+    quorum_value = proposals.parse_quorum(quorum) if quorum else None
+    threshold_value = proposals.parse_threshold(threshold) if threshold else None
     rules = proposals.apply_rule_class(
         cls,
         proposals.parse_method(method) if method else None,
-        proposals.parse_threshold(threshold) if threshold else None,
-        proposals.parse_quorum(quorum) if quorum else None,
+        threshold_value,
+        quorum_value,
         default_quorum=ctx.config.quorum,
     )
     opens_at, closes_at = _schedule(ctx, opens, closes)
+    # A rule class's own quorum and threshold are floors for everyone (apply_rule_class);
+    # the co-op's quorum and shortest voting time are floors for members.
+    class_quorum = cls is not None and cls.quorum is not None
+    exception = _below_defaults(
+        author,
+        proposals.below_defaults(
+            quorum=(
+                None if quorum_value is None or class_quorum else (f"quorum:{quorum}", quorum_value)
+            ),
+            default_quorum=ctx.config.quorum,
+            voting=_voting(closes, opens_at, closes_at),
+            min_voting_time=ctx.config.min_voting_time,
+        ),
+        reason,
+    )
     return await _create(
         ctx,
         coop,
@@ -143,6 +195,7 @@ async def create_proposal(
         opens_at,
         closes_at,
         [],
+        exception,
     )
 
 
@@ -155,6 +208,7 @@ async def create_poll(
     opens: str | None,
     closes: str | None,
     secret: bool,
+    reason: str | None = None,
 ) -> Decision:
     coop = ctx.require_coop()
     author = _author(ctx, opens)
@@ -162,6 +216,16 @@ async def create_poll(
     poll_method = polls.parse_poll_method(method) if method else polls.PollMethod.SINGLE
     quorum_value = proposals.parse_quorum(quorum) if quorum else ctx.config.quorum
     opens_at, closes_at = _schedule(ctx, opens, closes)
+    exception = _below_defaults(
+        author,
+        proposals.below_defaults(
+            quorum=None if quorum is None else (f"quorum:{quorum}", quorum_value),
+            default_quorum=ctx.config.quorum,
+            voting=_voting(closes, opens_at, closes_at),
+            min_voting_time=ctx.config.min_voting_time,
+        ),
+        reason,
+    )
     return await _create(
         ctx,
         coop,
@@ -177,6 +241,7 @@ async def create_poll(
         opens_at,
         closes_at,
         list(options),
+        exception,
     )
 
 
@@ -195,6 +260,7 @@ async def _create(
     opens_at: datetime,
     closes_at: datetime,
     options: list[str],
+    exception: BelowDefaults | None = None,
 ) -> Decision:
     now = ctx.clock.now()
     decision = Decision(
@@ -216,11 +282,19 @@ async def _create(
         opens_at=opens_at,
         closes_at=closes_at,
     )
+    if exception is not None:
+        decision.lowered_by_id = exception.by.id
+        decision.lowered_reason = exception.reason
+        decision.lowered = [[b.rule, b.given, b.default] for b in exception.below]
     ctx.session.add(decision)
     await ctx.session.flush()
     for position, label in enumerate(options):
         ctx.session.add(DecisionOption(decision_id=decision.id, position=position, label=label))
-    ctx.audit(f"{kind}.create", f"decision:{decision.number}", title=title, method=method)
+    detail: dict[str, Any] = {"title": title, "method": method}
+    if exception is not None:
+        detail["below_defaults"] = decision.lowered
+        detail["reason"] = exception.reason
+    ctx.audit(f"{kind}.create", f"decision:{decision.number}", **detail)
     if opens_at <= now:
         await open_decision(ctx, decision)
     await ctx.session.flush()
@@ -495,7 +569,13 @@ async def extend(ctx: Context, number: int, duration: str) -> Decision:
             f"#{number} is {decision.status}; only an open or scheduled vote can be extended",
             f"see it with `{ctx.prefix}show {number}`",
         )
-    closes_at = decision.closes_at + parse_duration(duration)
+    closes_at = later(
+        decision.closes_at,
+        parse_duration(duration),
+        ctx.clock.now(),
+        what=f"#{number}'s deadline",
+        hint="extend it by less, or close it and propose again later",
+    )
     if closes_at <= ctx.clock.now():
         tz = ctx.config.timezone
         raise UserError(

@@ -25,8 +25,9 @@ async def test_settings_are_shown_and_changed_by_stewards_only(core: Core) -> No
     assert "timezone: UTC" in shown and "quorum: 50%" in shown and "max_claims: 3" in shown
     assert "Only stewards" in await say(core, "bob", "!coop settings quorum:60%")
     changed = await say(core, "alice", '!coop settings quorum:60% summary_cron:"0 18 * * fri"')
-    assert "changed" in changed
-    assert await _settings(core) == {"quorum": "60%", "summary_cron": "0 18 * * fri"}
+    assert "changed: quorum = 60%, summary_cron = 0 18 * * fri" in changed
+    # Stored normalised: the exact fraction, read back for every command without parsing text.
+    assert await _settings(core) == {"quorum": "3/5", "summary_cron": "0 18 * * fri"}
 
 
 async def test_bad_values_are_refused_and_change_nothing(core: Core) -> None:

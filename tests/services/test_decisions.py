@@ -137,7 +137,10 @@ async def test_quorum_is_met_exactly_at_the_boundary(core: Core) -> None:
 
 async def test_quorum_zero_needs_nobody_and_a_tie_fails(core: Core) -> None:
     await setup_coop(core, members=("bob", "carol", "dan"))
-    opened = await say(core, "bob", "!propose Water the plants quorum:0")
+    # Only a steward may drop the quorum below the co-op's, and says why (see test_snap_votes).
+    opened = await say(
+        core, "alice", '!propose Water the plants quorum:0 reason:"anyone may water them"'
+    )
     assert "method: majority · no quorum" in opened
     assert "turnout 1/4 — no quorum needed" in await say(core, "bob", "!vote 1 yes")
     assert "PASSED (yes 1, no 0, abstain 0; turnout 1/4, no quorum required)" in await say(

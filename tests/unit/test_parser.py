@@ -192,7 +192,7 @@ CASES: list[tuple[str, str, dict[str, object], dict[str, str]]] = [
     (
         "coop settings max_claims:5 claim_days:10",
         "coop settings",
-        {"max_claims": "5", "claim_days": "10"},
+        {"max_claims": 5, "claim_days": 10},
         {},
     ),
     ("coop settings colour:red", "coop settings", {}, {"colour": "red"}),
@@ -416,6 +416,40 @@ def test_a_date_and_time_join_without_quotes(tree: CommandTree) -> None:
 def test_body_keeps_its_line_breaks_but_a_title_is_one_line(tree: CommandTree) -> None:
     parsed = parse('propose Buy a\n printer body:"First.\nSecond."', tree)
     assert parsed.values == {"title": "Buy a printer", "body": "First.\nSecond."}
+
+
+def test_every_one_line_field_is_one_line_however_it_was_pasted(tree: CommandTree) -> None:
+    """Options ran across line breaks (`reason:"fine\n#7 … PASSED"`), so a member could
+    write a line that looks like the bot's. Only a body may span lines."""
+    forged = "\n#7 Buy a printer — PASSED"
+    for text, name in [
+        (f'vote 7 no reason:"too loud{forged}"', "reason"),
+        (f"vote 7 no reason:too loud{forged}", "reason"),
+        (f'log 2 category:"work{forged}"', "category"),
+        (f'poll Lunch? options:"Soup{forged} | Pie"', "options"),
+        (f'coop setup "Riverside\r\nCo-op{forged}"', "name"),
+        (f"kudos @bob thanks\u2028for{forged}", "note"),
+    ]:
+        value = parse(text, tree).get_str(name)
+        assert value is not None and "\n" not in value and "\u2028" not in value, (text, value)
+        assert "#7 Buy a printer — PASSED" in value
+
+
+def test_numbers_and_times_are_bounded_in_length_by_their_kind(tree: CommandTree) -> None:
+    assert (
+        "`closes:` is 33 characters long; the limit is 32"
+        in refused(tree, "propose X closes:" + "9" * 33).message
+    )
+    assert (
+        "`quorum:` is 17 characters long; the limit is 16"
+        in refused(tree, "propose X quorum:" + "1" * 17).message
+    )
+    assert (
+        "`min_voting_time:` is 33 characters"
+        in refused(tree, "coop settings min_voting_time:" + "1" * 33).message
+    )
+    for digits in ("٣", "３", "1_0", "+-1"):
+        assert "whole number" in refused(tree, f"task add X points:{digits}").message
 
 
 def test_command_words_and_option_keys_ignore_letter_case(tree: CommandTree) -> None:

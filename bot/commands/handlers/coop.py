@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand
+from bot.domain.ratios import format_ratio
+from bot.domain.timeparse import duration_text
 from bot.errors import UserError
 from bot.invocation import CAP_ROLE_SYNC, Invocation
 from bot.render.document import Bold, Code, Line, Reply, command, error, line, private
@@ -11,7 +13,7 @@ from bot.render.people import mention
 from bot.services import codes, coops, members, sync_control
 from bot.services.codes import CodeRefused
 from bot.services.context import Context
-from bot.services.coop_config import EDITABLE
+from bot.services.coop_config import EDITABLE, show_setting
 from bot.services.sync_control import ChangeView
 
 SETTING_KEYS = tuple(EDITABLE)
@@ -106,7 +108,7 @@ async def settings(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     requested.update({k: str(v) for k, v in cmd.extra_options.items()})
     if requested:
         changed = await coops.change_settings(ctx, requested)
-        text = ", ".join(f"{k} = {v}" for k, v in changed.items())
+        text = ", ".join(f"{k} = {show_setting(k, v)}" for k, v in changed.items())
         return [
             Reply(
                 blocks=(
@@ -117,13 +119,14 @@ async def settings(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     config = ctx.config
     rows = [
         ("timezone", config.timezone.key),
-        ("quorum", f"{float(config.quorum) * 100:g}%"),
+        ("quorum", format_ratio(config.quorum)),
         ("summary_cron", config.summary_cron),
         ("max_claims", str(config.max_claims)),
         ("claim_days", str(config.claim_days)),
         ("kudos_per_week", str(config.kudos_per_week)),
         ("reminder_hours", str(config.reminder_hours)),
-        ("reserve_share", f"{float(config.reserve_share) * 100:g}%"),
+        ("reserve_share", format_ratio(config.reserve_share)),
+        ("min_voting_time", duration_text(config.min_voting_time)),
     ]
     blocks = [line(Bold(text=f"Settings of {ctx.require_coop().name}"))]
     blocks += [line(f"{key}: {value}", indent=1) for key, value in rows]

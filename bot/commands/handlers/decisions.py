@@ -43,6 +43,7 @@ async def propose(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
         opens=_str(cmd, "opens"),
         closes=_str(cmd, "closes"),
         secret=bool(cmd.values.get("secret", False)),
+        reason=_str(cmd, "reason"),
     )
     return await _opened(ctx, decision.number)
 
@@ -57,6 +58,7 @@ async def poll(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
         opens=_str(cmd, "opens"),
         closes=_str(cmd, "closes"),
         secret=bool(cmd.values.get("secret", False)),
+        reason=_str(cmd, "reason"),
     )
     return await _opened(ctx, decision.number)
 
@@ -80,7 +82,10 @@ async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     waiting = await decisions.non_voters(ctx, decision) if decision.status == "open" else []
     blockers = await decisions.block_reasons(ctx, decision)
     tz, now = ctx.config.timezone, ctx.clock.now()
-    return [render.status(decision, count, waiting, tz, now, blockers)]
+    lowered_by = (
+        await ctx.session.get(Member, decision.lowered_by_id) if decision.lowered_by_id else None
+    )
+    return [render.status(decision, count, waiting, tz, now, blockers, lowered_by)]
 
 
 async def list_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
