@@ -15,7 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.domain.cron import summary_trigger
+from bot.domain.cron import check_cron_line
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./coopbot.db"
 
@@ -36,12 +36,11 @@ def check_timezone(value: str) -> str:
 
 
 def check_cron(value: str) -> str:
-    """Raise ValueError unless `value` is a five-field cron line."""
+    """Raise ValueError unless `value` is a five-field cron line that fires."""
     try:
-        summary_trigger(value, ZoneInfo("UTC"))
+        return check_cron_line(value)
     except ValueError as exc:
         raise ValueError(f"invalid cron line {value!r}: {exc}") from exc
-    return value
 
 
 class Weights(_Section):

@@ -90,9 +90,11 @@ def validate_override(key: str, value: str) -> Any:
             parse_share(value)
             return value
         number = int(value)
-    except (ValueError, UserError):
+    except (ValueError, UserError) as exc:
+        # A cron line is refused with its reason (a bad field, or a date that never comes).
+        why = f"{str(exc).rpartition(': ')[2]}; " if key == "summary_cron" else ""
         raise UserError(
-            f"`{key}` must be {kind}, not `{value}`", f"for example `{example}`"
+            f"`{key}` must be {kind}, not `{value}`", f"{why}for example `{example}`"
         ) from None
     low, high = {"max_claims": (1, 100), "claim_days": (1, 365), "kudos_per_week": (0, 1000)}.get(
         key, (0, 720)

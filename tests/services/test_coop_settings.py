@@ -60,3 +60,18 @@ async def test_a_new_summary_schedule_takes_effect_at_once(core: Core, clock: Ma
     clock.advance(timedelta(hours=9))
     await core.run_due_work()
     assert any(text.startswith("Week 46") for text in await announcements(core))
+
+
+async def test_a_summary_schedule_shows_its_next_three_times_and_one_that_never_fires_is_refused(
+    core: Core,
+) -> None:
+    await setup_coop(core)
+    changed = await say(
+        core, "alice", '!coop settings timezone:Europe/Berlin summary_cron:"0 9 1 * mon"'
+    )
+    # Mon 16 Nov 2026 09:00 UTC is 10:00 in Berlin: the first of the month OR a Monday.
+    assert "Mon 23 Nov 2026 09:00, Mon 30 Nov 2026 09:00, Tue 1 Dec 2026 09:00" in changed
+    assert "(Europe/Berlin)" in changed
+    refused = await say(core, "alice", '!coop settings summary_cron:"0 0 30 2 *"')
+    assert "`summary_cron` must be a cron line" in refused and "day-of-month" in refused
+    assert (await _settings(core))["summary_cron"] == "0 9 1 * mon"
