@@ -21,9 +21,13 @@ from bot.commands.tree import CommandTree, build_command_tree
 from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
-from bot.db.models import PlatformMessage
+from bot.db.models import OutboxDelivery, PlatformMessage
+from bot.db.prepare import prepare_sqlite
+from bot.db.status import schema_status
 from bot.dispatch import Dispatcher
 from bot.invocation import Actor, Invocation, RoomRef
+from bot.metrics import Metrics
+from bot.operator_errors import OperatorError
 from bot.render.document import Reply
 from bot.services import outbox, registry_sync
 from bot.services.context import Context
@@ -58,13 +62,22 @@ class Core:
         clock: Clock,
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.engine = engine
         self.sessions = sessions
+        self.metrics = metrics or Metrics()
         self.tree = build_command_tree()
-        self.dispatcher = Dispatcher(sessions, clock, settings, self.tree, all_handlers(self.tree))
+        self.dispatcher = Dispatcher(
+            sessions,
+            clock,
+            settings,
+            self.tree,
+            all_handlers(self.tree),
+            observe=self.metrics.command_done,
+        )
         self._listeners: list[Callable[[], Awaitable[None]]] = []
 
     def after_commands(self, listener: Callable[[], Awaitable[None]]) -> None:
@@ -90,7 +103,10 @@ class Core:
     async def release_delivery(self, delivery_id: int) -> None:
         """A send failed: let the next attempt retry it at once."""
         async with self.sessions() as session, session.begin():
+            row = await session.get(OutboxDelivery, delivery_id)
             await outbox.release(session, delivery_id)
+        if row is not None:
+            self.metrics.outbox_failures.labels(platform=row.platform).inc()
 
     async def link_message(
         self, platform: str, room_id: str, message_id: str, subject: str
@@ -183,11 +199,26 @@ class Core:
         await self.engine.dispose()
 
 
-async def create_core(settings: Settings, clock: Clock) -> Core:
-    """Build the core on `settings.database_url`. A SQLite database is created and upgraded
-    here; PostgreSQL is upgraded by `coopbot db upgrade` (one operator step, not a race
-    between several bot processes)."""
+async def create_core(
+    settings: Settings, clock: Clock, *, read_only: bool = False, metrics: Metrics | None = None
+) -> Core:
+    """Build the core on `settings.database_url`. For running, a missing SQLite file is
+    created (where its folder exists) and upgraded here; PostgreSQL is upgraded by
+    `coopbot db upgrade` (one operator step, not a race between several bot processes).
+    `read_only` (exports) creates and upgrades nothing and needs the schema at head."""
+    prepare_sqlite(settings.database_url, create=not read_only)
     engine = make_engine(settings.database_url)
-    if is_sqlite(settings.database_url):
-        await upgrade(engine)
-    return Core(settings, clock, engine, make_session_factory(engine))
+    try:
+        if is_sqlite(settings.database_url) and not read_only:
+            await upgrade(engine)
+        else:
+            status = await schema_status(engine)
+            if not status.at_head:
+                raise OperatorError(
+                    f"the database is not ready: {status.describe()}",
+                    "run `coopbot db upgrade` (SQLite: or start the bot once), then try again",
+                )
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Core(settings, clock, engine, make_session_factory(engine), metrics)

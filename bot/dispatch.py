@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +77,17 @@ def authorise(ctx: Context, cmd: ParsedCommand) -> None:
             )
 
 
+# (command name, outcome, seconds): how each command went, for metrics. Outcomes: ok,
+# refused (a UserError), duplicate (a message seen before), conflict, failed (a bug).
+CommandObserver = Callable[[str, str, float], None]
+
+
+@dataclass
+class _Outcome:
+    command: str = "unknown"
+    result: str = "failed"
+
+
 class Dispatcher:
     """Turns invocations into replies; every command runs in its own transaction."""
 
@@ -85,6 +98,7 @@ class Dispatcher:
         settings: Settings,
         tree: CommandTree,
         handlers: Mapping[str, Handler],
+        observe: CommandObserver | None = None,
     ) -> None:
         missing = {c.name for c in tree} - set(handlers)
         if missing:
@@ -94,27 +108,44 @@ class Dispatcher:
         self._settings = settings
         self._tree = tree
         self._handlers = handlers
+        self._observe = observe
 
     async def handle(self, inv: Invocation) -> list[Reply]:
+        started = time.perf_counter()
+        outcome = _Outcome()
+        try:
+            return await self._handle(inv, outcome)
+        finally:
+            if self._observe is not None:
+                self._observe(outcome.command, outcome.result, time.perf_counter() - started)
+
+    async def _handle(self, inv: Invocation, outcome: _Outcome) -> list[Reply]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
             cmd = parse(inv.text, self._tree, prefix)
         except UserError as exc:
+            outcome.result = "refused"
             return [refusal(exc, prefix)]
+        outcome.command = cmd.command.name
         try:
             async with self._sessions() as session, session.begin():
                 if await self._seen(session, inv):
+                    outcome.result = "duplicate"
                     return []
                 ctx = await self._context(session, inv)
                 authorise(ctx, cmd)
-                return await self._handlers[cmd.command.name](ctx, cmd)
+                replies = await self._handlers[cmd.command.name](ctx, cmd)
+            outcome.result = "ok"
+            return replies
         except UserError as exc:
+            outcome.result = "refused"
             await self._remember(inv)
             return [refusal(exc, prefix)]
         except IntegrityError:
             # Another process handled the same platform message first (or a concurrent
             # change won a unique race); nothing of this transaction was kept.
             log.info("integrity conflict on %s %s", inv.room.key, inv.message_id, exc_info=True)
+            outcome.result = "conflict"
             if await self._already_handled(inv):
                 return []
             return [error("That collided with another change at the same moment; please try again")]
