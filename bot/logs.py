@@ -18,7 +18,10 @@ from bot.config import Settings
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
 # Libraries that say at INFO what only a developer needs (and discord.py's session ids).
-_CHATTY = ("discord", "nio", "apscheduler", "aiosqlite", "asyncio", "peewee", "alembic", "aiohttp")
+_CHATTY = ("discord", "apscheduler", "aiosqlite", "asyncio", "peewee", "alembic", "aiohttp")
+# matrix-nio warns of every retry ("Timed out, sleeping") without saying where; the
+# adapter reports the homeserver and the reason itself.
+_NOISY = ("nio",)
 _MIN_SECRET = 6
 
 
@@ -93,3 +96,5 @@ def configure_logging(
     library_level = logging.DEBUG if name == "DEBUG" else max(logging.WARNING, root.level)
     for library in _CHATTY:
         logging.getLogger(library).setLevel(library_level)
+    for library in _NOISY:
+        logging.getLogger(library).setLevel(max(library_level, logging.ERROR))

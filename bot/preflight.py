@@ -72,10 +72,17 @@ async def check_database(settings: Settings, report: Report, *, will_create: boo
                     "give the bot's user write access to that folder",
                 )
             )
+        elif will_create:
+            report.findings.append(Finding("ok", "database", f"{path} is created at start"))
         else:
-            verb = "is created at start" if will_create else "would be created by coopbot run"
             report.findings.append(
-                Finding("warn" if not will_create else "ok", "database", f"{path} {verb}")
+                Finding(
+                    "fail",
+                    "database",
+                    f"no database at {path}",
+                    "fix database_url / --db if it is a typo; for a new installation "
+                    "create it with `coopbot db upgrade`",
+                )
             )
         return
     if path is not None and not os.access(path, os.W_OK):
@@ -135,6 +142,8 @@ def _state_paths(settings: Settings) -> list[tuple[str, Path]]:
 def check_state_paths(settings: Settings, report: Report) -> None:
     """Each folder the bot writes: writable, and private (the bot makes new ones so)."""
     for name, path in _state_paths(settings):
+        if not path.exists() and name == "database folder":
+            continue  # the database check says what is wrong
         if not path.exists():
             parent = next((p for p in path.parents if p.exists()), Path("."))
             if os.access(parent, os.W_OK):

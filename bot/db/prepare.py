@@ -18,6 +18,8 @@ def prepare_sqlite(url: str, *, create: bool) -> Path | None:
     if path is None:
         return None
     if path.exists():
+        if not create:
+            return path  # reading changes nothing, not even the file's mode
         for changed in private_sqlite(path):
             log.warning("%s could be read by other users; made it private (0600)", changed)
         return path
