@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 CANONICAL_PREFIX = "!"
 # Commands that make sense in a room no co-op is bound to yet.
-UNBOUND_OK = frozenset({"help", "coop setup", "coop bind"})
+UNBOUND_OK = frozenset({"help", "about", "coop setup", "coop bind"})
 # Commands that bind or set up a room make no sense in a private conversation.
 NOT_IN_DIRECT = frozenset({"coop setup", "coop bind"})
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.app import Core
+from bot.app import Core, create_core
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.db.models import Coop
 from tests.support import announcements, say, setup_coop
 
@@ -75,3 +76,14 @@ async def test_a_summary_schedule_shows_its_next_three_times_and_one_that_never_
     refused = await say(core, "alice", '!coop settings summary_cron:"0 0 30 2 *"')
     assert "`summary_cron` must be a cron line" in refused and "day-of-month" in refused
     assert (await _settings(core))["summary_cron"] == "0 9 1 * mon"
+
+
+async def test_anyone_can_ask_where_the_source_of_the_bot_is(settings: Settings) -> None:
+    settings = settings.model_copy(update={"source_url": "https://git.example.org/coopbot"})
+    core = await create_core(settings, ManualClock(datetime(2026, 11, 16, tzinfo=UTC)))
+    try:
+        shown = await say(core, "stranger", "!about")  # in a room no co-op is bound to
+        assert "coopbot 0.1.0" in shown and "AGPL-3.0-or-later" in shown
+        assert "https://git.example.org/coopbot" in shown
+    finally:
+        await core.close()
