@@ -110,7 +110,7 @@ class Supervisor:
             self.failures += 1
             delay = self._backoff.delay(self.failures)
             self.state = "retrying"
-            log.warning("%s: %s; retrying in %.0f s", self.platform, self.last_error, delay)
+            log.warning("%s: %s; retrying in %.1f s", self.platform, self.last_error, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
         self.state = "stopped"

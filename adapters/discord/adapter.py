@@ -174,6 +174,7 @@ class DiscordAdapter:
         sync_commands: bool = True,
         defer_after: float = DEFER_AFTER_SECONDS,
         role_page_size: int = DEFAULT_PAGE_SIZE,
+        connector: Any = None,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -186,6 +187,8 @@ class DiscordAdapter:
         options: dict[str, Any] = {}
         if settings.application_id is not None:
             options["application_id"] = settings.application_id
+        if connector is not None:  # an aiohttp connector (tests reach a loopback API)
+            options["connector"] = connector
         self.client: CoopClient | ShardedCoopClient
         if sharded:
             self.client = ShardedCoopClient(self, shard_count=shard_count, **options)
