@@ -10,9 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
-
-from adapters.base import ChatAdapter, CoreAPI
+from typing import Any, Literal, Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +33,14 @@ class AdapterHealth:
 @runtime_checkable
 class ReportsHealth(Protocol):
     def health(self) -> AdapterHealth: ...
+
+
+class Supervised(Protocol):
+    """What a supervisor needs of an adapter (adapters.base.ChatAdapter has it)."""
+
+    async def run(self, core: Any) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,8 @@ class Supervisor:
     def __init__(
         self,
         platform: str,
-        make_adapter: Callable[[], ChatAdapter],
-        core: CoreAPI,
+        make_adapter: Callable[[], Supervised],
+        core: Any,
         backoff: Backoff | None = None,
     ) -> None:
         self.platform = platform
@@ -74,7 +80,7 @@ class Supervisor:
         self._core = core
         self._backoff = backoff or Backoff()
         self._stopping = asyncio.Event()
-        self.adapter: ChatAdapter | None = None
+        self.adapter: Supervised | None = None
         self.state: State = "starting"
         self.last_error: str | None = None
         self.failures = 0

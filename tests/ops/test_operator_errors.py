@@ -155,3 +155,27 @@ def test_a_missing_extra_names_the_pip_command(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "pip install 'coopbot[discord]'" in _one_failure(done)
+
+
+def test_check_passes_when_the_bot_would_run(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/c.db"
+    assert _cli("db", "upgrade", "--db", url, cwd=tmp_path).returncode == 0
+    done = _cli("check", "--db", url, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok    database:" in done.stdout and "(up to date)" in done.stdout
+    assert "warn  platforms:" in done.stdout  # run would need a terminal
+
+
+def test_run_on_a_database_without_its_migrations_stops_with_one_line(
+    tmp_path: Path, database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite is migrated by the bot itself at start")
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@b:x"\n'
+        'access_token = "syt_abcdefgh"\n'
+    )
+    done = _cli("run", "--config", str(config), "--db", database_url, cwd=tmp_path)
+    text = _one_failure(done)
+    assert "no coopbot schema" in text and "coopbot db upgrade" in text
