@@ -186,9 +186,8 @@ async def _serve(
             log.error("no platform left running (%s failed); exiting", ", ".join(failed))
         return 1 if failed else 0
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(signum)
+        # The handlers stay until the loop closes: a second SIGTERM while the bot closes
+        # its database must not kill it half-way.
         if endpoint is not None:
             await endpoint.stop()
         await scheduler.stop()

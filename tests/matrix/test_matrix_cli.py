@@ -41,6 +41,7 @@ async def test_coopbot_run_serves_a_matrix_room_until_it_is_told_to_stop(
         f'store_path = "{tmp_path}/matrix-store"\n'
     )
     log = (tmp_path / "bot.log").open("wb")
+    stopping = False
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -62,9 +63,10 @@ async def test_coopbot_run_serves_a_matrix_room_until_it_is_told_to_stop(
         # sends it.
         await _announce(f"sqlite+aiosqlite:///{tmp_path}/coop.db", "Pending before shutdown")
         process.send_signal(signal.SIGTERM)
+        stopping = True
         await alice.wait_for(room, body_contains("Pending before shutdown", bot_id), within=30)
     finally:
-        if process.returncode is None:
+        if process.returncode is None and not stopping:
             process.send_signal(signal.SIGTERM)
         try:
             status = await asyncio.wait_for(process.wait(), timeout=30)
