@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[discord,matrix,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[discord,matrix,postgres,http]'
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python

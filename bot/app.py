@@ -27,10 +27,14 @@ from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import PlatformMessage
+from bot.db.prepare import prepare_sqlite
+from bot.db.status import schema_status
 from bot.delivery import Courier, Outcome
 from bot.dispatch import Dispatcher
 from bot.domain.text import clean_name
 from bot.invocation import Actor, Invocation, RoomRef
+from bot.metrics import Metrics
+from bot.operator_errors import OperatorError
 from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
 from bot.services import outbox, registry_sync, retention
@@ -67,19 +71,31 @@ class Core:
         clock: Clock,
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.engine = engine
         self.sessions = sessions
+        self.metrics = metrics or Metrics()
         self.tree = build_command_tree()
         # Names this process in the outbox leases it holds (which host, which process).
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.dispatcher = Dispatcher(
-            sessions, clock, settings, self.tree, all_handlers(self.tree), owner=self.owner
+            sessions,
+            clock,
+            settings,
+            self.tree,
+            all_handlers(self.tree),
+            owner=self.owner,
+            observe=self.metrics.command_done,
         )
         self.courier = Courier(
-            sessions, clock, outbox.RetryPolicy.from_settings(settings), owner=self.owner
+            sessions,
+            clock,
+            outbox.RetryPolicy.from_settings(settings),
+            owner=self.owner,
+            on_failure=self._count_send_failure,
         )
         self._listeners: list[Callable[[], Awaitable[None]]] = []
 
@@ -127,6 +143,9 @@ class Core:
     async def mark_delivered(self, delivery_id: int, platform_message_id: str | None) -> None:
         async with self.sessions() as session, session.begin():
             await outbox.mark_delivered(session, self.clock, delivery_id, platform_message_id)
+
+    def _count_send_failure(self, platform: str) -> None:
+        self.metrics.outbox_failures.labels(platform=platform).inc()
 
     async def outbox_depth(self) -> dict[str, tuple[int, int]]:
         """{platform: (pending, dead)} deliveries, for health checks and metrics."""
@@ -246,11 +265,26 @@ class Core:
         await self.engine.dispose()
 
 
-async def create_core(settings: Settings, clock: Clock) -> Core:
-    """Build the core on `settings.database_url`. A SQLite database is created and upgraded
-    here; PostgreSQL is upgraded by `coopbot db upgrade` (one operator step, not a race
-    between several bot processes)."""
+async def create_core(
+    settings: Settings, clock: Clock, *, read_only: bool = False, metrics: Metrics | None = None
+) -> Core:
+    """Build the core on `settings.database_url`. For running, a missing SQLite file is
+    created (where its folder exists) and upgraded here; PostgreSQL is upgraded by
+    `coopbot db upgrade` (one operator step, not a race between several bot processes).
+    `read_only` (exports) creates and upgrades nothing and needs the schema at head."""
+    prepare_sqlite(settings.database_url, create=not read_only)
     engine = make_engine(settings.database_url)
-    if is_sqlite(settings.database_url):
-        await upgrade(engine)
-    return Core(settings, clock, engine, make_session_factory(engine))
+    try:
+        if is_sqlite(settings.database_url) and not read_only:
+            await upgrade(engine)
+        else:
+            status = await schema_status(engine)
+            if not status.at_head:
+                raise OperatorError(
+                    f"the database is not ready: {status.describe()}",
+                    "run `coopbot db upgrade` (SQLite: or start the bot once), then try again",
+                )
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Core(settings, clock, engine, make_session_factory(engine), metrics)

@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
-from bot.domain.cron import summary_trigger
+from bot.domain.cron import check_cron_line
 from bot.domain.patronage import parse_reserve_share
 from bot.domain.proposals import parse_min_voting_time, parse_quorum, parse_threshold
 from bot.errors import UserError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./coopbot.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Short forms operators paste from elsewhere, and the async driver each one means here.
+_URL_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
 
 
 class _Section(BaseModel):
@@ -53,13 +66,59 @@ def _checked_by(read: Callable[[str], object]) -> Callable[[str], str]:
     return check
 
 
+def comma_list(value: Any) -> Any:
+    """A list from the environment: `1,2` or JSON `[1, 2]`; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not a list: {exc}") from None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def check_database_url(value: str) -> str:
+    """The URL with its async driver (`postgresql://` means asyncpg, `sqlite://` aiosqlite);
+    ValueError for a database coopbot does not run on."""
+    scheme, sep, rest = value.strip().partition("://")
+    if not sep:
+        raise ValueError(
+            f"{value!r} is not a database URL "
+            "(use sqlite+aiosqlite:///path/coopbot.db or postgresql+asyncpg://user@host/db)"
+        )
+    driver = _URL_SCHEMES.get(scheme.lower())
+    if driver is None:
+        raise ValueError(
+            f"coopbot runs on SQLite (sqlite+aiosqlite://) or PostgreSQL "
+            f"(postgresql+asyncpg://), not {scheme}://"
+        )
+    return f"{driver}://{rest}"
+
+
+def check_listen(value: str) -> str:
+    """`host:port` (IPv6 in brackets) or empty for off."""
+    if not value:
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port (for example 127.0.0.1:9464)")
+    return value
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """(host, port) of a checked `host:port`."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def check_cron(value: str) -> str:
-    """Raise ValueError unless `value` is a five-field cron line."""
+    """Raise ValueError unless `value` is a five-field cron line that fires."""
     try:
-        summary_trigger(value, ZoneInfo("UTC"))
+        return check_cron_line(value)
     except ValueError as exc:
         raise ValueError(f"invalid cron line {value!r}: {exc}") from exc
-    return value
 
 
 class Weights(_Section):
@@ -116,7 +175,16 @@ class MatrixSettings(_Section):
     store_path: str = "./matrix-store"
     command_prefix: str = "!"
     auto_join: bool = True
-    allowed_inviters: list[str] = Field(default_factory=list)
+    allowed_inviters: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    _inviters = field_validator("allowed_inviters", mode="before")(comma_list)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _homeserver(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a URL (write it like https://matrix.example.org)")
+        return value.rstrip("/")
 
     @property
     def configured(self) -> bool:
@@ -126,15 +194,25 @@ class MatrixSettings(_Section):
 class DiscordSettings(_Section):
     token: str = ""
     application_id: int | None = None
-    guild_ids: list[int] = Field(default_factory=list)
+    guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     member_role: str = ""
     steward_role: str = ""
     sharded: bool = False
     shard_count: int | None = Field(default=None, ge=1)
 
+    _guilds = field_validator("guild_ids", mode="before")(comma_list)
+
     @property
     def configured(self) -> bool:
         return bool(self.token)
+
+
+class HttpSettings(_Section):
+    """The optional health and metrics endpoint (off unless `listen` is set)."""
+
+    listen: str = ""
+
+    _listen = field_validator("listen")(check_listen)
 
 
 class Settings(BaseSettings):
@@ -147,7 +225,10 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     command_prefix: str = "!"
     attachments_dir: str = "./coopbot-attachments"
-    log_level: str = "WARNING"
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Where members get the source of the code this bot runs (AGPL-3.0 §13).
+    source_url: str = ""
     outbox_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     # How long a one-time code (`coop code`, `member link`) works.
     code_minutes: int = Field(default=15, ge=1, le=24 * 60)
@@ -167,6 +248,17 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     matrix: MatrixSettings = MatrixSettings()
     discord: DiscordSettings = DiscordSettings()
+    http: HttpSettings = HttpSettings()
+
+    _database_url = field_validator("database_url")(check_database_url)
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level (use {', '.join(LOG_LEVELS)})")
+        return level
 
     def prefix_for(self, platform: str | None) -> str:
         """How a command is written on `platform`: `/` on Discord (slash commands), the
@@ -190,24 +282,59 @@ class Settings(BaseSettings):
 
 
 class ConfigError(Exception):
-    """A configuration problem, explained in one line that names the key."""
+    """Configuration problems, each explained in one line that names the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed where `loc` points (for "did you mean")."""
+    current: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]  # rule_classes.NAME: step over the name
+        else:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _describe(error: Any, where: str) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        known = _known_keys(loc)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean {'.'.join([*map(str, loc[:-1]), close[0]])}?)" if close else ""
+        return f"{where}{key}: unknown setting{hint}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}{key}: {message}"
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Read `path` (TOML; optional) and the environment; raise ConfigError on any problem."""
+    """Read `path` (TOML; optional) and the environment; raise ConfigError listing every
+    problem at once."""
     if path is not None and not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
+        raise ConfigError([f"{path}: no such config file"])
 
     class FileSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path)
 
+    where = f"{path}: " if path else ""
     try:
         return FileSettings(**overrides)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+    except SettingsError as exc:
+        # An environment value that is not what its setting holds (a list, a number).
+        raise ConfigError([f"{exc} (check the COOPBOT_* environment variables)"]) from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        where = f"{path}: " if path else ""
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{where}{key}: {message}") from exc
+        raise ConfigError([_describe(error, where) for error in exc.errors()]) from exc

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,12 +41,14 @@ class Courier:
         *,
         owner: str,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self.policy = policy
         self.owner = owner
         self.heartbeat_seconds = heartbeat_seconds
+        self._on_failure = on_failure  # told the platform of every failed send (metrics)
         self._held: set[int] = set()
         self._beat: asyncio.Task[None] | None = None
 
@@ -120,6 +122,8 @@ class Courier:
             )
 
     async def _failed(self, delivery: Delivery, exc: Exception, *, permanent: bool) -> Outcome:
+        if self._on_failure is not None:
+            self._on_failure(delivery.room.platform)
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         async with self._sessions() as session, session.begin():
             dead = await outbox.fail(

@@ -4,7 +4,9 @@ answer to a change, in one transaction."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CANONICAL_PREFIX = "!"
 # Commands that make sense in a room no co-op is bound to yet.
-UNBOUND_OK = frozenset({"help", "coop setup", "coop bind"})
+UNBOUND_OK = frozenset({"help", "about", "coop setup", "coop bind"})
 # Commands that bind or set up a room make no sense in a private conversation.
 NOT_IN_DIRECT = frozenset({"coop setup", "coop bind"})
 
@@ -79,6 +81,17 @@ def authorise(ctx: Context, cmd: ParsedCommand) -> None:
             )
 
 
+# (command name, outcome, seconds): how each command went, for metrics. Outcomes: ok,
+# refused (a UserError), duplicate (a message seen before), conflict, failed (a bug).
+CommandObserver = Callable[[str, str, float], None]
+
+
+@dataclass
+class _Outcome:
+    command: str = "unknown"
+    result: str = "failed"
+
+
 class Dispatcher:
     """Turns invocations into replies; every command runs in its own transaction."""
 
@@ -91,6 +104,7 @@ class Dispatcher:
         handlers: Mapping[str, Handler],
         *,
         owner: str = "",
+        observe: CommandObserver | None = None,
     ) -> None:
         missing = {c.name for c in tree} - set(handlers)
         if missing:
@@ -101,38 +115,56 @@ class Dispatcher:
         self._tree = tree
         self._handlers = handlers
         self._owner = owner  # who holds the lease on stored answers (this process)
+        self._observe = observe
 
     async def handle(self, inv: Invocation) -> list[Answer]:
         """The replies to `inv`. When the command changed state, its replies are stored
         in the same transaction (leased by this process), so that a crash between the
         commit and the send cannot leave the change unacknowledged. A message seen before
         gets nothing: its answers were sent, or are in the outbox."""
-        return [a if isinstance(a, Answer) else Answer(a) for a in await self._run(inv)]
+        started = time.perf_counter()
+        outcome = _Outcome()
+        try:
+            found = await self._run(inv, outcome)
+        finally:
+            if self._observe is not None:
+                self._observe(outcome.command, outcome.result, time.perf_counter() - started)
+        return [a if isinstance(a, Answer) else Answer(a) for a in found]
 
-    async def _run(self, inv: Invocation) -> list[Reply] | list[Answer]:
+    async def _run(self, inv: Invocation, outcome: _Outcome) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
             inv = checked(inv)
             cmd = parse(inv.text, self._tree, prefix)
         except UserError as exc:
+            outcome.result = "refused"
             return [refusal(exc, prefix)]
+        outcome.command = cmd.command.name
         try:
             async with self._sessions() as session, session.begin():
                 if await self._seen(session, inv):
+                    outcome.result = "duplicate"
                     return []
                 ctx = await self._context(session, inv)
                 authorise(ctx, cmd)
                 replies = await self._handlers[cmd.command.name](ctx, cmd)
                 if ctx.changed and ctx.coop is not None and replies:
-                    return await self._store(session, ctx.coop.id, inv, replies)
-                return replies
+                    answered: list[Reply] | list[Answer] = await self._store(
+                        session, ctx.coop.id, inv, replies
+                    )
+                else:
+                    answered = replies
+            outcome.result = "ok"
+            return answered
         except UserError as exc:
+            outcome.result = "refused"
             await self._remember(inv)
             return [refusal(exc, prefix)]
         except IntegrityError:
             # Another process handled the same platform message first (or a concurrent
             # change won a unique race); nothing of this transaction was kept.
             log.info("integrity conflict on %s %s", inv.room.key, inv.message_id, exc_info=True)
+            outcome.result = "conflict"
             if await self._already_handled(inv):
                 return []
             return [error("That collided with another change at the same moment; please try again")]

@@ -1,4 +1,5 @@
-"""Starts the configured adapters around one core, with the scheduler, until stopped."""
+"""Starts the configured adapters around one core, each under its own supervisor, with
+the scheduler and the optional health endpoint, until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import contextlib
 import importlib
 import logging
 import signal
+import sys
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,19 @@ from adapters.console.adapter import ConsoleAdapter
 from bot.app import Core, create_core
 from bot.clock import Clock, OffsetClock, SystemClock
 from bot.config import Settings
+from bot.db.lock import DatabaseLock
+from bot.files import private_dir, sqlite_path
+from bot.operator_errors import OperatorError
+from bot.preflight import preflight
 from bot.scheduling import Scheduler
+from bot.supervise import Backoff, Supervisor
 
 log = logging.getLogger(__name__)
 
 LOCAL_COOP_NAME = "Local co-op"
+PLATFORMS = ("matrix", "discord")
+# How long a stopping adapter may take to send what is pending and close its client.
+STOP_GRACE_SECONDS = 15.0
 
 
 def default_clock(settings: Settings) -> Clock:
@@ -29,78 +40,161 @@ def default_clock(settings: Settings) -> Clock:
     return SystemClock()
 
 
+@contextlib.asynccontextmanager
+async def running_core(settings: Settings, clock: Clock) -> AsyncIterator[Core]:
+    """The core of a running bot: its SQLite file locked (so `db restore` can tell) and
+    private, its state folders private."""
+    path = sqlite_path(settings.database_url)
+    lock = DatabaseLock(path) if path is not None and path.parent.is_dir() else None
+    if lock is not None and not lock.acquire():
+        raise OperatorError(
+            f"{path} is being restored by `coopbot db restore`", "start the bot when it is done"
+        )
+    try:
+        core = await create_core(settings, clock)
+        try:
+            yield core
+        finally:
+            await core.close()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
 async def run_console(settings: Settings, clock: Clock | None = None) -> int:
     """The console adapter on stdin/stdout; returns the exit status (0 at end of input)."""
     clock = clock or default_clock(settings)
-    core = await create_core(settings, clock)
-    adapter = ConsoleAdapter(
-        user=settings.console.user,
-        prefix=settings.command_prefix,
-        attachments_dir=Path(settings.attachments_dir),
-        room=settings.console.room,
-        poll_seconds=min(settings.outbox_poll_seconds, 1.0),
-    )
-    scheduler = Scheduler(core, clock)
-    try:
-        await core.bootstrap_room(
-            adapter.room, adapter.actor(settings.console.user), LOCAL_COOP_NAME
+    async with running_core(settings, clock) as core:
+        if private_dir(Path(settings.attachments_dir)):
+            log.debug("attachments folder %s made private", settings.attachments_dir)
+        adapter = ConsoleAdapter(
+            user=settings.console.user,
+            prefix=settings.command_prefix,
+            attachments_dir=Path(settings.attachments_dir),
+            room=settings.console.room,
+            poll_seconds=min(settings.outbox_poll_seconds, 1.0),
         )
-        await scheduler.start()
-        await adapter.run(core)
-    finally:
-        await scheduler.stop()
-        await core.close()
+        scheduler = Scheduler(core, clock)
+        try:
+            await core.bootstrap_room(
+                adapter.room, adapter.actor(settings.console.user), LOCAL_COOP_NAME
+            )
+            await scheduler.start()
+            await adapter.run(core)
+        finally:
+            await scheduler.stop()
     return 0
 
 
-def _platform_adapters(settings: Settings, core: Core) -> list[ChatAdapter]:
-    found: list[ChatAdapter] = []
-    for name, section in (("matrix", settings.matrix), ("discord", settings.discord)):
-        if section.configured:
-            module: Any = importlib.import_module(f"adapters.{name}")
-            found.append(module.create_adapter(settings, core.clock))
-    return found
+def adapter_factory(settings: Settings, clock: Clock, platform: str) -> Callable[[], ChatAdapter]:
+    """A maker of fresh adapters for `platform` (its extra must be installed)."""
+    module: Any = importlib.import_module(f"adapters.{platform}")
+
+    def make() -> ChatAdapter:
+        adapter: ChatAdapter = module.create_adapter(settings, clock)
+        return adapter
+
+    return make
 
 
-async def run_bot(settings: Settings, clock: Clock | None = None) -> int:
-    """Every configured platform adapter; the console when none is configured."""
+async def _start_checks(settings: Settings, options: dict[str, Any]) -> None:
+    """The pre-flight checks; a failure that retrying cannot fix stops the start."""
+    report = await preflight(settings, will_create=True, **options)
+    for finding in report.findings:
+        if finding.level == "fail" and finding.transient:
+            log.warning("%s: %s (retrying once started)", finding.subject, finding.message)
+        elif finding.level == "warn":
+            log.warning("%s: %s%s", finding.subject, finding.message, _hint(finding.hint))
+    fatal = [f for f in report.failed if not f.transient]
+    if fatal:
+        first = fatal[0]
+        more = f" (and {len(fatal) - 1} more: run `coopbot check`)" if len(fatal) > 1 else ""
+        raise OperatorError(f"{first.subject}: {first.message}{more}", first.hint)
+
+
+def _hint(hint: str | None) -> str:
+    return f" ({hint})" if hint else ""
+
+
+async def run_bot(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    interactive: bool | None = None,
+    backoff: Backoff | None = None,
+    check_options: dict[str, Any] | None = None,
+) -> int:
+    """Every configured platform adapter, each supervised; the console when none is
+    configured and a person is at the terminal. Returns the exit status."""
     clock = clock or default_clock(settings)
-    if not (settings.matrix.configured or settings.discord.configured):
+    platforms = [name for name in PLATFORMS if getattr(settings, name).configured]
+    if not platforms:
+        if not (sys.stdin.isatty() if interactive is None else interactive):
+            raise OperatorError(
+                "no chat platform is configured, and standard input is not a terminal",
+                "configure [matrix] or [discord] (see docs/DEPLOY.md), "
+                "or use `coopbot console` to read commands from a pipe",
+                exit_code=2,
+            )
         log.info("no Discord or Matrix credentials configured: starting the console adapter")
         return await run_console(settings, clock)
-    core = await create_core(settings, clock)
-    adapters = _platform_adapters(settings, core)
+    factories = {name: adapter_factory(settings, clock, name) for name in platforms}
+    await _start_checks(settings, check_options or {})
+    if settings.matrix.configured and private_dir(Path(settings.matrix.store_path)):
+        log.info("Matrix store %s is private (0700)", settings.matrix.store_path)
+    async with running_core(settings, clock) as core:
+        supervisors = [Supervisor(name, factories[name], core, backoff) for name in platforms]
+        return await _serve(settings, core, clock, supervisors)
+
+
+async def _serve(
+    settings: Settings, core: Core, clock: Clock, supervisors: list[Supervisor]
+) -> int:
     scheduler = Scheduler(core, clock)
-    loop = asyncio.get_running_loop()
+    endpoint = None
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
+    tasks = [asyncio.create_task(s.run(), name=s.platform) for s in supervisors]
     try:
         await scheduler.start()
-        tasks: list[asyncio.Task[object]] = [
-            asyncio.create_task(a.run(core), name=a.platform) for a in adapters
-        ]
-        stopper: asyncio.Task[object] = asyncio.create_task(stop.wait())
-        waiting: list[asyncio.Task[object]] = [*tasks, stopper]
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        for adapter in adapters:
-            await adapter.stop()
-        for task in tasks:
+        if settings.http.listen:
+            from bot.http_server import HttpEndpoint
+
+            endpoint = HttpEndpoint(core, supervisors, settings.http.listen)
+            await endpoint.start()
+        stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
+        waiting: list[asyncio.Task[Any]] = [*tasks, stopper]
+        while not stop.is_set() and any(not task.done() for task in tasks):
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            waiting = [task for task in waiting if not task.done()]
+        stopper.cancel()
+        if stop.is_set():
+            log.info("stopping: delivering what is pending, then closing the connections")
+        for supervisor in supervisors:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(supervisor.stop(), STOP_GRACE_SECONDS)
+        _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+        for task in pending:
+            log.warning("%s did not stop in time; cancelling it", task.get_name())
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        stopper.cancel()
-        failed = [t for t in done if t is not stopper and t.exception() is not None]
-        for task in failed:
-            log.error("adapter %s stopped: %r", task.get_name(), task.exception())
+        failed = [s.platform for s in supervisors if s.state == "failed"]
+        if failed and not stop.is_set():
+            log.error("no platform left running (%s failed); exiting", ", ".join(failed))
         return 1 if failed else 0
     finally:
+        # The handlers stay until the loop closes: a second SIGTERM while the bot closes
+        # its database must not kill it half-way.
+        if endpoint is not None:
+            await endpoint.stop()
         await scheduler.stop()
-        await core.close()
 
 
 async def export_csv(settings: Settings, kind: str, period: str, coop_id: int | None) -> str:
-    """CSV text of one export (`coopbot export`)."""
+    """CSV text of one export (`coopbot export`); reads only, never creates a database."""
     from sqlalchemy import select
 
     from bot.db.models import Coop
@@ -109,7 +203,7 @@ async def export_csv(settings: Settings, kind: str, period: str, coop_id: int | 
     from bot.services.coop_config import effective
     from bot.services.exports import export_csv as build
 
-    core = await create_core(settings, SystemClock())
+    core = await create_core(settings, SystemClock(), read_only=True)
     try:
         async with core.sessions() as session:
             ids = list((await session.scalars(select(Coop.id).order_by(Coop.id))).all())

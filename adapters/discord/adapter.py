@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import tasks
 
 from adapters.base import Answer, CoreAPI, Delivery, PermanentSendError
+from adapters.discord.preflight import INTENT_HINT, TOKEN_HINT, refused_token
 from adapters.discord.render import PLATFORM, OutMessage, render_reply
 from adapters.discord.role_sync import RoleSync
 from adapters.discord.roles import DEFAULT_PAGE_SIZE
@@ -32,6 +33,7 @@ from bot.invocation import (
     RoomRef,
 )
 from bot.render.document import Reply, error
+from bot.supervise import AdapterHealth, PlatformRefused
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ BINDING_COMMANDS = frozenset({("coop", "setup"), ("coop", "bind"), ("coop", "syn
 DEFER_AFTER_SECONDS = 2.0
 NOTHING_TO_SAY = "Done."
 MAX_CARDS_EDITED = 10
+DRAIN_SECONDS = 10.0
+GUILDS_LISTED = 10
+# Gateway close codes that no reconnect can cure: authentication failed, bad intents.
+FATAL_CLOSE_CODES = frozenset({4004, 4013, 4014})
 
 
 def intents_for(settings: DiscordSettings) -> discord.Intents:
@@ -170,6 +176,7 @@ class DiscordAdapter:
         sync_commands: bool = True,
         defer_after: float = DEFER_AFTER_SECONDS,
         role_page_size: int = DEFAULT_PAGE_SIZE,
+        connector: Any = None,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -182,6 +189,8 @@ class DiscordAdapter:
         options: dict[str, Any] = {}
         if settings.application_id is not None:
             options["application_id"] = settings.application_id
+        if connector is not None:  # an aiohttp connector (tests reach a loopback API)
+            options["connector"] = connector
         self.client: CoopClient | ShardedCoopClient
         if sharded:
             self.client = ShardedCoopClient(self, shard_count=shard_count, **options)
@@ -218,14 +227,34 @@ class DiscordAdapter:
 
     async def run(self, core: CoreAPI) -> None:
         self.attach(core)
-        async with self.client:
-            await self.client.start(self.settings.token)
+        try:
+            async with self.client:
+                await self.client.start(self.settings.token)
+        except discord.LoginFailure as exc:
+            raise PlatformRefused(f"{refused_token(exc)}; {TOKEN_HINT}") from exc
+        except discord.PrivilegedIntentsRequired as exc:
+            raise PlatformRefused(
+                f"Discord refused the Server Members intent; {INTENT_HINT}"
+            ) from exc
+        except discord.ConnectionClosed as exc:
+            if exc.code in FATAL_CLOSE_CODES:
+                raise PlatformRefused(f"Discord closed the gateway ({exc}); {TOKEN_HINT}") from exc
+            raise
 
     async def stop(self) -> None:
         if self._outbox is not None:
             self._outbox.cancel()
         self.role_sync.cancel()
+        if self.client.is_ready() and not self.client.is_closed() and self.core is not None:
+            # Stopping (SIGTERM): what is pending goes out before the client closes.
+            try:
+                await asyncio.wait_for(self.deliver_pending(), DRAIN_SECONDS)
+            except Exception:
+                log.warning("could not deliver every pending announcement before stopping")
         await self.client.close()
+
+    def health(self) -> AdapterHealth:
+        return AdapterHealth(connected=self.client.is_ready() and not self.client.is_closed())
 
     async def setup(self, client: discord.Client, tree: app_commands.CommandTree[Any]) -> None:
         """Register the persistent controls and the slash commands, then sync them."""
@@ -246,6 +275,17 @@ class DiscordAdapter:
             await tree.sync()
 
     def ready(self) -> None:
+        guilds = sorted(self.client.guilds, key=lambda guild: guild.id)
+        listed = ", ".join(f"{g.name} ({g.id})" for g in guilds[:GUILDS_LISTED])
+        more = f" and {len(guilds) - GUILDS_LISTED} more" if len(guilds) > GUILDS_LISTED else ""
+        log.info(
+            "Discord: connected as %s (id %s) in %d server(s): %s%s",
+            self.client.user,
+            self.client.user.id if self.client.user else "?",
+            len(guilds),
+            listed,
+            more,
+        )
         # Roles may have changed while the bot was away (discord.py fires this again
         # after a reconnect that could not resume, which may also have missed changes).
         self.role_sync.request_all()

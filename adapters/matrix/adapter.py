@@ -13,12 +13,13 @@ import logging
 import struct
 from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from aiohttp import ClientConnectionError
+from aiohttp import ClientConnectionError, ClientError
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -62,6 +63,7 @@ from adapters.matrix.polls import (
     vote_text,
 )
 from adapters.matrix.power import creators_of, is_room_admin
+from adapters.matrix.preflight import TOKEN_HINT, unreachable
 from adapters.matrix.private import (
     ENCRYPTION_STATE,
     HeldReplies,
@@ -84,6 +86,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import MatrixSettings
 from bot.invocation import CAP_ATTACHMENTS, CAP_NATIVE_POLLS, Actor, Invocation, RoomRef
 from bot.render.document import Attachment, Reply, line, sent_privately
+from bot.supervise import AdapterHealth, PlatformRefused
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +96,18 @@ _RECENT_EVENTS = 2048
 _MAX_BACKFILL_PAGES = 20
 # A private reply waits this long for its new direct-message room (a code lives 15 minutes).
 PRIVATE_HOLD_SECONDS = 15 * 60.0
+# Answers that mean the account or its token is refused for good, not a passing fault.
+_REFUSALS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN", "M_USER_DEACTIVATED"})
+_DRAIN_SECONDS = 10.0
+_ROOMS_LISTED = 10
 
 
-class MatrixError(Exception):
+class MatrixError(PlatformRefused):
     """The adapter cannot go on (bad credentials, a homeserver refusing the account)."""
+
+
+class MatrixUnavailable(Exception):
+    """The homeserver cannot be reached or answered with an error that may pass."""
 
 
 def _txn(*parts: str) -> str:
@@ -137,6 +148,7 @@ class MatrixAdapter:
         outbox_poll_seconds: float = 2.0,
         sync_timeout_ms: int = 30_000,
         max_retry_wait: float = 30.0,
+        max_timeouts: int | None = 3,
         timeline_limit: int = 50,
         device_name: str = "coopbot",
     ) -> None:
@@ -146,6 +158,9 @@ class MatrixAdapter:
         self.outbox_poll_seconds = outbox_poll_seconds
         self.sync_timeout_ms = sync_timeout_ms
         self.max_retry_wait = max_retry_wait
+        self.max_timeouts = max_timeouts
+        self.last_sync: datetime | None = None
+        self._sync_failures = 0
         self.timeline_limit = timeline_limit
         self.device_name = device_name
         self.state = AdapterState(Path(settings.store_path))
@@ -189,6 +204,10 @@ class MatrixAdapter:
                 if task in done:
                     task.result()
             await asyncio.gather(sync, outbox)
+            if self.ready.is_set():
+                # Stopping (SIGTERM): what is pending goes out before the client closes.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._deliver_outbox(core), _DRAIN_SECONDS)
         finally:
             pending: list[asyncio.Task[Any]] = [sync, outbox, stopping]
             for leftover in pending:
@@ -200,6 +219,10 @@ class MatrixAdapter:
     async def stop(self) -> None:
         self._stopping.set()
 
+    def health(self) -> AdapterHealth:
+        connected = self._client is not None and self.ready.is_set() and not self._sync_failures
+        return AdapterHealth(connected=connected, last_sync=self.last_sync)
+
     async def _connect(self) -> AsyncClient:
         settings = self.settings
         self.state.prepare()
@@ -207,7 +230,9 @@ class MatrixAdapter:
             encryption_enabled=ENCRYPTION_ENABLED,
             store_sync_tokens=False,  # saved by the adapter, only after the events are handled
             max_limit_exceeded=None,  # on 429, wait as long as the homeserver asks, then retry
-            max_timeouts=None,  # on a lost connection, retry with backoff until it is back
+            # A lost connection fails a request after a few tries (instead of nio retrying
+            # forever, silently): the sync loop and the supervisor back off and say why.
+            max_timeouts=self.max_timeouts,
             max_timeout_retry_wait_time=self.max_retry_wait,
             request_timeout=60,
         )
@@ -224,11 +249,28 @@ class MatrixAdapter:
                 await client.keys_upload()
             # Operators publish these so that members can verify the bot's device by hand.
             fingerprint = client.olm.account.identity_keys["ed25519"] if client.olm else "-"
-            log.info("Matrix device %s, ed25519 key %s", client.device_id, fingerprint)
+            log.info(
+                "Matrix: signed in as %s on %s; device %s, ed25519 key %s",
+                client.user_id,
+                settings.homeserver,
+                client.device_id,
+                fingerprint,
+            )
+        except (ClientError, TimeoutError) as exc:
+            await client.close()
+            raise MatrixUnavailable(unreachable(settings.homeserver, exc)) from exc
         except BaseException:
             await client.close()
             raise
         return client
+
+    def _refusal(self, what: str, response: object) -> Exception:
+        """The error for a refused login or token: for good (MatrixError), or passing."""
+        code = getattr(response, "status_code", None)
+        if code in _REFUSALS:
+            hint = TOKEN_HINT if self.settings.access_token else "check matrix.password"
+            return MatrixError(f"{self.settings.homeserver} refused {what} ({response}); {hint}")
+        return MatrixUnavailable(f"{self.settings.homeserver} answered {response} to {what}")
 
     async def _login(self, client: AsyncClient) -> None:
         settings = self.settings
@@ -238,7 +280,7 @@ class MatrixAdapter:
                 client.access_token = settings.access_token
                 who = await client.whoami()
                 if not isinstance(who, WhoamiResponse) or not who.device_id:
-                    raise MatrixError(f"matrix.access_token was refused: {who}")
+                    raise self._refusal("matrix.access_token", who)
                 device_id = who.device_id
             client.restore_login(settings.user_id, device_id, settings.access_token)
             return
@@ -252,7 +294,7 @@ class MatrixAdapter:
             client.device_id = saved.device_id  # keep the device, and so its keys
         response = await client.login(settings.password, device_name=self.device_name)
         if not isinstance(response, LoginResponse):
-            raise MatrixError(f"Matrix login as {settings.user_id} failed: {response}")
+            raise self._refusal(f"the login of {settings.user_id} with matrix.password", response)
         self.state.save_session(
             Session(response.user_id, response.device_id, response.access_token)
         )
@@ -262,7 +304,7 @@ class MatrixAdapter:
     async def _sync_loop(self, core: CoreAPI) -> None:
         token = self.state.load_sync_token()
         first = True
-        failures = 0
+        self._sync_failures = 0
         while not self._stopping.is_set():
             # The first sync of a run asks for full state: room members and power levels
             # are only in memory, and an incremental sync would not repeat them.
@@ -285,23 +327,33 @@ class MatrixAdapter:
             try:
                 response = request.result()
             except (ClientConnectionError, TimeoutError) as exc:
-                failures += 1
-                log.warning("Matrix sync failed (%s); retrying", exc)
-                await self._pause(min(self.max_retry_wait, 0.5 * 2**failures))
+                self._sync_failures += 1
+                wait = min(self.max_retry_wait, 0.5 * 2**self._sync_failures)
+                log.warning(
+                    "%s; retrying in %.0f s", unreachable(self.settings.homeserver, exc), wait
+                )
+                await self._pause(wait)
                 continue
             if not isinstance(response, SyncResponse):
-                failures += 1
+                self._sync_failures += 1
                 if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
                     if self.settings.access_token or not self.settings.password:
-                        raise MatrixError(f"the homeserver no longer accepts our login: {response}")
+                        raise self._refusal("the bot's login", response)
                     # The session was logged out (an admin, a password change): log in
                     # again on the same device, so that the encryption keys stay valid.
                     await self._login(self.client)
                     continue
-                log.warning("Matrix sync error %s; retrying", response)
-                await self._pause(min(self.max_retry_wait, 0.5 * 2**failures))
+                wait = min(self.max_retry_wait, 0.5 * 2**self._sync_failures)
+                log.warning(
+                    "Matrix sync with %s failed: %s; retrying in %.0f s",
+                    self.settings.homeserver,
+                    response,
+                    wait,
+                )
+                await self._pause(wait)
                 continue
-            failures = 0
+            self._sync_failures = 0
+            self.last_sync = self.clock.now()
             # Learn new devices first, so that replies are encrypted for every member.
             await self._maintain_keys()
             # With no saved token this is the bot's very first sync: everything in it is
@@ -310,10 +362,20 @@ class MatrixAdapter:
             token = response.next_batch
             self.state.save_sync_token(token)
             await self._maintain_keys()
+            if first:
+                self._log_rooms()
             first = False
             self.ready.set()
             await self._flush_private()
             await self._deliver_outbox(core)
+
+    def _log_rooms(self) -> None:
+        rooms = sorted(self.client.rooms.values(), key=lambda room: room.room_id)
+        listed = ", ".join(
+            f"{room.display_name} ({room.room_id})" for room in rooms[:_ROOMS_LISTED]
+        )
+        more = f" and {len(rooms) - _ROOMS_LISTED} more" if len(rooms) > _ROOMS_LISTED else ""
+        log.info("Matrix: %s is in %d room(s): %s%s", self.user_id, len(rooms), listed, more)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.files import private_dir
+
 
 def _write_atomically(path: Path, text: str) -> None:
     # A crash mid-write must leave either the old or the new file, never half of one.
@@ -37,7 +39,8 @@ class AdapterState:
         self._token = store_path / "sync_token"
 
     def prepare(self) -> None:
-        self.store_path.mkdir(parents=True, exist_ok=True)
+        # The store holds the access token and the encryption keys: the bot's user only.
+        private_dir(self.store_path)
 
     def load_session(self, user_id: str) -> Session | None:
         try:

@@ -17,7 +17,7 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Contributions", ("log", "kudos", "tally", "summary", "patronage", "export")),
     ("Members", ("member",)),
     ("Co-op", ("coop",)),
-    ("Help", ("help",)),
+    ("Help", ("help", "about")),
 )
 
 _WHO = {

@@ -604,9 +604,17 @@ def build_command_tree() -> CommandTree:
         Permission.ANYONE,
         "help vote",
     )
+    about_command = Command(
+        ("about",),
+        "this bot's version and where to get its source code (AGPL-3.0)",
+        (),
+        Permission.ANYONE,
+        "about",
+    )
     return CommandTree(
         [
             help_command,
+            about_command,
             *_decision_commands(),
             *_task_commands(),
             *_contribution_commands(),

@@ -1,61 +1,66 @@
-"""Cron lines as members write them: five fields, weekday numbers counted from Sunday."""
+"""Cron lines as people know them (five fields, Debian cron semantics), read by cronsim."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+from cronsim import CronSim, CronSimError
 
-_CRON_DAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def _day_number(token: str) -> int:
-    """A cron weekday, 0–7 (0 and 7 are Sunday) or a name, as 0–6 with Sunday 0."""
-    if token.isdigit():
-        value = int(token)
-        if not 0 <= value <= 7:
-            raise ValueError(token)
-        return value % 7
-    return _CRON_DAYS.index(token.lower())
+MAX_CRON_LENGTH: Final = 100
+# Any cron line that can fire at all fires within this span of any moment (the rarest,
+# a fifth Monday of February, recurs within 40 years); cronsim stops looking after 50.
+_REFERENCE: Final = datetime(2000, 1, 1)
 
 
-def cron_weekdays(field: str) -> str:
-    """Rewrite a crontab day-of-week field with day names.
-
-    APScheduler 3 counts numeric weekdays from Monday = 0, while cron counts from
-    Sunday = 0, so `0 9 * * 1` would fire on Tuesdays; names mean the same to both.
-    A field this cannot read is returned unchanged for the trigger to reject."""
-    if not any(ch.isdigit() for ch in field) and "*/" not in field:
-        return field
-    days: set[int] = set()
-    try:
-        for item in field.split(","):
-            base, _, step_text = item.partition("/")
-            step = int(step_text) if step_text else 1
-            if step < 1:
-                return field
-            if base == "*":
-                first, last = 0, 6
-            elif "-" in base:
-                start, _, end = base.partition("-")
-                first, last = _day_number(start), _day_number(end)
-                if end == "7":
-                    last = 7
-            else:
-                first = _day_number(base)
-                last = 6 if step_text else first
-            if first > last:
-                return field
-            days.update(day % 7 for day in range(first, last + 1, step))
-    except ValueError:
-        return field
-    return ",".join(_CRON_DAYS[day] for day in sorted(days)) if days else field
-
-
-def summary_trigger(line: str, tz: ZoneInfo) -> CronTrigger:
-    """The APScheduler trigger of a five-field cron line read with cron's weekday numbers."""
+def _sim(line: str, start: datetime) -> CronSim:
     fields = line.split()
-    if len(fields) == 5:
-        fields[4] = cron_weekdays(fields[4])
-    return CronTrigger.from_crontab(" ".join(fields), timezone=tz)
+    if len(line) > MAX_CRON_LENGTH:
+        raise ValueError(f"a cron line has at most {MAX_CRON_LENGTH} characters")
+    if len(fields) != 5:
+        raise ValueError("a cron line has five fields: minute hour day month weekday")
+    try:
+        return CronSim(" ".join(fields), start)
+    except CronSimError as exc:
+        raise ValueError(str(exc).lower()) from None
+
+
+def check_cron_line(line: str) -> str:
+    """`line` with its fields single-spaced; ValueError unless it is a five-field cron line
+    that fires at least once (`0 0 30 2 *` never does)."""
+    sim = _sim(line, _REFERENCE)
+    try:
+        next(sim)
+    except StopIteration:
+        raise ValueError("it never fires (no date matches every field)") from None
+    return " ".join(line.split())
+
+
+def next_fires(line: str, tz: ZoneInfo, after: datetime, count: int = 1) -> list[datetime]:
+    """The first `count` times (UTC) strictly after `after` that `line` fires, read in
+    `tz` as cron does (a time skipped by a DST change fires just after it; a repeated
+    one fires once). Fewer, or none, for a line that stops or never fires."""
+    after_utc = after.astimezone(UTC)
+    # cronsim counts whole seconds and steps past its start before it looks.
+    try:
+        sim = _sim(line, after.astimezone(tz).replace(microsecond=0))
+    except ValueError:
+        return []
+    fires: list[datetime] = []
+    # A start inside a repeated (DST) hour can yield a wall time that is already past.
+    for _ in range(count + 2):
+        try:
+            fire = next(sim).astimezone(UTC)
+        except StopIteration:
+            break
+        if fire > after_utc:
+            fires.append(fire)
+        if len(fires) == count:
+            break
+    return fires
+
+
+def explain(line: str) -> str:
+    """A sentence for `line`, like "At 09:00 on Monday"."""
+    return str(_sim(line, _REFERENCE).explain())

@@ -166,7 +166,11 @@ def validate_override(key: str, value: str) -> Any:
             return ratio_text(parse_reserve_share(value))
         if key == "min_voting_time":
             return int(parse_min_voting_time(value).total_seconds())
-    except (ValueError, UserError):
+    except (ValueError, UserError) as exc:
+        if key == "summary_cron":
+            # A cron line is refused with its reason (a bad field, or a date that never comes).
+            why = str(exc).rpartition(": ")[2]
+            raise UserError(refused.message, f"{why}; for example `{example}`") from None
         raise refused from None
     low, high = _WHOLE_RANGES[key]
     number = whole_number(value, max_digits=4)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from bot.db.models import Coop, Decision, Member, Task
-from bot.domain.cron import summary_trigger
+from bot.domain.cron import next_fires
 from bot.domain.periods import ALL_END, Period, parse_period
 from bot.render import chart as render_chart
 from bot.render import summary as render_summary
@@ -27,14 +27,8 @@ def next_summary_time(config: CoopConfig, now: datetime) -> datetime:
     """The first time the co-op's summary cron line fires strictly after `now`, in UTC.
 
     A line that never fires (`0 9 31 2 *`) yields ALL_END, so nothing is ever due."""
-    trigger = summary_trigger(config.summary_cron, config.timezone)
-    # The trigger may return `now` itself; a microsecond later rounds up to the next second.
-    fire: datetime | None = trigger.get_next_fire_time(
-        None, now.astimezone(UTC) + timedelta(microseconds=1)
-    )
-    if fire is None:
-        return ALL_END
-    return fire.astimezone(UTC)
+    fires = next_fires(config.summary_cron, config.timezone, now)
+    return fires[0] if fires else ALL_END
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""`coopbot run --config FILE` with a [matrix] section starts the Matrix adapter."""
+"""`coopbot run --config FILE` with a [matrix] section starts the Matrix adapter, says
+at the default log level who it is and which device key to verify, and on SIGTERM sends
+what is pending before it closes its connections."""
 
 from __future__ import annotations
 
@@ -9,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import create_core
+from bot.clock import SystemClock
+from bot.config import load_settings
+from bot.render.document import Reply, line
+from bot.services import outbox
 from tests.matrix.conftest import PersonFactory, unique
-from tests.matrix.matrix_people import reply_to
+from tests.matrix.matrix_people import body_contains, reply_to
 from tests.matrix.matrix_story import body, joined
 from tests.matrix.synapse_server import Synapse
 
@@ -25,7 +32,8 @@ async def test_coopbot_run_serves_a_matrix_room_until_it_is_told_to_stop(
     config = tmp_path / "coopbot.toml"
     config.write_text(
         f'database_url = "sqlite+aiosqlite:///{tmp_path}/coop.db"\n'
-        "outbox_poll_seconds = 0.5\n"
+        # Only the sync loop and the stop deliver the outbox here, not a timer.
+        "outbox_poll_seconds = 3600\n"
         "[matrix]\n"
         f'homeserver = "{homeserver.url}"\n'
         f'user_id = "{bot_id}"\n'
@@ -33,6 +41,7 @@ async def test_coopbot_run_serves_a_matrix_room_until_it_is_told_to_stop(
         f'store_path = "{tmp_path}/matrix-store"\n'
     )
     log = (tmp_path / "bot.log").open("wb")
+    stopping = False
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -50,8 +59,14 @@ async def test_coopbot_run_serves_a_matrix_room_until_it_is_told_to_stop(
         asked = await alice.say(room, "!coop setup Riverside")
         answer = await alice.wait_for(room, reply_to(asked, bot_id), within=30)
         assert "Co-op Riverside set up" in body(answer)
+        # An announcement written while the bot waits on its next sync: only the stop
+        # sends it.
+        await _announce(f"sqlite+aiosqlite:///{tmp_path}/coop.db", "Pending before shutdown")
+        process.send_signal(signal.SIGTERM)
+        stopping = True
+        await alice.wait_for(room, body_contains("Pending before shutdown", bot_id), within=30)
     finally:
-        if process.returncode is None:
+        if process.returncode is None and not stopping:
             process.send_signal(signal.SIGTERM)
         try:
             status = await asyncio.wait_for(process.wait(), timeout=30)
@@ -61,5 +76,19 @@ async def test_coopbot_run_serves_a_matrix_room_until_it_is_told_to_stop(
             raise
         finally:
             log.close()
-    assert status == 0, (tmp_path / "bot.log").read_text()
+    logged = (tmp_path / "bot.log").read_text()
+    assert status == 0, logged
     assert (tmp_path / "matrix-store" / "sync_token").is_file()
+    assert f"Matrix: signed in as {bot_id} on {homeserver.url}; device" in logged
+    assert "ed25519 key" in logged and f"{bot_id} is in 0 room(s)" in logged
+    assert "Unclosed" not in logged and "Traceback" not in logged
+
+
+async def _announce(database_url: str, text: str) -> None:
+    settings = load_settings(None, database_url=database_url)
+    core = await create_core(settings, SystemClock())
+    try:
+        async with core.sessions() as session, session.begin():
+            await outbox.announce(session, core.clock, 1, Reply(blocks=(line(text),)))
+    finally:
+        await core.close()

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.app import Core
+from bot.app import Core, create_core
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.db.models import Coop
 from tests.support import announcements, say, setup_coop
 
@@ -61,3 +62,29 @@ async def test_a_new_summary_schedule_takes_effect_at_once(core: Core, clock: Ma
     clock.advance(timedelta(hours=9))
     await core.run_due_work()
     assert any(text.startswith("Week 46") for text in await announcements(core))
+
+
+async def test_a_summary_schedule_shows_its_next_three_times_and_one_that_never_fires_is_refused(
+    core: Core,
+) -> None:
+    await setup_coop(core)
+    changed = await say(
+        core, "alice", '!coop settings timezone:Europe/Berlin summary_cron:"0 9 1 * mon"'
+    )
+    # Mon 16 Nov 2026 09:00 UTC is 10:00 in Berlin: the first of the month OR a Monday.
+    assert "Mon 23 Nov 2026 09:00, Mon 30 Nov 2026 09:00, Tue 1 Dec 2026 09:00" in changed
+    assert "(Europe/Berlin)" in changed
+    refused = await say(core, "alice", '!coop settings summary_cron:"0 0 30 2 *"')
+    assert "`summary_cron` must be a cron line" in refused and "day-of-month" in refused
+    assert (await _settings(core))["summary_cron"] == "0 9 1 * mon"
+
+
+async def test_anyone_can_ask_where_the_source_of_the_bot_is(settings: Settings) -> None:
+    settings = settings.model_copy(update={"source_url": "https://git.example.org/coopbot"})
+    core = await create_core(settings, ManualClock(datetime(2026, 11, 16, tzinfo=UTC)))
+    try:
+        shown = await say(core, "stranger", "!about")  # in a room no co-op is bound to
+        assert "coopbot 0.1.0" in shown and "AGPL-3.0-or-later" in shown
+        assert "https://git.example.org/coopbot" in shown
+    finally:
+        await core.close()

@@ -18,7 +18,7 @@ from bot.app import Core
 from bot.clock import ManualClock
 from bot.config import CoopDefaults
 from bot.db.models import Coop, Member, OutboxMessage
-from bot.domain.cron import cron_weekdays
+from bot.domain.cron import next_fires
 from bot.domain.periods import ALL_END
 from bot.invocation import RoomRef
 from bot.render.chart import MAX_BARS, chart_heading, contributions_chart
@@ -257,11 +257,15 @@ def test_numeric_weekdays_mean_what_they_mean_in_cron() -> None:
     sunday = next_summary_time(_config("30 18 * * 0", "UTC"), saturday)
     assert monday.astimezone(BERLIN).strftime("%a %H:%M") == "Mon 09:00"
     assert sunday == datetime(2026, 10, 25, 18, 30, tzinfo=UTC)
-    assert cron_weekdays("1-5") == "mon,tue,wed,thu,fri"
-    assert cron_weekdays("*/2") == "sun,tue,thu,sat"
-    assert cron_weekdays("5-7") == "sun,fri,sat"
-    assert cron_weekdays("mon-fri") == "mon-fri"
-    assert cron_weekdays("*") == "*"
+    days = {
+        "1-5": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+        "*/2": ["Sun", "Tue", "Thu", "Sat"],
+        "5-7": ["Sun", "Fri", "Sat"],
+        "mon-fri": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+    }
+    for field, expected in days.items():
+        fires = next_fires(f"0 9 * * {field}", ZoneInfo("UTC"), saturday, len(expected))
+        assert [fire.strftime("%a") for fire in fires] == expected, field
 
 
 def test_a_cron_line_that_never_fires_is_never_due() -> None:

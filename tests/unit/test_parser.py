@@ -31,6 +31,7 @@ def refused(tree: CommandTree, text: str, prefix: str = "!") -> UserError:
 
 SPEC_COMMANDS = {
     "help": Permission.ANYONE,
+    "about": Permission.ANYONE,  # AGPL-3.0 §13: the source of the running bot (issue 12)
     "coop setup": Permission.ROOM_ADMIN,
     "coop bind": Permission.ROOM_ADMIN,
     "coop code": Permission.STEWARD,
@@ -179,6 +180,7 @@ def test_usage_lines_are_generated_from_the_tree(tree: CommandTree) -> None:
 CASES: list[tuple[str, str, dict[str, object], dict[str, str]]] = [
     ("help", "help", {}, {}),
     ("help task claim", "help", {"command": "task claim"}, {}),
+    ("about", "about", {}, {}),
     ("coop setup Riverside Co-op", "coop setup", {"name": "Riverside Co-op"}, {}),
     ("coop bind 7KQ2XM4P", "coop bind", {"code": "7KQ2XM4P"}, {}),
     ("coop code", "coop code", {}, {}),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand
+from bot.domain.cron import explain, next_fires
 from bot.domain.ratios import format_ratio
-from bot.domain.timeparse import duration_text
+from bot.domain.timeparse import duration_text, format_local
 from bot.errors import UserError
 from bot.invocation import CAP_ROLE_SYNC, Invocation
 from bot.render.document import Bold, Code, Line, Reply, command, error, line, private
@@ -109,13 +110,10 @@ async def settings(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     if requested:
         changed = await coops.change_settings(ctx, requested)
         text = ", ".join(f"{k} = {show_setting(k, v)}" for k, v in changed.items())
-        return [
-            Reply(
-                blocks=(
-                    line(Bold(text=f"Settings of {ctx.require_coop().name} changed"), f": {text}"),
-                )
-            )
-        ]
+        blocks = [line(Bold(text=f"Settings of {ctx.require_coop().name} changed"), f": {text}")]
+        if {"summary_cron", "timezone"} & changed.keys():
+            blocks.append(_summary_schedule(ctx))
+        return [Reply(blocks=tuple(blocks))]
     config = ctx.config
     rows = [
         ("timezone", config.timezone.key),
@@ -230,6 +228,16 @@ async def undo(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
             )
         )
     ]
+
+
+def _summary_schedule(ctx: Context) -> Line:
+    """When the weekly summary comes next, so a steward sees at once what a line means."""
+    config = ctx.config
+    fires = next_fires(config.summary_cron, config.timezone, ctx.clock.now(), 3)
+    when = ", ".join(format_local(fire, config.timezone, with_year=True) for fire in fires)
+    return line(
+        f"summary: {explain(config.summary_cron)}; next {when} ({config.timezone.key})", indent=1
+    )
 
 
 async def member_add(ctx: Context, cmd: ParsedCommand) -> list[Reply]:

@@ -1,0 +1,1 @@
+"""Operator-facing behaviour: CLI errors, check, backups, supervision, health."""
