@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.app import Core
 from bot.clock import ManualClock
 from bot.db.models import Decision, Member, Vote
+from bot.services import ballots as stored_cast
 from tests.support import announcements, say, setup_coop
 
 # alice and these 13 make 14 members.
@@ -17,14 +18,18 @@ FOURTEEN = ("bob", "carol", "dan", "erin", "femi", "gus", "hana", "ivo", "jo", "
 
 
 async def ballots(core: Core, number: int) -> dict[str, str]:
+    """{member: stored ballot in letters}, read from the stored option positions."""
     async with core.sessions() as session:
         rows = await session.execute(
-            select(Member.name, Vote.choice)
+            select(Member.name, Decision, Vote.choice, Vote.ballot)
             .join(Vote, Vote.member_id == Member.id)
             .join(Decision, Decision.id == Vote.decision_id)
             .where(Decision.number == number)
         )
-        return dict(rows.tuples().all())
+        return {
+            name: stored_cast.read(decision, choice, ballot).letters()
+            for name, decision, choice, ballot in rows.tuples().all()
+        }
 
 
 async def stored(core: Core, number: int) -> Decision:
