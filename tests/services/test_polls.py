@@ -191,3 +191,17 @@ async def test_long_option_names_still_close(core: Core) -> None:
     assert closed.startswith("#1 Pick? — tie: XXX")
     outcome = (await stored(core, 1)).outcome
     assert outcome is not None and len(outcome) == 200 and outcome.endswith("…")
+
+
+async def test_a_score_card_says_an_unscored_option_counts_as_zero(core: Core) -> None:
+    await setup_coop(core)
+    opened = await say(core, "alice", '!poll Rate them options:"Hall | Barn" method:score')
+    note = "score each option 0–5; an option you leave unscored counts as 0"
+    assert note in opened
+    assert note in await say(core, "bob", "!show 1")
+    # bob scores only the Hall: his Barn counts as 0, so one keen voter can't carry it.
+    await say(core, "bob", "!vote 1 A=2")
+    await say(core, "carol", "!vote 1 B=3")
+    assert "mean score: Hall 1.00 · Barn 1.50" in await say(core, "bob", "!show 1")
+    await say(core, "alice", '!poll Pick one options:"Hall | Barn"')
+    assert "unscored" not in await say(core, "bob", "!show 2")
