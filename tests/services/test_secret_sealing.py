@@ -185,3 +185,17 @@ async def test_deleted_secret_votes_do_not_linger_in_the_sqlite_file(
     assert MARKER.encode() in _checkpointed_bytes(settings.database_url)
     await say(core, "alice", "!close 1")
     assert MARKER.encode() not in _checkpointed_bytes(settings.database_url)
+
+
+async def test_a_withdrawn_secret_decision_is_sealed_too(core: Core) -> None:
+    await setup_coop(core, members=MEMBERS)
+    await say(core, "alice", '!poll Colour? options:"Red | Blue" secret:yes')
+    await say(core, "bob", "!vote 1 B")
+    await say(core, "carol", "!vote 1 A")
+    assert "withdrawn by @alice" in await say(core, "alice", "!withdraw 1")
+    database = await dump(core.engine)
+    assert database["votes"] == []
+    assert sorted(r["member_id"] for r in database["participations"]) == [2, 3]
+    sealed = sorted(database["sealed_ballots"], key=lambda r: r["position"])
+    assert [loaded(r["ballot"]) for r in sealed] == [[0], [1]]
+    assert "withdrawn" in await say(core, "bob", "!show 1")
