@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,6 +21,7 @@ from bot.db.migrate import upgrade
 from bot.db.models import Base, Member
 from bot.invocation import RoomRef
 from bot.services.registry_sync import RoleHolder
+from tests.support import say
 
 
 async def test_migrated_schema_matches_the_models(settings: Settings) -> None:
@@ -194,5 +198,192 @@ async def test_upgrading_keeps_each_coops_role_sync_where_it_was_safe(
         async with core.sessions() as session:
             active = (await session.scalars(select(Member.name).where(Member.active))).all()
         assert sorted(active) == ["user1", "user3", "user4", "user5", "user6"]
+    finally:
+        await core.close()
+
+
+_decisions = sa.table(
+    "decisions",
+    *(sa.column(c, sa.Integer) for c in ("id", "coop_id", "number", "author_id")),
+    *(sa.column(c, sa.String) for c in ("kind", "title", "body", "method", "quorum", "status")),
+    sa.column("secret", sa.Boolean),
+    sa.column("eligible_count", sa.Integer),
+    *(sa.column(c, sa.DateTime) for c in ("created_at", "opens_at", "closes_at", "opened_at")),
+)
+_options = sa.table(
+    "decision_options",
+    *(sa.column(c, sa.Integer) for c in ("decision_id", "position")),
+    sa.column("label", sa.String),
+)
+_votes = sa.table(
+    "votes",
+    *(sa.column(c, sa.Integer) for c in ("id", "decision_id", "member_id", "changes")),
+    *(sa.column(c, sa.String) for c in ("choice", "reason")),
+    sa.column("cast_at", sa.DateTime),
+)
+_outbox = sa.table(
+    "outbox",
+    *(sa.column(c, sa.Integer) for c in ("id", "coop_id")),
+    sa.column("created_at", sa.DateTime),
+    sa.column("document", sa.JSON),
+)
+_deliveries = sa.table(
+    "outbox_deliveries",
+    *(sa.column(c, sa.Integer) for c in ("id", "outbox_id", "attempts")),
+    *(sa.column(c, sa.String) for c in ("platform", "room_id", "reply_to", "recipient")),
+)
+
+# decision: (number, kind, method, status, secret, options, {member id: stored text})
+_OLD_VOTES = [
+    (1, "poll", "approval", "open", False, ["Lake", "a,c", "City"], {1: "A,C", 2: "B"}),
+    (2, "poll", "ranked", "open", False, ["B", "A", "C>A"], {1: "C>A", 2: "B>A>C"}),
+    (3, "poll", "score", "open", False, ["Hall", "Barn"], {1: "A=5,B=0", 2: "hall=2"}),
+    (4, "poll", "single", "open", False, ["Red", "Green"], {1: "Purple"}),
+    (5, "proposal", "majority", "open", False, [], {1: "yes", 2: "no"}),
+    (6, "poll", "ranked", "closed", True, ["Up", "Down", "Out"], {1: "C>A", 2: "A", 3: "B>C"}),
+    (7, "proposal", "majority", "open", True, [], {1: "yes", 3: "no"}),
+]
+
+
+async def test_upgrading_stores_ballots_as_positions_and_seals_closed_secret_ones(
+    database_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        await upgrade(engine, "0003")
+        async with engine.begin() as connection:
+            await connection.execute(
+                _coops.insert().values(id=1, name="Old", created_at=_T, settings={},
+                                       next_decision_number=8, next_task_number=1)
+            )  # fmt: skip
+            await connection.execute(
+                _bindings.insert().values(
+                    id=1, coop_id=1, platform="console", room_id="local", created_at=_T
+                )
+            )
+            for member_id, name in ((1, "alice"), (2, "bob"), (3, "carol")):
+                await connection.execute(
+                    _members.insert().values(id=member_id, coop_id=1, name=name,
+                                             role="steward", active=True, joined_at=_T)
+                )  # fmt: skip
+                await connection.execute(
+                    _identities.insert().values(
+                        coop_id=1, member_id=member_id, identity=f"console:{name}"
+                    )
+                )
+            vote_id = 0
+            for number, kind, method, status, secret, options, votes in _OLD_VOTES:
+                await connection.execute(
+                    _decisions.insert().values(
+                        id=number, coop_id=1, number=number, author_id=1, kind=kind,
+                        title=f"Old {number}", body="", method=method, quorum="0",
+                        status=status, secret=secret, eligible_count=3, created_at=_T,
+                        opens_at=_T, closes_at=_T + timedelta(days=30), opened_at=_T,
+                    )
+                )  # fmt: skip
+                for position, label in enumerate(options):
+                    await connection.execute(
+                        _options.insert().values(decision_id=number, position=position, label=label)
+                    )
+                for member_id, text_choice in votes.items():
+                    vote_id += 1
+                    await connection.execute(
+                        _votes.insert().values(id=vote_id, decision_id=number, member_id=member_id,
+                                               choice=text_choice, reason="", cast_at=_T, changes=0)
+                    )  # fmt: skip
+            # An answer to a secret vote, sent in a direct message before this revision.
+            answer = {
+                "kind": "info",
+                "subject": "decision:1:7",
+                "ephemeral": True,
+                "blocks": [
+                    {"kind": "line", "indent": 0, "parts": [
+                        {"kind": "text", "text": "Your vote on #7 is recorded: "},
+                        {"kind": "bold", "text": "yes"},
+                    ]},
+                    {"kind": "line", "indent": 1, "parts": [
+                        {"kind": "text", "text": "turnout 1/3 — no quorum needed"},
+                    ]},
+                ],
+            }  # fmt: skip
+            await connection.execute(
+                _outbox.insert().values(id=1, coop_id=1, created_at=_T, document=answer)
+            )
+            await connection.execute(
+                _deliveries.insert().values(id=1, outbox_id=1, attempts=1, platform="console",
+                                            room_id="dm", reply_to="m1", recipient="alice")
+            )  # fmt: skip
+        with caplog.at_level(logging.WARNING):
+            await upgrade(engine)
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT decision_id, member_id, choice, ballot FROM votes")
+            )
+            stored = {
+                (d, m): (c, json.loads(b) if isinstance(b, str) else b) for d, m, c, b in rows.all()
+            }
+            sealed = (
+                await connection.execute(
+                    text("SELECT choice, ballot FROM sealed_ballots ORDER BY position")
+                )
+            ).all()
+            took_part = (
+                await connection.execute(text("SELECT decision_id, member_id FROM participations"))
+            ).all()
+            document = (await connection.execute(text("SELECT document FROM outbox"))).scalar()
+    finally:
+        await engine.dispose()
+
+    assert stored == {
+        # The letters the bot wrote are what was cast, not the option called `a,c`.
+        (1, 1): (None, [0, 2]),
+        (1, 2): (None, [1]),
+        # `C>A` ranks C over A; it was not a vote for the option called `C>A`.
+        (2, 1): (None, [2, 0]),
+        (2, 2): (None, [1, 0, 2]),
+        (3, 1): (None, [[0, 5], [1, 0]]),
+        (3, 2): (None, [[0, 2]]),  # not in the bot's form: read as the old code read it
+        (4, 1): ("Purple", None),  # unreadable: kept as it was, never dropped
+        (5, 1): ("yes", None),
+        (5, 2): ("no", None),
+        (7, 1): ("yes", None),  # still open: the link is needed to change a vote
+        (7, 3): ("no", None),
+    }
+    # #6 was a closed secret poll: its ballots are sealed, in the order of their content.
+    assert [(c, json.loads(b) if isinstance(b, str) else b) for c, b in sealed] == [
+        (None, [0]),
+        (None, [1, 2]),
+        (None, [2, 0]),
+    ]
+    assert sorted(took_part) == [(6, 1), (6, 2), (6, 3)]
+    if isinstance(document, str):
+        document = json.loads(document)
+    assert document["blocks"][0]["parts"] == [
+        {"kind": "text", "text": "Your vote on #7 is recorded (secret ballot)"}
+    ]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        "vote 1 on #1 of co-op 1: read by its letters; the old reader had read another ballot"
+        in warned
+    )
+    assert (
+        "vote 3 on #2 of co-op 1: read by its letters; the old reader had read another ballot"
+        in warned
+    )
+    assert (
+        "vote 7 on #4 of co-op 1 could not be read; kept as it was, shown as unreadable" in warned
+    )
+    assert not any("Purple" in w or "C>A" in w for w in warned)
+
+    core = await create_core(Settings(database_url=database_url), clock)
+    try:
+        shown = await say(core, "alice", "!show 4")
+        assert "1 stored vote from an earlier version could not be read" in shown
+        assert "Lake 1 · a,c 1 · City 1" in await say(core, "alice", "!show 1")
+        assert "first preferences: B 0 · A 1 · C>A 1" in await say(core, "alice", "!show 2")
+        closed = await say(core, "alice", "!show 6")
+        assert "round 1: Up 1 · Down 1 · Out 1" in closed
+        assert "turnout 3/3" in closed
+        assert "mean score: Hall 3.50 · Barn 0.00" in await say(core, "alice", "!show 3")
     finally:
         await core.close()

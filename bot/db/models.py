@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -200,19 +201,58 @@ class Eligibility(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
 
 
+# A vote holds exactly one of: a proposal's choice (`yes`, `no`, `abstain`, `block`) or a
+# poll's ballot as option positions (polls.Ballot.stored). A poll row whose text, stored
+# before revision 0004, could not be read keeps that text in `choice` and no ballot.
+_ONE_CHOICE = "(choice IS NULL) <> (ballot IS NULL)"
+
+
 class Vote(Base):
-    """A member's current vote on a decision; changing a vote updates this row."""
+    """A member's current vote on a decision; changing a vote updates this row. The rows of
+    a secret decision are deleted when it closes (see SealedBallot and Participation)."""
 
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("decision_id", "member_id"),)
+    __table_args__ = (
+        UniqueConstraint("decision_id", "member_id"),
+        CheckConstraint(_ONE_CHOICE, name="one_choice"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    choice: Mapped[str] = mapped_column(String(500))  # canonical ballot text
+    choice: Mapped[str | None] = mapped_column(String(500))
+    # none_as_null: a missing ballot is SQL NULL (for the check), not the JSON value null.
+    ballot: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     reason: Mapped[str] = mapped_column(Text, default="")
     cast_at: Mapped[datetime]
     changes: Mapped[int] = mapped_column(default=0)
+
+
+class SealedBallot(Base):
+    """One anonymous choice of a closed (or withdrawn) secret decision: no voter, no time,
+    no id that follows the order of voting. `position` numbers a decision's sealed ballots
+    in the order of their content, and they are written in that order."""
+
+    __tablename__ = "sealed_ballots"
+    __table_args__ = (CheckConstraint(_ONE_CHOICE, name="one_choice"),)
+
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    choice: Mapped[str | None] = mapped_column(String(500))
+    ballot: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class Participation(Base):
+    """Who voted on a closed (or withdrawn) secret decision, and when they last voted;
+    never how (SPEC §4)."""
+
+    __tablename__ = "participations"
+
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id"), primary_key=True, autoincrement=False
+    )
+    voted_at: Mapped[datetime]
 
 
 class Task(Base):

@@ -76,13 +76,68 @@ class Ballot:
     scores: tuple[int, ...] = ()
 
     def text(self) -> str:
-        """The canonical letters (`B`, `A,C`, `C>A>B`, `A=5,C=0`); parse_ballot reads it back."""
+        """The ballot in letters (`B`, `A,C`, `C>A>B`, `A=5,C=0`), as a member would type it.
+
+        For showing only: a ballot is stored as positions (`stored`), never as this text,
+        because an option's own text may look like letters (`B | A`, `C`)."""
         letters = [option_label(i) for i in self.picks]
         if self.method is PollMethod.RANKED:
             return ">".join(letters)
         if self.method is PollMethod.SCORE:
             return ",".join(f"{letter}={s}" for letter, s in zip(letters, self.scores, strict=True))
         return ",".join(letters)
+
+    def words(self, options: Sequence[str]) -> str:
+        """The ballot with option texts: `Cabin > Lakehouse`, `Crisps, Nuts`, `Hall 5, Barn 3`."""
+        if self.method is PollMethod.RANKED:
+            return " > ".join(options[i] for i in self.picks)
+        if self.method is PollMethod.SCORE:
+            return ", ".join(
+                f"{options[i]} {s}" for i, s in zip(self.picks, self.scores, strict=True)
+            )
+        return ", ".join(options[i] for i in self.picks)
+
+    def stored(self) -> list[int] | list[list[int]]:
+        """The ballot as stored (JSON): option positions, most preferred first for ranked;
+        `[[position, score], …]` for score."""
+        if self.method is PollMethod.SCORE:
+            return [[i, s] for i, s in zip(self.picks, self.scores, strict=True)]
+        return list(self.picks)
+
+
+def stored_ballot(method: PollMethod, n_options: int, data: object) -> Ballot:
+    """Read a ballot back from its stored positions (`Ballot.stored`). Raises ValueError for
+    anything a vote could not have stored: wrong shape, an unknown or repeated position, a
+    score out of range, or more than one option for a single-choice poll."""
+
+    def position(value: object) -> int:
+        if type(value) is not int or not 0 <= value < n_options:
+            raise ValueError(f"not an option position of {n_options}: {value!r}")
+        return value
+
+    if not isinstance(data, list):
+        raise ValueError(f"a stored ballot is a list, not {type(data).__name__}")
+    if method is PollMethod.SCORE:
+        pairs: list[tuple[int, int]] = []
+        for item in data:
+            if not isinstance(item, list) or len(item) != 2:
+                raise ValueError(f"a stored score is [position, score], not {item!r}")
+            score = item[1]
+            if type(score) is not int or not SCORE_MIN <= score <= SCORE_MAX:
+                raise ValueError(f"not a score: {score!r}")
+            pairs.append((position(item[0]), score))
+        picks = tuple(p for p, _ in pairs)
+        if not picks or list(picks) != sorted(set(picks)):
+            raise ValueError("stored scores must name distinct options in ascending order")
+        return Ballot(method, picks, tuple(s for _, s in pairs))
+    picks = tuple(position(item) for item in data)
+    if not picks or len(set(picks)) != len(picks):
+        raise ValueError("a stored ballot names distinct options")
+    if method is PollMethod.SINGLE and len(picks) != 1:
+        raise ValueError("a single-choice ballot names one option")
+    if method is PollMethod.APPROVAL and list(picks) != sorted(picks):
+        raise ValueError("stored approvals are in ascending order")
+    return Ballot(method, picks)
 
 
 def ballot_example(method: PollMethod, n_options: int, number: int, prefix: str = "!") -> str:

@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 from bot.db.models import Decision, Member
 from bot.domain import polls, proposals
+from bot.domain.limits import SCORE_MAX, SCORE_MIN
 from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import format_duration, format_local
 from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, command, line
 from bot.render.people import mention, mention_run
+from bot.services.ballots import Cast
 from bot.services.decisions import LIST_MAX, Count
 
 
@@ -46,19 +48,36 @@ def choices(decision: Decision) -> Choices:
     )
 
 
-def ballot_text(decision: Decision, stored: str) -> str:
-    """A stored poll ballot in words: `Cabin > Lakehouse`, `Crisps, Nuts`, `Hall 5, Barn 3`."""
-    if decision.kind == "proposal":
-        return stored
-    labels = _labels(decision)
-    ballot = polls.parse_ballot(polls.PollMethod(decision.method), labels, stored, decision.number)
-    if ballot.method is polls.PollMethod.RANKED:
-        return " > ".join(labels[i] for i in ballot.picks)
-    if ballot.method is polls.PollMethod.SCORE:
-        return ", ".join(
-            f"{labels[i]} {s}" for i, s in zip(ballot.picks, ballot.scores, strict=True)
+def ballot_text(decision: Decision, cast: Cast) -> str:
+    """What was cast, in words: `yes`, `Cabin > Lakehouse`, `Crisps, Nuts`, `Hall 5, Barn 3`."""
+    if cast.ballot is not None:
+        return cast.ballot.words(_labels(decision))
+    return cast.letters()
+
+
+def score_note(decision: Decision) -> Line | None:
+    """SPEC §4: a score poll's card says what an option left unscored counts as."""
+    if decision.kind != "poll" or decision.method != str(polls.PollMethod.SCORE):
+        return None
+    return line(
+        f"score each option {SCORE_MIN}–{SCORE_MAX}; "
+        f"an option you leave unscored counts as {SCORE_MIN}",
+        indent=1,
+    )
+
+
+def unreadable_note(count: Count) -> list[Line]:
+    """Votes stored by an earlier version that could not be read: said, never dropped."""
+    if not count.unreadable:
+        return []
+    n = count.unreadable
+    return [
+        line(
+            f"{n} stored vote{'s' if n != 1 else ''} from an earlier version could not be "
+            "read and count for no option; the operator's upgrade log names them",
+            indent=1,
         )
-    return ", ".join(labels[i] for i in ballot.picks)
+    ]
 
 
 def _kind(decision: Decision) -> str:
@@ -145,6 +164,9 @@ def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: 
     if decision.kind == "poll":
         for key, label in choice_keys(decision):
             blocks.append(line(f"{key}: {label}", indent=1))
+    note = score_note(decision)
+    if note is not None:
+        blocks.append(note)
     secret = " · secret ballot" if decision.secret else ""
     blocks.append(
         line(
@@ -204,20 +226,33 @@ def quorum_progress(count: Count) -> str:
 
 
 def vote_recorded(
-    decision: Decision, choice: str, changed: bool, count: Count, *, shown: bool
+    decision: Decision, cast: Cast, changed: bool, count: Count, *, shown: bool
 ) -> Reply:
     """`Your vote on #7 is recorded: yes` (or, on a secret ballot the room would see, only
-    that it was recorded), then the turnout and what quorum still needs."""
+    that it was recorded), then the turnout and what quorum still needs.
+
+    A secret choice is never stored: the answer kept in the outbox until it is sent (and
+    after, until retention removes it) is the one without the choice."""
     head = f"Your vote on #{decision.number} is {'changed' if changed else 'recorded'}"
-    if not shown:
-        first = line(f"{head} (secret ballot)")
-    elif decision.kind == "poll":
-        # Letters are what `vote` takes; the option names confirm what the voter meant.
-        first = line(f"{head}: ", Bold(text=ballot_text(decision, choice)), f" ({choice})")
-    else:
-        first = line(f"{head}: ", Bold(text=choice))
     tail = line(f"turnout {count.turnout}/{count.eligible} — {quorum_progress(count)}", indent=1)
-    return Reply(blocks=(first, tail), ephemeral=True, subject=subject(decision))
+    hidden = Reply(
+        blocks=(line(f"{head} (secret ballot)"), tail), ephemeral=True, subject=subject(decision)
+    )
+    if not shown:
+        return hidden
+    if cast.ballot is not None:
+        # Letters are what `vote` takes; the option names confirm what the voter meant.
+        first = line(
+            f"{head}: ", Bold(text=ballot_text(decision, cast)), f" ({cast.ballot.text()})"
+        )
+    else:
+        first = line(f"{head}: ", Bold(text=cast.letters()))
+    return Reply(
+        blocks=(first, tail),
+        ephemeral=True,
+        subject=subject(decision),
+        stored_as=hidden if decision.secret else None,
+    )
 
 
 def _turnout(count: Count) -> str:
@@ -263,10 +298,14 @@ def status(
         blocks.append(line(decision.body, indent=1))
     if decision.kind == "poll":
         blocks.extend(line(f"{k}: {v}", indent=1) for k, v in choice_keys(decision))
+    note = score_note(decision)
+    if note is not None:
+        blocks.append(note)
     if decision.secret:
         blocks.append(line(f"secret ballot · {_turnout(count)}", indent=1))
     else:
         blocks.append(line(f"{_count_text(decision, count)}        {_turnout(count)}", indent=1))
+        blocks.extend(unreadable_note(count))
     blocks.extend(_blocks(blockers))
     if waiting:
         blocks.append(_waiting(waiting))
@@ -348,6 +387,7 @@ def result(decision: Decision, count: Count, blockers: Sequence[tuple[Member, st
             )
         else:
             blocks.append(line(_count_text(decision, count), indent=1))
+    blocks.extend(unreadable_note(count))
     return Reply(
         kind="announcement",
         blocks=tuple(blocks),

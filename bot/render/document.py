@@ -135,6 +135,14 @@ class Reply(_Node):
     ephemeral: bool = False
     private_to: str | None = None
     subject: str | None = None
+    # What the outbox stores in place of this reply, when the reply holds what must never
+    # be stored (a secret vote's choice, shown only to its voter). Never serialised itself:
+    # a reply loaded from the outbox is the stored one.
+    stored_as: Reply | None = Field(default=None, exclude=True)
+
+    def storable(self) -> Reply:
+        """The reply as the outbox may store it."""
+        return self.stored_as if self.stored_as is not None else self
 
     @property
     def private(self) -> bool:

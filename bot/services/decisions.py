@@ -15,6 +15,8 @@ from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
 from bot.domain.timeparse import format_local, later, parse_duration, parse_when
 from bot.errors import UserError
+from bot.services import ballots
+from bot.services.ballots import Cast
 from bot.services.context import Context
 from bot.services.members import active_members
 
@@ -33,6 +35,7 @@ class Count:
     proposal: proposals.ProposalCount | None = None
     poll: polls.PollResult | None = None
     no_quorum: bool = False
+    unreadable: int = 0  # stored votes (from before revision 0004) that count for nothing
 
     @property
     def votes_to_quorum(self) -> int:
@@ -341,22 +344,20 @@ async def get_decision(ctx: Context, number: int, *, lock: bool = False) -> Deci
     return decision
 
 
-async def current_votes(ctx: Context, decision: Decision) -> Sequence[Vote]:
-    return (
-        await ctx.session.scalars(
-            select(Vote).where(Vote.decision_id == decision.id).order_by(Vote.id)
-        )
-    ).all()
+async def current_votes(ctx: Context, decision: Decision) -> list[Cast]:
+    """The current votes as cast (a closed secret decision's sealed ballots)."""
+    return await ballots.current(ctx, decision)
 
 
-def count(decision: Decision, votes: Sequence[Vote]) -> Count:
-    """Count current votes under the decision's method (SPEC §4).
+def count(decision: Decision, votes: Sequence[Cast]) -> Count:
+    """Count current votes under the decision's method (SPEC §4), from what was cast.
 
     Eligibility is the snapshot taken when voting opened: a member removed since keeps the
     vote they cast, and `eligible` does not shrink, so removing someone can't change a
     running count or its quorum. Members admitted later are not in it at all."""
     quorum = Fraction(decision.quorum)
     eligible = decision.eligible_count
+    unreadable = sum(1 for v in votes if not v.readable)
     if decision.kind == "proposal":
         method = proposals.ProposalMethod(decision.method)
         result = proposals.count_proposal(
@@ -364,7 +365,7 @@ def count(decision: Decision, votes: Sequence[Vote]) -> Count:
             Fraction(decision.threshold) if decision.threshold else proposals.DEFAULT_THRESHOLD,
             quorum,
             eligible,
-            [proposals.ProposalChoice(v.choice) for v in votes],
+            [v.choice for v in votes if v.choice is not None],
         )
         return Count(
             eligible,
@@ -372,17 +373,18 @@ def count(decision: Decision, votes: Sequence[Vote]) -> Count:
             result.needed,
             proposal=result,
             no_quorum=result.outcome is proposals.Outcome.NO_QUORUM,
+            unreadable=unreadable,
         )
-    labels = [o.label for o in decision.options]
     poll_method = polls.PollMethod(decision.method)
-    ballots = [polls.parse_ballot(poll_method, labels, v.choice, decision.number) for v in votes]
+    cast = [v.ballot for v in votes if v.ballot is not None]
     needed = proposals.votes_needed(quorum, eligible)
     return Count(
         eligible,
-        len(votes),
+        len(cast),
         needed,
-        poll=polls.count_poll(poll_method, len(labels), ballots),
-        no_quorum=len(votes) < needed,
+        poll=polls.count_poll(poll_method, len(decision.options), cast),
+        no_quorum=len(cast) < needed,
+        unreadable=unreadable,
     )
 
 
@@ -420,7 +422,7 @@ async def block_reasons(ctx: Context, decision: Decision) -> Sequence[tuple[Memb
 class VoteResult:
     decision: Decision
     changed: bool
-    choice: str
+    cast: Cast  # what was cast, as it is stored
 
 
 def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
@@ -466,13 +468,15 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
                 "A block needs a reason, so the group can address it",
                 f'for example `{ctx.prefix}vote {number} block reason:"it breaks our lease"`',
             )
-        stored = str(choice)
+        cast = Cast(choice=choice)
     else:
         labels = [o.label for o in decision.options]
-        ballot = polls.parse_ballot(
-            polls.PollMethod(decision.method), labels, choice_text, number, prefix=ctx.prefix
+        cast = Cast(
+            ballot=polls.parse_ballot(
+                polls.PollMethod(decision.method), labels, choice_text, number, prefix=ctx.prefix
+            )
         )
-        stored = ballot.text()
+    stored_choice, stored_ballot = ballots.stored(cast)
     existing = await ctx.session.scalar(
         select(Vote).where(Vote.decision_id == decision.id, Vote.member_id == member.id)
     )
@@ -482,18 +486,21 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
             Vote(
                 decision_id=decision.id,
                 member_id=member.id,
-                choice=stored,
+                choice=stored_choice,
+                ballot=stored_ballot,
                 reason=reason_text,
                 cast_at=now,
             )
         )
     else:
-        existing.choice, existing.reason, existing.cast_at = stored, reason_text, now
+        existing.choice, existing.ballot = stored_choice, stored_ballot
+        existing.reason, existing.cast_at = reason_text, now
         existing.changes += 1
-    detail: dict[str, Any] = {} if decision.secret else {"choice": stored}
+    # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
+    detail: dict[str, Any] = {} if decision.secret else {"choice": cast.letters()}
     ctx.audit("vote.change" if existing else "vote.cast", f"decision:{number}", **detail)
     await ctx.session.flush()
-    return VoteResult(decision, existing is not None, stored)
+    return VoteResult(decision, existing is not None, cast)
 
 
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
@@ -519,6 +526,8 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     decision.status, decision.closed_at, decision.outcome = "closed", now, outcome
+    if decision.secret:
+        await ballots.seal(ctx, decision)
     ctx.audit("decision.close", f"decision:{decision.number}", outcome=outcome, early=early)
     return result
 
@@ -606,6 +615,8 @@ async def withdraw(ctx: Context, number: int) -> Decision:
             f"see it with `{ctx.prefix}show {number}`",
         )
     decision.status = "withdrawn"
+    if decision.secret:
+        await ballots.seal(ctx, decision)
     ctx.audit("decision.withdraw", f"decision:{number}")
     return decision
 

@@ -15,9 +15,10 @@ from typing import Final
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import AuditEvent, Contribution, Decision, Member, Task, Vote
+from bot.db.models import AuditEvent, Contribution, Decision, Member, Participation, Task, Vote
 from bot.domain.periods import Period, all_time
 from bot.errors import UserError
+from bot.services import ballots
 from bot.services.context import Context
 from bot.services.contributions import resolve_period
 
@@ -124,19 +125,42 @@ async def _votes(session: AsyncSession, coop_id: int, period: Period) -> _Table:
             .order_by(Decision.number, Vote.cast_at, Vote.id)
         )
     ).all()
+    # A closed secret decision keeps who took part, not how (its ballots are sealed).
+    took_part = (
+        await session.execute(
+            select(Participation, Decision)
+            .join(Decision, Decision.id == Participation.decision_id)
+            .where(
+                Decision.coop_id == coop_id,
+                Participation.voted_at >= period.start,
+                Participation.voted_at < period.end,
+            )
+            .order_by(Decision.number, Participation.voted_at, Participation.member_id)
+        )
+    ).all()
     header = ("decision", "title", "secret", "member", "choice", "reason", "cast_at", "changes")
-    rows: list[tuple[Cell, ...]] = []
+    keyed: list[tuple[tuple[int, datetime, int], tuple[Cell, ...]]] = []
     hidden = 0
     for vote, decision in found:
+        key = (decision.number, vote.cast_at, vote.id)
         if decision.secret:
             # SPEC §4: who voted may be known, how never is; a reason could tell, so it goes too.
             hidden += 1
-            rows.append((decision.number, decision.title, True, names.get(vote.member_id),
-                         SECRET_CHOICE, None, vote.cast_at, None))  # fmt: skip
+            keyed.append((key, (decision.number, decision.title, True, names.get(vote.member_id),
+                                SECRET_CHOICE, None, vote.cast_at, None)))  # fmt: skip
         else:
-            rows.append((decision.number, decision.title, False, names.get(vote.member_id),
-                         vote.choice, vote.reason or None, vote.cast_at, vote.changes))  # fmt: skip
-    return _Table(header, rows, hidden)
+            # The ballot in letters (`C>A>B`), from what was stored, never re-read from text.
+            choice = ballots.read(decision, vote.choice, vote.ballot).letters()
+            keyed.append((key, (decision.number, decision.title, False,
+                                names.get(vote.member_id), choice, vote.reason or None,
+                                vote.cast_at, vote.changes)))  # fmt: skip
+    for part, decision in took_part:
+        hidden += 1
+        keyed.append(((decision.number, part.voted_at, 0), (decision.number, decision.title,
+                      True, names.get(part.member_id), SECRET_CHOICE, None, part.voted_at,
+                      None)))  # fmt: skip
+    keyed.sort(key=lambda item: item[0])
+    return _Table(header, [row for _, row in keyed], hidden)
 
 
 async def _tasks(session: AsyncSession, coop_id: int, period: Period) -> _Table:

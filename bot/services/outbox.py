@@ -117,7 +117,7 @@ async def announce(
         coop_id=coop_id,
         created_at=clock.now(),
         dedupe_key=dedupe_key,
-        document=reply.model_dump(mode="json"),
+        document=reply.storable().model_dump(mode="json"),
     )
     session.add(message)
     await session.flush()
@@ -148,7 +148,9 @@ async def acknowledge(
     sender takes them over when the lease runs out: the change is always acknowledged."""
     now = clock.now()
     messages = [
-        OutboxMessage(coop_id=coop_id, created_at=now, document=reply.model_dump(mode="json"))
+        OutboxMessage(
+            coop_id=coop_id, created_at=now, document=reply.storable().model_dump(mode="json")
+        )
         for reply in replies
     ]
     session.add_all(messages)

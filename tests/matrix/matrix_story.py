@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.db.models import Decision, HandledMessage, Identity, Vote
+from bot.services import ballots
 from tests.matrix.matrix_people import Person, body_contains, of_type, reply_to
 
 POLL_START = "org.matrix.msc3381.poll.start"
@@ -121,12 +122,15 @@ async def stored_votes(core: Core, number: int) -> dict[str, str]:
     """{matrix user id: current choice} for decision `number`, as the database holds it."""
     async with core.sessions() as session:
         rows = await session.execute(
-            select(Identity.identity, Vote.choice)
+            select(Identity.identity, Decision, Vote.choice, Vote.ballot)
             .join(Vote, Vote.member_id == Identity.member_id)
             .join(Decision, Decision.id == Vote.decision_id)
             .where(Decision.number == number, Identity.identity.like("matrix:%"))
         )
-        return {identity.removeprefix("matrix:"): choice for identity, choice in rows.all()}
+        return {
+            identity.removeprefix("matrix:"): ballots.read(decision, choice, ballot).letters()
+            for identity, decision, choice, ballot in rows.tuples().all()
+        }
 
 
 async def stored_decision(core: Core, number: int) -> Decision:

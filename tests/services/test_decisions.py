@@ -14,7 +14,16 @@ from sqlalchemy import func, select
 from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
-from bot.db.models import AuditEvent, Coop, Decision, Eligibility, Member, Vote
+from bot.db.models import (
+    AuditEvent,
+    Coop,
+    Decision,
+    Eligibility,
+    Member,
+    Participation,
+    SealedBallot,
+    Vote,
+)
 from bot.invocation import CAP_EPHEMERAL
 from bot.render.plain import render_plain
 from bot.services.context import Context
@@ -337,7 +346,15 @@ async def test_a_secret_ballot_shows_who_voted_never_how(core: Core) -> None:
     assert "blocked" not in after and "too expensive" not in after + closed
     for action, detail in await audit(core, "decision:1"):
         assert "choice" not in detail and "reason" not in detail, (action, detail)
-    assert {name for name in await votes(core, 1)} == {"bob", "carol", "dan"}
+    # SPEC §4: at close the link is dropped; who took part and the choices remain apart.
+    assert await votes(core, 1) == {}
+    async with core.sessions() as session:
+        took_part = await session.scalars(
+            select(Member.name).join(Participation, Participation.member_id == Member.id)
+        )
+        assert set(took_part.all()) == {"bob", "carol", "dan"}
+        sealed = await session.scalars(select(SealedBallot.choice).order_by(SealedBallot.position))
+        assert sealed.all() == ["abstain", "no", "yes"]
 
     # A secret block still stops a consent proposal, but nobody learns whose it was.
     await say(core, "alice", "!propose Sell the van method:consent secret:yes")

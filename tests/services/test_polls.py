@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.app import Core
 from bot.clock import ManualClock
 from bot.db.models import Decision, Member, Vote
+from bot.services import ballots as stored_cast
 from tests.support import announcements, say, setup_coop
 
 # alice and these 13 make 14 members.
@@ -17,14 +18,18 @@ FOURTEEN = ("bob", "carol", "dan", "erin", "femi", "gus", "hana", "ivo", "jo", "
 
 
 async def ballots(core: Core, number: int) -> dict[str, str]:
+    """{member: stored ballot in letters}, read from the stored option positions."""
     async with core.sessions() as session:
         rows = await session.execute(
-            select(Member.name, Vote.choice)
+            select(Member.name, Decision, Vote.choice, Vote.ballot)
             .join(Vote, Vote.member_id == Member.id)
             .join(Decision, Decision.id == Vote.decision_id)
             .where(Decision.number == number)
         )
-        return dict(rows.tuples().all())
+        return {
+            name: stored_cast.read(decision, choice, ballot).letters()
+            for name, decision, choice, ballot in rows.tuples().all()
+        }
 
 
 async def stored(core: Core, number: int) -> Decision:
@@ -186,3 +191,17 @@ async def test_long_option_names_still_close(core: Core) -> None:
     assert closed.startswith("#1 Pick? — tie: XXX")
     outcome = (await stored(core, 1)).outcome
     assert outcome is not None and len(outcome) == 200 and outcome.endswith("…")
+
+
+async def test_a_score_card_says_an_unscored_option_counts_as_zero(core: Core) -> None:
+    await setup_coop(core)
+    opened = await say(core, "alice", '!poll Rate them options:"Hall | Barn" method:score')
+    note = "score each option 0–5; an option you leave unscored counts as 0"
+    assert note in opened
+    assert note in await say(core, "bob", "!show 1")
+    # bob scores only the Hall: his Barn counts as 0, so one keen voter can't carry it.
+    await say(core, "bob", "!vote 1 A=2")
+    await say(core, "carol", "!vote 1 B=3")
+    assert "mean score: Hall 1.00 · Barn 1.50" in await say(core, "bob", "!show 1")
+    await say(core, "alice", '!poll Pick one options:"Hall | Barn"')
+    assert "unscored" not in await say(core, "bob", "!show 2")

@@ -72,7 +72,7 @@ async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     private = inv is not None and (inv.direct or CAP_EPHEMERAL in inv.capabilities)
     # A secret choice is shown only where the room can't see the reply.
     shown = not decision.secret or private
-    return [render.vote_recorded(decision, outcome.choice, outcome.changed, count, shown=shown)]
+    return [render.vote_recorded(decision, outcome.cast, outcome.changed, count, shown=shown)]
 
 
 async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
