@@ -149,6 +149,8 @@ class Dispatcher:
         except UserError as exc:
             outcome.result = "refused"
             return [refusal(exc, prefix)]
+        except Exception as exc:  # a bug in reading the text: the same report as below
+            return self._failed(inv, outcome, exc)
         outcome.command = cmd.command.name
         try:
             async with self._sessions() as session, session.begin():
@@ -187,23 +189,27 @@ class Dispatcher:
                 return []
             return [error("That collided with another change at the same moment; please try again")]
         except Exception as exc:
-            # Never the text, the arguments or the exception's message: any of them can be
-            # the member's secret choice.
-            log_failure(
-                log,
-                exc,
-                "%s failed in %s (message %s, from %s)",
-                outcome.command,
-                inv.room.key,
-                inv.message_id,
-                inv.actor.identity,
+            return self._failed(inv, outcome, exc)
+
+    @staticmethod
+    def _failed(inv: Invocation, outcome: _Outcome, exc: Exception) -> list[Reply]:
+        # Never the text, the arguments or the exception's message: any of them can be
+        # the member's secret choice.
+        log_failure(
+            log,
+            exc,
+            "%s failed in %s (message %s, from %s)",
+            outcome.command,
+            inv.room.key,
+            inv.message_id,
+            inv.actor.identity,
+        )
+        return [
+            error(
+                "Something went wrong on our side; nothing was changed",
+                "the operator can find the details in the bot's log",
             )
-            return [
-                error(
-                    "Something went wrong on our side; nothing was changed",
-                    "the operator can find the details in the bot's log",
-                )
-            ]
+        ]
 
     async def _store(
         self, session: AsyncSession, coop_id: int, inv: Invocation, replies: list[Reply]
