@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.db.models import HandledMessage
 from bot.edge import checked
 from bot.errors import UserError
+from bot.failure_log import log_failure
 from bot.invocation import Invocation
 from bot.outgoing import Answer
 from bot.render.document import Reply, error
@@ -127,6 +128,15 @@ class Dispatcher:
         try:
             found = await self._run(inv, outcome)
         finally:
+            # Names and ids only: the text and the parsed arguments may be a secret choice.
+            log.debug(
+                "%s by %s in %s (message %s): %s",
+                outcome.command,
+                inv.actor.identity,
+                inv.room.key,
+                inv.message_id,
+                outcome.result,
+            )
             if self._observe is not None:
                 self._observe(outcome.command, outcome.result, time.perf_counter() - started)
         return [a if isinstance(a, Answer) else Answer(a) for a in found]
@@ -139,6 +149,8 @@ class Dispatcher:
         except UserError as exc:
             outcome.result = "refused"
             return [refusal(exc, prefix)]
+        except Exception as exc:  # a bug in reading the text: the same report as below
+            return self._failed(inv, outcome, exc)
         outcome.command = cmd.command.name
         try:
             async with self._sessions() as session, session.begin():
@@ -160,22 +172,44 @@ class Dispatcher:
             outcome.result = "refused"
             await self._remember(inv)
             return [refusal(exc, prefix)]
-        except IntegrityError:
+        except IntegrityError as exc:
             # Another process handled the same platform message first (or a concurrent
             # change won a unique race); nothing of this transaction was kept.
-            log.info("integrity conflict on %s %s", inv.room.key, inv.message_id, exc_info=True)
+            log_failure(
+                log,
+                exc,
+                "%s: integrity conflict in %s (message %s)",
+                outcome.command,
+                inv.room.key,
+                inv.message_id,
+                level=logging.INFO,
+            )
             outcome.result = "conflict"
             if await self._already_handled(inv):
                 return []
             return [error("That collided with another change at the same moment; please try again")]
-        except Exception:
-            log.exception("command failed: %r", inv.text)
-            return [
-                error(
-                    "Something went wrong on our side; nothing was changed",
-                    "the operator can find the details in the bot's log",
-                )
-            ]
+        except Exception as exc:
+            return self._failed(inv, outcome, exc)
+
+    @staticmethod
+    def _failed(inv: Invocation, outcome: _Outcome, exc: Exception) -> list[Reply]:
+        # Never the text, the arguments or the exception's message: any of them can be
+        # the member's secret choice.
+        log_failure(
+            log,
+            exc,
+            "%s failed in %s (message %s, from %s)",
+            outcome.command,
+            inv.room.key,
+            inv.message_id,
+            inv.actor.identity,
+        )
+        return [
+            error(
+                "Something went wrong on our side; nothing was changed",
+                "the operator can find the details in the bot's log",
+            )
+        ]
 
     async def _store(
         self, session: AsyncSession, coop_id: int, inv: Invocation, replies: list[Reply]

@@ -19,10 +19,24 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
 # Libraries that say at INFO what only a developer needs (and discord.py's session ids).
 _CHATTY = ("discord", "apscheduler", "asyncio", "peewee", "alembic", "aiohttp")
-# Loggers that write SQL with its parameters (ballots, one-time code hashes, message
-# text): held above DEBUG even when the operator asks for DEBUG, so no log line can carry
-# a secret choice.
-_PARAMETERS = {"aiosqlite": logging.INFO, "sqlalchemy.engine": logging.WARNING}
+# Loggers that quote what members sent or what the bot answered (a secret choice, a
+# block's reason, a one-time code), each held at the lowest level where it no longer does,
+# even when the operator asks for DEBUG; records below that are never even made.
+_QUOTE_CONTENT = {
+    # Every statement with its parameters: ballots, code hashes, stored answers.
+    "aiosqlite": logging.INFO,
+    "sqlalchemy.engine": logging.WARNING,
+    # DEBUG prints every gateway event (message text, slash options, form fields).
+    "discord.gateway": logging.INFO,
+    # DEBUG prints every request body the bot sends (ephemeral answers too) and responses.
+    "discord.http": logging.INFO,
+    # DEBUG prints whole sync responses; WARNING quotes a response that fails its schema.
+    "nio.responses": logging.ERROR,
+    # ERROR quotes an event (its content) that fails its schema.
+    "nio.events": logging.CRITICAL,
+    # DEBUG prints every statement of matrix-nio's store with its parameters (key pickles).
+    "peewee": logging.INFO,
+}
 # matrix-nio warns of every retry ("Timed out, sleeping") without saying where; the
 # adapter reports the homeserver and the reason itself.
 _NOISY = ("nio",)
@@ -102,5 +116,5 @@ def configure_logging(
         logging.getLogger(library).setLevel(library_level)
     for library in _NOISY:
         logging.getLogger(library).setLevel(max(library_level, logging.ERROR))
-    for library, floor in _PARAMETERS.items():
+    for library, floor in _QUOTE_CONTENT.items():
         logging.getLogger(library).setLevel(max(library_level, floor))

@@ -23,6 +23,7 @@ from adapters.discord.views import DYNAMIC_ITEMS, build_view
 from bot.commands.spec import Command
 from bot.config import DiscordSettings, Settings
 from bot.errors import UserError
+from bot.failure_log import log_failure
 from bot.invocation import (
     CAP_ATTACHMENTS,
     CAP_BUTTONS,
@@ -46,6 +47,7 @@ BINDING_COMMANDS = frozenset({("coop", "setup"), ("coop", "bind"), ("coop", "syn
 # Discord wants an answer within 3 s; past this the adapter defers and answers later.
 DEFER_AFTER_SECONDS = 2.0
 NOTHING_TO_SAY = "Done."
+SOMETHING_WRONG = "Something went wrong on our side; nothing was changed. Please try again."
 MAX_CARDS_EDITED = 10
 DRAIN_SECONDS = 10.0
 GUILDS_LISTED = 10
@@ -297,10 +299,11 @@ class DiscordAdapter:
     async def on_tree_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        log.error("slash command failed", exc_info=error)
-        message = "Something went wrong on our side; nothing was changed. Please try again."
+        name = interaction.command.qualified_name if interaction.command else "?"
+        # The error's message may quote what the member typed (a secret choice).
+        log_failure(log, error, "slash command %s failed in %s", name, interaction.channel_id)
         if not interaction.response.is_done():
-            await interaction.response.send_message(message, ephemeral=True)
+            await interaction.response.send_message(SOMETHING_WRONG, ephemeral=True)
 
     # ---------------------------------------------------------------- interactions
 
@@ -365,9 +368,17 @@ class DiscordAdapter:
         except UserError as exc:
             await self._answer(answer, [Answer(error(exc.message, exc.hint))], new_cards=False)
             return
-        answers = await self._handle(answer, self._invocation(interaction, text))
-        await self._answer(answer, answers, new_cards=False)
-        await self._refresh_cards(interaction, [a.reply for a in answers])
+        try:
+            answers = await self._handle(answer, self._invocation(interaction, text))
+            await self._answer(answer, answers, new_cards=False)
+            await self._refresh_cards(interaction, [a.reply for a in answers])
+        except Exception as exc:
+            # Not discord.py's own report: it names the control (a choice's label).
+            log_failure(
+                log, exc, "a vote by control on #%s failed in %s", number, interaction.channel_id
+            )
+            if not interaction.response.is_done():
+                await interaction.response.send_message(SOMETHING_WRONG, ephemeral=True)
 
     def _command(self, name: str) -> Command:
         commands = self._commands if self._commands is not None else _default_commands(self.core)

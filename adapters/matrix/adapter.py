@@ -84,6 +84,7 @@ from adapters.matrix.secret import (
 from adapters.matrix.state import AdapterState, Session
 from bot.clock import Clock, SystemClock
 from bot.config import MatrixSettings
+from bot.failure_log import log_failure
 from bot.invocation import CAP_ATTACHMENTS, CAP_NATIVE_POLLS, Actor, Invocation, RoomRef
 from bot.render.document import Attachment, Reply, line, sent_privately
 from bot.supervise import AdapterHealth, PlatformRefused
@@ -452,10 +453,11 @@ class MatrixAdapter:
     async def _handle_safely(self, core: CoreAPI, room: MatrixRoom, event: Any) -> None:
         try:
             await self._handle_event(core, room, event)
-        except (ClientConnectionError, TimeoutError, _SendError):
+        except (ClientConnectionError, TimeoutError, _SendError) as exc:
             # The command ran (the core committed it) but its reply could not be sent;
-            # one bad event must not stop the bot from reading the room.
-            log.exception("could not answer %s in %s", event.event_id, room.room_id)
+            # one bad event must not stop the bot from reading the room. The error's
+            # message is withheld: it may quote the reply (a secret choice).
+            log_failure(log, exc, "could not answer %s in %s", event.event_id, room.room_id)
 
     def _after_own_join(self, events: Sequence[Any]) -> list[Any]:
         # In the sync right after the bot joins a room, the timeline may reach back before

@@ -19,9 +19,10 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str) -> AsyncEngine:
     """An engine for `url`; SQLite files get WAL, a busy timeout, foreign keys and secure
-    delete."""
+    delete. No error it raises quotes the statement's parameters (a ballot, a code's hash,
+    a message)."""
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,7 +45,12 @@ def make_engine(url: str) -> AsyncEngine:
         return engine
     # A server that does not answer is reported after 10 s, not asyncpg's default minute.
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"timeout": 10}
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"timeout": 10},
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import Coop, Decision, Member, Task
+from bot.failure_log import log_failure
 from bot.render import decisions as render_decisions
 from bot.render import reminders as render_reminders
 from bot.render.document import Reply
@@ -40,8 +41,9 @@ async def _each(
                 ctx = Context(session=session, clock=clock, settings=settings, coop=coop)
                 if await step(ctx, item_id):
                     done += 1
-        except Exception:
-            log.exception("scheduled step %s failed for %s", step.__name__, item_id)
+        except Exception as exc:
+            # A step may count or close a secret ballot: its errors' messages stay out.
+            log_failure(log, exc, "scheduled step %s failed for %s", step.__name__, item_id)
     return done
 
 

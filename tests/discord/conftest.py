@@ -1,10 +1,8 @@
-"""Fixtures for Discord tests: the real core on a SQLite file, the real adapter, and
-simcord's in-memory Discord with a guild whose members act through slash commands."""
+"""Fixtures for Discord tests: the real adapter, and simcord's in-memory Discord with a
+guild whose members act through slash commands. The core, its clock and its database come
+from tests/conftest.py: SQLite, and PostgreSQL too when COOPBOT_TEST_DATABASE_URL is set."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import discord
 import pytest
@@ -12,26 +10,7 @@ import simcord
 from discord_world import Server, make_adapter
 
 from adapters.discord import DiscordAdapter
-from bot.app import Core, create_core
-from bot.clock import ManualClock
-from bot.config import Settings
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db")
-
-
-@pytest.fixture
-async def core(settings: Settings, clock: ManualClock) -> AsyncIterator[Core]:
-    made = await create_core(settings, clock)
-    yield made
-    await made.close()
+from bot.app import Core
 
 
 @pytest.fixture

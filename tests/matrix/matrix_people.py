@@ -15,7 +15,9 @@ from nio import (
     JoinResponse,
     LoginResponse,
     MegolmEvent,
+    MessageDirection,
     RoomCreateResponse,
+    RoomMessagesResponse,
     RoomSendResponse,
     SyncResponse,
 )
@@ -162,12 +164,22 @@ class Person:
                 raise AssertionError(f"{user_id} invited {self.user_id} nowhere")
             await self.sync(timeout_ms=500)
 
-    async def settle(self, seconds: float = 1.5) -> None:
-        """Keep reading for a moment, to show that something does NOT arrive."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            await self.sync(timeout_ms=300)
-            await asyncio.sleep(0)
+    async def history(self, room_id: str) -> list[dict[str, Any]]:
+        """Every event of the room as the homeserver has it for this person, oldest first.
+        A sync may skip events (a limited timeline); this does not, so a test that shows
+        that something did NOT happen reads this, after a sentinel (matrix_story)."""
+        events: list[dict[str, Any]] = []
+        start = ""
+        for _ in range(50):
+            page = await self.client.room_messages(
+                room_id, start=start, direction=MessageDirection.back, limit=100
+            )
+            assert isinstance(page, RoomMessagesResponse), page
+            events.extend(event.source for event in page.chunk)
+            if not page.end or not page.chunk:
+                break
+            start = page.end
+        return list(reversed(events))
 
 
 def reply_to(event_id: str, sender: str | None = None) -> Predicate:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.app import Core
 from bot.db.models import Decision, HandledMessage, Identity, Vote
 from bot.services import ballots
-from tests.matrix.matrix_people import Person, body_contains, of_type, reply_to
+from tests.matrix.matrix_people import Person, Predicate, body_contains, of_type, reply_to
 
 POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"
@@ -27,6 +27,34 @@ async def command(
     """`person` types `text` in `room`; returns the bot's reply to it as the member sees it."""
     event_id = await person.say(room, text, html_text)
     return await person.wait_for(room, reply_to(event_id, sender=bot_id))
+
+
+async def sentinel(person: Person, room: str, bot_id: str, text: str = "!help") -> None:
+    """`person` sends one more command and waits for its answer. The bot reads a room's
+    events in order and answers each before it reads the next, so once this answer is in,
+    so is every answer to an earlier message: one that has not arrived never will. (Outbox
+    announcements are drained in order too: to wait for those, wait for a later one.)"""
+    await command(person, room, bot_id, text)
+
+
+def poll_of(bot_id: str, number: int) -> Predicate:
+    """Matches the bot's native poll for decision #`number`."""
+
+    def check(event: dict[str, Any]) -> bool:
+        content = event.get("content", {})
+        question = content.get(POLL_START, {}).get("question", {}).get("body", "")
+        return (
+            event.get("type") == POLL_START
+            and event.get("sender") == bot_id
+            and question.startswith(f"#{number} ")
+        )
+
+    return check
+
+
+async def matching(person: Person, room: str, predicate: Predicate) -> list[dict[str, Any]]:
+    """The events of the room's whole history (from the homeserver) matching `predicate`."""
+    return [event for event in await person.history(room) if predicate(event)]
 
 
 def body(event: dict[str, Any]) -> str:
@@ -50,16 +78,7 @@ class CoopRoom:
         return await command(person, self.room_id, self.bot_id, text, html_text)
 
     async def poll_for(self, person: Person, number: int) -> dict[str, Any]:
-        def is_poll(event: dict[str, Any]) -> bool:
-            content = event.get("content", {})
-            question = content.get(POLL_START, {}).get("question", {}).get("body", "")
-            return (
-                event.get("type") == POLL_START
-                and event.get("sender") == self.bot_id
-                and question.startswith(f"#{number} ")
-            )
-
-        return await person.wait_for(self.room_id, is_poll)
+        return await person.wait_for(self.room_id, poll_of(self.bot_id, number))
 
     async def poll_end(self, person: Person, poll_id: str) -> dict[str, Any]:
         def ends(event: dict[str, Any]) -> bool:

@@ -15,12 +15,21 @@ from bot.clock import ManualClock
 from bot.db.models import OutboxDelivery
 from bot.services.outbox import LEASE
 from tests.matrix.conftest import BotFactory, PersonFactory, RunningBot
-from tests.matrix.matrix_people import of_type, reply_to
-from tests.matrix.matrix_story import POLL_START, coop_room
+from tests.matrix.matrix_people import Person, reply_to
+from tests.matrix.matrix_story import coop_room, matching, poll_of
 
 
 class Crash(Exception):
     """The process dies here."""
+
+
+async def _later_proposal_is_announced(person: Person, room: str, bot_id: str) -> None:
+    """A sentinel: a later proposal is answered and its poll posted. Messages are handled
+    and the outbox drained in order, so a second answer or poll for an earlier proposal
+    would have arrived before these."""
+    later = await person.say(room, "!propose Plant a hedge")
+    await person.wait_for(room, reply_to(later, bot_id))
+    await person.wait_for(room, poll_of(bot_id, 2))
 
 
 async def _restart_after_crash(bot: RunningBot, core: Core) -> Core:
@@ -59,11 +68,11 @@ async def test_a_proposal_committed_just_before_a_crash_is_answered_once_after_r
     # The homeserver replays the message (the sync token was not saved): the core knows
     # it, and the stored answer is what the restarted bot sends.
     await alice.wait_for(coop.room_id, reply_to(proposal, bot.user_id))
-    await alice.settle(1.0)
-    answers = alice.find(coop.room_id, reply_to(proposal, bot.user_id))
+    await _later_proposal_is_announced(alice, coop.room_id, bot.user_id)
+    answers = await matching(alice, coop.room_id, reply_to(proposal, bot.user_id))
     assert len(answers) == 1
     assert "Proposal #1 opened" in answers[0]["content"]["body"]
-    assert len(alice.find(coop.room_id, of_type(POLL_START, bot.user_id))) == 1
+    assert len(await matching(alice, coop.room_id, poll_of(bot.user_id, 1))) == 1
     await bot.stop()
     await restarted.close()
 
@@ -89,9 +98,9 @@ async def test_an_answer_sent_just_before_a_crash_is_not_sent_again(
     # The restarted bot sends it again with the same transaction id: Synapse returns
     # the event it already has, so the room shows one answer and one poll.
     await alice.wait_for(coop.room_id, reply_to(proposal, bot.user_id))
-    await alice.settle(2.0)
-    assert len(alice.find(coop.room_id, reply_to(proposal, bot.user_id))) == 1
-    assert len(alice.find(coop.room_id, of_type(POLL_START, bot.user_id))) == 1
+    await _later_proposal_is_announced(alice, coop.room_id, bot.user_id)
+    assert len(await matching(alice, coop.room_id, reply_to(proposal, bot.user_id))) == 1
+    assert len(await matching(alice, coop.room_id, poll_of(bot.user_id, 1))) == 1
     async with restarted.sessions() as session:
         left = await session.scalar(
             select(func.count())
