@@ -65,6 +65,11 @@ def _cell(value: Cell) -> str:
     return text
 
 
+def csv_cell(value: Cell) -> str:
+    """One CSV cell as every export writes it (times in UTC, no spreadsheet formulas)."""
+    return _cell(value)
+
+
 def _render(table: _Table) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
