@@ -127,14 +127,18 @@ async def main() -> None:
     parser.add_argument("--non-voters", type=int, default=5_012)
     parser.add_argument("--db", default="")
     parser.add_argument("--only", default="")
+    parser.add_argument("--keep", default="", help="SQLite file to reuse (seeded if missing)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
-    url = args.db or f"sqlite+aiosqlite:///{Path(folder) / 'reads.db'}"
+    keep = Path(args.keep) if args.keep else None
+    reuse = keep is not None and keep.exists()
+    url = args.db or f"sqlite+aiosqlite:///{keep or Path(folder) / 'reads.db'}"
     settings = load_settings(None, database_url=url)
     clock = ManualClock(NOW)
     core = await create_core(settings, clock)
     start = time.perf_counter()
-    await seed(core, args.members, args.entries, args.non_voters)
+    if not reuse:
+        await seed(core, args.members, args.entries, args.non_voters)
     print(f"seeded {args.members} members, {args.entries} entries in "
           f"{time.perf_counter() - start:.1f}s", flush=True)  # fmt: skip
     n = 0
@@ -182,7 +186,7 @@ async def main() -> None:
 
         await timed("export contributions (export_csv)", export, repeats=1)
     await core.close()
-    if not args.db:
+    if not args.db and keep is None:
         os.remove(Path(folder) / "reads.db")
 
 

@@ -292,7 +292,7 @@ def _member_commands() -> list[Command]:
         Command(
             ("member", "list"),
             "the members and stewards of this co-op",
-            (),
+            (_PAGE,),
             Permission.ANYONE,
             "member list",
         ),
