@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -97,6 +98,7 @@ class CodeAttempts(Base):
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (Index("ix_members_coop_active_name", "coop_id", "active", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)
@@ -145,6 +147,7 @@ class Decision(Base):
     __table_args__ = (
         UniqueConstraint("coop_id", "number"),
         Index("ix_decisions_due", "status", "closes_at"),
+        Index("ix_decisions_coop_status_closed", "coop_id", "status", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -217,7 +220,11 @@ class Vote(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("coop_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("coop_id", "number"),
+        Index("ix_tasks_holder_status", "holder_id", "status"),
+        Index("ix_tasks_coop_status_done", "coop_id", "status", "done_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
@@ -239,7 +246,12 @@ class Contribution(Base):
     """One append-only ledger entry: hours logged, task points earned or kudos received."""
 
     __tablename__ = "contributions"
-    __table_args__ = (Index("ix_contributions_coop_at", "coop_id", "created_at"),)
+    __table_args__ = (
+        # Covers a tally's scan of a period: the sums need no row lookups.
+        Index("ix_contributions_coop_at", "coop_id", "created_at", "member_id", "kind", "amount"),
+        Index("ix_contributions_coop_member_at", "coop_id", "member_id", "created_at"),
+        Index("ix_contributions_giver_at", "giver_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
@@ -251,6 +263,20 @@ class Contribution(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     giver_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime]
+
+
+class ContributionMonth(Base):
+    """The ledger summed per member, kind and calendar month (UTC), in cents: written in the
+    transaction of every entry, so a tally over many months reads these rows and only
+    the partial months at its ends from the ledger itself."""
+
+    __tablename__ = "contribution_months"
+
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)  # 202611 for November 2026
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class SyncChange(Base):
@@ -283,6 +309,7 @@ class SyncChange(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_coop_at", "coop_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)

@@ -9,11 +9,22 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Subquery,
+    case,
+    cast,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.db.models import Contribution, Member
+from bot.db import rollup
+from bot.db.models import Contribution, ContributionMonth, Member
 from bot.domain.limits import (
     KUDOS_DEFAULT,
     NOTE_MAX,
@@ -123,6 +134,7 @@ async def log_hours(
     )
     ctx.session.add(entry)
     await ctx.session.flush()
+    await rollup.add_entry(ctx.session, entry)
     ctx.audit(
         "contribution.log", f"contribution:{entry.id}", hours=str(amount), category=category_text
     )
@@ -183,6 +195,7 @@ async def give_kudos(ctx: Context, token: str, note: str, points: int | None = N
     )
     ctx.session.add(entry)
     await ctx.session.flush()
+    await rollup.add_entry(ctx.session, entry)
     ctx.audit("contribution.kudos", f"contribution:{entry.id}", to=receiver.id, points=amount)
     return Kudos(entry, giver, receiver, given + amount, limit)
 
@@ -242,19 +255,46 @@ def _integer_weights(weights: Weights) -> tuple[int, int, int, int]:
     return hours, points, kudos, denominator
 
 
-def _kind_cents(kind: str) -> ColumnElement[int]:
-    return func.coalesce(
-        func.sum(
-            case(
-                (
-                    Contribution.kind == kind,
-                    cast(func.round(Contribution.amount * 100), BigInteger),
-                ),
-                else_=0,
-            )
-        ),
-        0,
+def _entries(coop_id: int, start: datetime, end: datetime) -> Select[int, str, int]:
+    """(member, kind, cents) of each ledger entry in [start, end)."""
+    return select(
+        Contribution.member_id.label("member_id"),
+        Contribution.kind.label("kind"),
+        cast(func.round(Contribution.amount * 100), BigInteger).label("cents"),
+    ).where(
+        Contribution.coop_id == coop_id,
+        Contribution.created_at >= start,
+        Contribution.created_at < end,
     )
+
+
+def _period_cents(coop_id: int, start: datetime, end: datetime) -> Subquery:
+    """(member, kind, cents) rows whose sums are the period's: whole UTC months inside
+    [start, end) from the monthly rollup, the partial months at either end from the ledger."""
+    first = rollup.month_of(start)
+    if rollup.month_start(first) < start:
+        first = rollup.next_month(first)
+    last = rollup.month_of(end)  # the month [last, …) is partial (or empty) at the end
+    if first >= last:
+        return _entries(coop_id, start, end).subquery()
+    months = select(
+        ContributionMonth.member_id.label("member_id"),
+        ContributionMonth.kind.label("kind"),
+        ContributionMonth.cents.label("cents"),
+    ).where(
+        ContributionMonth.coop_id == coop_id,
+        ContributionMonth.month >= first,
+        ContributionMonth.month < last,
+    )
+    return union_all(
+        months,
+        _entries(coop_id, start, rollup.month_start(first)),
+        _entries(coop_id, rollup.month_start(last), end),
+    ).subquery()
+
+
+def _kind_sum(rows: Subquery, kind: str) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((rows.c.kind == kind, rows.c.cents), else_=0)), 0)
 
 
 async def tally_lines(
@@ -266,20 +306,15 @@ async def tally_lines(
 ) -> TallyLines:
     """Per member with any entry in [start, end): cents per kind summed in SQL (one row per
     member), weighted with exact integers; sorted by weighted total, then hours, then name."""
-    where = (
-        Contribution.coop_id == coop_id,
-        Contribution.created_at >= start,
-        Contribution.created_at < end,
-    )
+    rows = _period_cents(coop_id, start, end)
     per_member = (
         select(
-            Contribution.member_id.label("member_id"),
-            _kind_cents("hours").label("hours"),
-            _kind_cents("points").label("points"),
-            _kind_cents("kudos").label("kudos"),
+            rows.c.member_id,
+            _kind_sum(rows, "hours").label("hours"),
+            _kind_sum(rows, "points").label("points"),
+            _kind_sum(rows, "kudos").label("kudos"),
         )
-        .where(*where)
-        .group_by(Contribution.member_id)
+        .group_by(rows.c.member_id)
         .subquery()
     )
     found = await session.execute(

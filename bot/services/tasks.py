@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from bot.db import rollup
 from bot.db.models import Contribution, Member, Task
 from bot.domain.limits import TITLE_MAX, check_task_points, check_text
 from bot.domain.timeparse import parse_when
@@ -298,6 +299,7 @@ async def complete(ctx: Context, number: int) -> TaskDone:
         )
         ctx.session.add(entry)
         await ctx.session.flush()
+        await rollup.add_entry(ctx.session, entry)
     ctx.audit("task.done", f"task:{number}", member=holder.id, points=str(task.points))
     return TaskDone(task, holder, entry)
 
