@@ -223,6 +223,7 @@ class Task(Base):
     __table_args__ = (
         UniqueConstraint("coop_id", "number"),
         Index("ix_tasks_holder_status", "holder_id", "status"),
+        Index("ix_tasks_coop_status_number", "coop_id", "status", "number"),
         Index("ix_tasks_coop_status_done", "coop_id", "status", "done_at"),
     )
 

@@ -325,8 +325,17 @@ async def list_tasks(ctx: Context, which: str = "open") -> Sequence[Task]:
         )
     query = select(Task).where(Task.coop_id == coop.id)
     if which == "open":
-        query = query.where(Task.status.in_(("open", "claimed"))).order_by(Task.number)
-    elif which == "mine":
+        # One indexed range per state, merged: a co-op's done tasks, however many, are
+        # never read (an IN over both states would walk every task in number order).
+        found = [
+            task
+            for status in ("open", "claimed")
+            for task in await ctx.session.scalars(
+                query.where(Task.status == status).order_by(Task.number).limit(LIST_LIMIT)
+            )
+        ]
+        return sorted(found, key=lambda task: task.number)[:LIST_LIMIT]
+    if which == "mine":
         actor = ctx.require_actor()
         query = query.where(Task.status == "claimed", Task.holder_id == actor.id)
         query = query.order_by(Task.number)

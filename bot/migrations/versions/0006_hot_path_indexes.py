@@ -64,6 +64,9 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index("ix_tasks_holder_status", ["holder_id", "status"], unique=False)
         batch_op.create_index(
+            "ix_tasks_coop_status_number", ["coop_id", "status", "number"], unique=False
+        )
+        batch_op.create_index(
             "ix_tasks_coop_status_done", ["coop_id", "status", "done_at"], unique=False
         )
     with op.batch_alter_table("decisions", schema=None) as batch_op:
@@ -87,6 +90,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_decisions_coop_status_closed")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_coop_status_done")
+        batch_op.drop_index("ix_tasks_coop_status_number")
         batch_op.drop_index("ix_tasks_holder_status")
     with op.batch_alter_table("contributions", schema=None) as batch_op:
         batch_op.drop_index("ix_contributions_giver_at")
