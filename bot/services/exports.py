@@ -66,6 +66,13 @@ class _Table:
 
 
 def _cell(value: Cell) -> str:
+    # The common cases first: an export calls this for every cell of up to millions of rows.
+    kind = type(value)
+    if kind is str:
+        assert isinstance(value, str)
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -96,9 +103,12 @@ async def _write(table: _Table, out: TextIO) -> None:
 
 async def _stream(session: AsyncSession, query: Executable) -> AsyncIterator[Any]:
     """The rows of `query` through a server-side cursor, BATCH at a time."""
-    result = await session.stream(query.execution_options(yield_per=BATCH))
-    async for row in result:
-        yield row
+    connection = await session.connection()
+    result = await connection.stream(query.execution_options(yield_per=BATCH))
+    # A batch per await: each row through the async bridge would cost more than the query.
+    async for batch in result.partitions(BATCH):
+        for row in batch:
+            yield row
 
 
 async def _names(session: AsyncSession, coop_id: int) -> dict[int, str]:
