@@ -65,9 +65,10 @@ async def _populate(core: Core) -> None:
         )  # fmt: skip
         await session.execute(
             text(
-                "INSERT INTO contribution_months (coop_id, month, member_id, kind, cents) "
-                "SELECT coop_id, :month, member_id, kind, SUM(CAST(ROUND(amount * 100) AS "
-                "BIGINT)) FROM contributions GROUP BY coop_id, member_id, kind"
+                "INSERT INTO contribution_months (coop_id, month, member_id, hours_cents, "
+                "points_cents, kudos_cents) SELECT coop_id, :month, member_id, "
+                "SUM(CAST(ROUND(amount * 100) AS BIGINT)), 0, 0 FROM contributions "
+                "GROUP BY coop_id, member_id"
             ),
             {"month": 202601},
         )

@@ -111,12 +111,15 @@ async def seed(core, members: int, entries: int, non_voters: int) -> None:  # ty
             " AS INTEGER)"
         )
         # The rollup the bot keeps with every entry, built as migration 0006 builds it.
+        cents = "CAST(ROUND(amount * 100) AS BIGINT)"
         await session.execute(
             text(
-                "INSERT INTO contribution_months (coop_id, month, member_id, kind, cents) "
-                f"SELECT coop_id, {month}, member_id, kind, "
-                "SUM(CAST(ROUND(amount * 100) AS BIGINT)) FROM contributions "
-                f"GROUP BY coop_id, {month}, member_id, kind"
+                "INSERT INTO contribution_months (coop_id, month, member_id, hours_cents, "
+                f"points_cents, kudos_cents) SELECT coop_id, {month}, member_id, "
+                f"SUM(CASE WHEN kind = 'hours' THEN {cents} ELSE 0 END), "
+                f"SUM(CASE WHEN kind = 'points' THEN {cents} ELSE 0 END), "
+                f"SUM(CASE WHEN kind = 'kudos' THEN {cents} ELSE 0 END) FROM contributions "
+                f"GROUP BY coop_id, {month}, member_id"
             )
         )
     async with core.sessions() as session, session.begin():
@@ -163,7 +166,7 @@ async def main() -> None:
         nonlocal n
         n += 1
         replies = await core.handle(
-            Invocation(ROOM, Actor("console", user, user, True), line, f"p{n}")
+            Invocation(ROOM, Actor("console", user, user, True), line, f"p{n}-{time.time_ns()}")
         )
         if n % 3 == 1:
             lines = [x for r in replies for x in r.plain_lines()]

@@ -267,8 +267,8 @@ class Contribution(Base):
 
 
 class ContributionMonth(Base):
-    """The ledger summed per member, kind and calendar month (UTC), in cents: written in the
-    transaction of every entry, so a tally over many months reads these rows and only
+    """The ledger summed per member and calendar month (UTC), in cents per kind: written in
+    the transaction of every entry, so a tally over many months reads these rows and only
     the partial months at its ends from the ledger itself."""
 
     __tablename__ = "contribution_months"
@@ -276,8 +276,9 @@ class ContributionMonth(Base):
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True)  # 202611 for November 2026
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
-    cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    hours_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    kudos_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class SyncChange(Base):

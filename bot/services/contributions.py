@@ -255,12 +255,18 @@ def _integer_weights(weights: Weights) -> tuple[int, int, int, int]:
     return hours, points, kudos, denominator
 
 
-def _entries(coop_id: int, start: datetime, end: datetime) -> Select[int, str, int]:
-    """(member, kind, cents) of each ledger entry in [start, end)."""
+def _kind_cents(kind: str) -> ColumnElement[int]:
+    cents = cast(func.round(Contribution.amount * 100), BigInteger)
+    return case((Contribution.kind == kind, cents), else_=0)
+
+
+def _entries(coop_id: int, start: datetime, end: datetime) -> Select[int, int, int, int]:
+    """(member, hours, points, kudos) in cents, one row per ledger entry in [start, end)."""
     return select(
         Contribution.member_id.label("member_id"),
-        Contribution.kind.label("kind"),
-        cast(func.round(Contribution.amount * 100), BigInteger).label("cents"),
+        _kind_cents("hours").label("hours"),
+        _kind_cents("points").label("points"),
+        _kind_cents("kudos").label("kudos"),
     ).where(
         Contribution.coop_id == coop_id,
         Contribution.created_at >= start,
@@ -269,8 +275,9 @@ def _entries(coop_id: int, start: datetime, end: datetime) -> Select[int, str, i
 
 
 def _period_cents(coop_id: int, start: datetime, end: datetime) -> Subquery:
-    """(member, kind, cents) rows whose sums are the period's: whole UTC months inside
-    [start, end) from the monthly rollup, the partial months at either end from the ledger."""
+    """(member, hours, points, kudos) rows whose sums are the period's: whole UTC months
+    inside [start, end) from the monthly rollup, the partial months at either end from
+    the ledger."""
     first = rollup.month_of(start)
     if rollup.month_start(first) < start:
         first = rollup.next_month(first)
@@ -279,8 +286,9 @@ def _period_cents(coop_id: int, start: datetime, end: datetime) -> Subquery:
         return _entries(coop_id, start, end).subquery()
     months = select(
         ContributionMonth.member_id.label("member_id"),
-        ContributionMonth.kind.label("kind"),
-        ContributionMonth.cents.label("cents"),
+        ContributionMonth.hours_cents.label("hours"),
+        ContributionMonth.points_cents.label("points"),
+        ContributionMonth.kudos_cents.label("kudos"),
     ).where(
         ContributionMonth.coop_id == coop_id,
         ContributionMonth.month >= first,
@@ -291,10 +299,6 @@ def _period_cents(coop_id: int, start: datetime, end: datetime) -> Subquery:
         _entries(coop_id, start, rollup.month_start(first)),
         _entries(coop_id, rollup.month_start(last), end),
     ).subquery()
-
-
-def _kind_sum(rows: Subquery, kind: str) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((rows.c.kind == kind, rows.c.cents), else_=0)), 0)
 
 
 async def tally_lines(
@@ -310,9 +314,9 @@ async def tally_lines(
     per_member = (
         select(
             rows.c.member_id,
-            _kind_sum(rows, "hours").label("hours"),
-            _kind_sum(rows, "points").label("points"),
-            _kind_sum(rows, "kudos").label("kudos"),
+            func.sum(rows.c.hours).label("hours"),
+            func.sum(rows.c.points).label("points"),
+            func.sum(rows.c.kudos).label("kudos"),
         )
         .group_by(rows.c.member_id)
         .subquery()

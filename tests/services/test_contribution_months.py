@@ -75,8 +75,14 @@ async def test_the_rollup_holds_each_months_sums_of_the_ledger(
     async with core.sessions() as session:
         entries = (await session.scalars(select(Contribution))).all()
         stored = {
-            (r.month, r.member_id, r.kind): r.cents
+            (r.month, r.member_id, kind): cents
             for r in (await session.scalars(select(ContributionMonth))).all()
+            for kind, cents in (
+                ("hours", r.hours_cents),
+                ("points", r.points_cents),
+                ("kudos", r.kudos_cents),
+            )
+            if cents
         }
     expected: dict[tuple[int, int, str], int] = {}
     for e in entries:
@@ -155,18 +161,17 @@ async def test_the_migration_rolls_up_existing_entries(database_url: str) -> Non
             rows = (
                 await connection.execute(
                     text(
-                        "SELECT month, member_id, kind, cents FROM contribution_months "
-                        "ORDER BY month, member_id, kind"
+                        "SELECT month, member_id, hours_cents, points_cents, kudos_cents "
+                        "FROM contribution_months ORDER BY month, member_id"
                     )
                 )
             ).all()
     finally:
         await engine.dispose()
     assert [tuple(r) for r in rows] == [
-        (202610, 1, "hours", 250),
-        (202611, 1, "hours", 425),
-        (202611, 1, "points", 200),
-        (202612, 2, "kudos", 100),
+        (202610, 1, 250, 0, 0),
+        (202611, 1, 425, 200, 0),
+        (202612, 2, 0, 0, 100),
     ]
 
 
@@ -176,5 +181,5 @@ async def test_two_entries_at_once_both_count_in_the_month(core: Core) -> None:
     await setup_coop(core)
     await asyncio.gather(*(say(core, "bob", f"!log 1.5 part {n}") for n in range(4)))
     async with core.sessions() as session:
-        cents = await session.scalar(select(func.sum(ContributionMonth.cents)))
+        cents = await session.scalar(select(func.sum(ContributionMonth.hours_cents)))
     assert cents == 600

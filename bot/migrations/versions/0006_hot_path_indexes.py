@@ -30,8 +30,9 @@ def upgrade() -> None:
         sa.Column("coop_id", sa.Integer(), nullable=False),
         sa.Column("month", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=10), nullable=False),
-        sa.Column("cents", sa.BigInteger(), nullable=False),
+        sa.Column("hours_cents", sa.BigInteger(), nullable=False),
+        sa.Column("points_cents", sa.BigInteger(), nullable=False),
+        sa.Column("kudos_cents", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["coop_id"], ["coops.id"], name=op.f("fk_contribution_months_coop_id_coops")
         ),
@@ -39,16 +40,19 @@ def upgrade() -> None:
             ["member_id"], ["members.id"], name=op.f("fk_contribution_months_member_id_members")
         ),
         sa.PrimaryKeyConstraint(
-            "coop_id", "month", "member_id", "kind", name=op.f("pk_contribution_months")
+            "coop_id", "month", "member_id", name=op.f("pk_contribution_months")
         ),
     )
     dialect = op.get_bind().dialect.name
     # Existing entries, summed exactly as a tally sums them (whole cents).
+    cents = "CAST(ROUND(amount * 100) AS BIGINT)"
     op.execute(
-        "INSERT INTO contribution_months (coop_id, month, member_id, kind, cents) "
-        f"SELECT coop_id, {_month_expression(dialect)} AS month, member_id, kind, "
-        "SUM(CAST(ROUND(amount * 100) AS BIGINT)) FROM contributions "
-        f"GROUP BY coop_id, {_month_expression(dialect)}, member_id, kind"
+        "INSERT INTO contribution_months (coop_id, month, member_id, hours_cents, "
+        f"points_cents, kudos_cents) SELECT coop_id, {_month_expression(dialect)} AS month, "
+        f"member_id, SUM(CASE WHEN kind = 'hours' THEN {cents} ELSE 0 END), "
+        f"SUM(CASE WHEN kind = 'points' THEN {cents} ELSE 0 END), "
+        f"SUM(CASE WHEN kind = 'kudos' THEN {cents} ELSE 0 END) FROM contributions "
+        f"GROUP BY coop_id, {_month_expression(dialect)}, member_id"
     )
     with op.batch_alter_table("contributions", schema=None) as batch_op:
         batch_op.drop_index("ix_contributions_coop_at")
