@@ -160,24 +160,27 @@ TALLY_HEADER = ("member", "hours", "task pts", "kudos", "weighted", "share")
 CSV_HEADER = ("rank", "member", "hours", "task_points", "kudos", "weighted", "share")
 
 
+def _fixed(numerator: int, denominator: int, places: int) -> str:
+    """`numerator / denominator` rounded half up to `places` decimals, written as `number`
+    writes a Decimal (no trailing zeros): integers only, for thousands of rows at once."""
+    scale = 10**places
+    magnitude = (abs(numerator) * scale * 2 + denominator) // (2 * denominator)
+    whole, part = divmod(magnitude, scale)
+    text = str(whole) if not part else f"{whole}.{part:0{places}d}".rstrip("0")
+    return "-" + text if numerator < 0 and magnitude else text
+
+
 def tally_csv(table: TallyLines) -> str:
     """Every row of a tally as CSV, in tally order; numbers as in the reply."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    scale = Decimal(table.scale)
-    total = Decimal(table.total_scaled)
-    cent, tenth = Decimal("0.01"), Decimal("0.1")
+    total = table.total_scaled
     for rank, x in enumerate(table.lines, 1):
-        value = (Decimal(x.scaled) / scale).quantize(cent, rounding=ROUND_HALF_UP)
-        share = (
-            (Decimal(x.scaled) * 100 / total).quantize(tenth, rounding=ROUND_HALF_UP)
-            if total
-            else Decimal(0)
-        )
         writer.writerow((
-            rank, csv_cell(x.name), number(x.hours), number(x.points), number(x.kudos),
-            number(value), f"{number(share)}%",
+            rank, csv_cell(x.name), _fixed(x.hours_cents, 100, 2), _fixed(x.points_cents, 100, 2),
+            _fixed(x.kudos_cents, 100, 2), _fixed(x.scaled, table.scale, 2),
+            f"{_fixed(x.scaled * 100, total, 1) if total else '0'}%",
         ))  # fmt: skip
     return out.getvalue()
 
