@@ -153,6 +153,13 @@ async def main() -> None:
     reuse = keep is not None and keep.exists()
     url = args.db or f"sqlite+aiosqlite:///{keep or Path(folder) / 'reads.db'}"
     settings = load_settings(None, database_url=url)
+    if not url.startswith("sqlite"):
+        from bot.db.engine import make_engine
+        from bot.db.migrate import upgrade
+
+        engine = make_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
     clock = ManualClock(NOW)
     core = await create_core(settings, clock)
     start = time.perf_counter()
