@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import PlatformMessage
+from bot.db.optimize import optimize
 from bot.db.prepare import prepare_sqlite
 from bot.db.status import schema_status
 from bot.delivery import Courier, Outcome
@@ -151,6 +152,10 @@ class Core:
         """{platform: (pending, dead)} deliveries, for health checks and metrics."""
         async with self.sessions() as session:
             return await outbox.depth_by_platform(session)
+
+    async def optimize_database(self) -> None:
+        """Refresh the planner's statistics (SQLite `PRAGMA optimize`; daily)."""
+        await optimize(self.engine)
 
     async def prune_history(self) -> retention.Pruned:
         """Forget handled messages and card links older than the retention window."""
@@ -277,6 +282,7 @@ async def create_core(
     try:
         if is_sqlite(settings.database_url) and not read_only:
             await upgrade(engine)
+            await optimize(engine, at_start=True)
         else:
             status = await schema_status(engine)
             if not status.at_head:

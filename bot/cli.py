@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,7 +283,8 @@ def export(
 
     settings = _settings(ctx, config, db)
     try:
-        typer.echo(asyncio.run(export_csv(settings, kind, period, coop)), nl=False)
+        asyncio.run(export_csv(settings, kind, period, coop, sys.stdout))
+        sys.stdout.flush()
     except UserError as exc:
         typer.echo(f"coopbot: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""), err=True)
         raise typer.Exit(2) from None

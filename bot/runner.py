@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from adapters.base import ChatAdapter
 from adapters.console.adapter import ConsoleAdapter
@@ -193,15 +193,18 @@ async def _serve(
         await scheduler.stop()
 
 
-async def export_csv(settings: Settings, kind: str, period: str, coop_id: int | None) -> str:
-    """CSV text of one export (`coopbot export`); reads only, never creates a database."""
+async def export_csv(
+    settings: Settings, kind: str, period: str, coop_id: int | None, out: TextIO
+) -> None:
+    """Write one export (`coopbot export`) to `out` as CSV, row by row as it is read (memory
+    stays flat however large the co-op); reads only, never creates a database."""
     from sqlalchemy import select
 
     from bot.db.models import Coop
     from bot.domain.periods import parse_period
     from bot.errors import UserError
     from bot.services.coop_config import effective
-    from bot.services.exports import export_csv as build
+    from bot.services.exports import write_csv
 
     core = await create_core(settings, SystemClock(), read_only=True)
     try:
@@ -216,6 +219,7 @@ async def export_csv(settings: Settings, kind: str, period: str, coop_id: int | 
             coop = await session.get(Coop, coop_id)
             assert coop is not None
             tz = effective(settings.defaults, coop.settings).timezone
-            return await build(session, coop_id, kind, parse_period(period, tz, core.clock.now()))
+            window = parse_period(period, tz, core.clock.now())
+            await write_csv(session, coop_id, kind, out, window)
     finally:
         await core.close()

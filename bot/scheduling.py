@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SAFETY_NET = timedelta(seconds=60)
 # Old handled-message rows and card links are deleted this often (and soon after start).
 PRUNE_EVERY = timedelta(hours=1)
+OPTIMIZE_EVERY = timedelta(days=1)  # SQLite `PRAGMA optimize`, as its documentation advises
 PRUNE_FIRST = timedelta(minutes=1)
 # Work that falls due while a pass runs is picked up by a few more passes, not a busy loop.
 MAX_PASSES = 3
@@ -67,6 +68,14 @@ class Scheduler:
             coalesce=True,
             max_instances=1,
             next_run_time=datetime.now(UTC) + PRUNE_FIRST,
+        )
+        self._scheduler.add_job(
+            self.optimize,
+            IntervalTrigger(seconds=OPTIMIZE_EVERY.total_seconds()),
+            id="optimize-database",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
         )
         self._scheduler.start()
         self._core.after_commands(self.reschedule)
@@ -125,6 +134,13 @@ class Scheduler:
                 pruned.handled,
                 pruned.links,
             )
+
+    async def optimize(self) -> None:
+        """Daily: keep SQLite's planner statistics fresh as the tables grow."""
+        try:
+            await self._core.optimize_database()
+        except Exception:
+            log.exception("refreshing the database statistics failed; it will be retried")
 
     def next_run(self) -> datetime | None:
         job = self._scheduler.get_job("due-work-next")

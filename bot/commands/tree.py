@@ -151,6 +151,7 @@ def _opt(
 _PERIOD = _opt(
     "period", Kind.PERIOD, "week, month, quarter, year, all, or 2026-W47, 2026-11, 2026-Q4, 2026"
 )
+_PAGE = _opt("page", Kind.INT, "which page of a long list: 1 (default), 2, …")
 _SECRET = _opt("secret", Kind.BOOL, "yes: show only turnout until close, never who chose what")
 _QUORUM = _opt("quorum", Kind.RATIO, "share of eligible members that must vote, like 50% (0: none)")
 _REASON_BELOW = _opt(
@@ -291,7 +292,7 @@ def _member_commands() -> list[Command]:
         Command(
             ("member", "list"),
             "the members and stewards of this co-op",
-            (),
+            (_PAGE,),
             Permission.ANYONE,
             "member list",
         ),
@@ -539,7 +540,11 @@ def _contribution_commands() -> list[Command]:
         Command(
             ("tally",),
             "contribution totals per member for a period",
-            (_PERIOD, _opt("member", Kind.MENTION, "only this member: a mention or @name")),
+            (
+                _PERIOD,
+                _opt("member", Kind.MENTION, "only this member: a mention or @name"),
+                _PAGE,
+            ),
             Permission.ANYONE,
             "tally period:month",
         ),

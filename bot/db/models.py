@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -98,6 +99,7 @@ class CodeAttempts(Base):
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (Index("ix_members_coop_active_name", "coop_id", "active", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)
@@ -146,6 +148,7 @@ class Decision(Base):
     __table_args__ = (
         UniqueConstraint("coop_id", "number"),
         Index("ix_decisions_due", "status", "closes_at"),
+        Index("ix_decisions_coop_status_closed", "coop_id", "status", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -257,7 +260,12 @@ class Participation(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("coop_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("coop_id", "number"),
+        Index("ix_tasks_holder_status", "holder_id", "status"),
+        Index("ix_tasks_coop_status_number", "coop_id", "status", "number"),
+        Index("ix_tasks_coop_status_done", "coop_id", "status", "done_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
@@ -279,7 +287,12 @@ class Contribution(Base):
     """One append-only ledger entry: hours logged, task points earned or kudos received."""
 
     __tablename__ = "contributions"
-    __table_args__ = (Index("ix_contributions_coop_at", "coop_id", "created_at"),)
+    __table_args__ = (
+        # Covers a tally's scan of a period: the sums need no row lookups.
+        Index("ix_contributions_coop_at", "coop_id", "created_at", "member_id", "kind", "amount"),
+        Index("ix_contributions_coop_member_at", "coop_id", "member_id", "created_at"),
+        Index("ix_contributions_giver_at", "giver_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
@@ -291,6 +304,21 @@ class Contribution(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     giver_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime]
+
+
+class ContributionMonth(Base):
+    """The ledger summed per member and calendar month (UTC), in cents per kind: written in
+    the transaction of every entry, so a tally over many months reads these rows and only
+    the partial months at its ends from the ledger itself."""
+
+    __tablename__ = "contribution_months"
+
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)  # 202611 for November 2026
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    hours_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    kudos_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class SyncChange(Base):
@@ -323,6 +351,7 @@ class SyncChange(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_coop_at", "coop_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)

@@ -6,9 +6,6 @@ import io
 from collections.abc import Sequence
 from typing import Final
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.services.contributions import TallyRow
 
 MAX_BARS: Final = 40
@@ -43,11 +40,18 @@ def chart_heading(title: str, members: int) -> str:
     return title if not hidden else f"{title} — top {MAX_BARS}, and {hidden} more"
 
 
-def contributions_chart(rows: Sequence[TallyRow], title: str = "Contributions") -> bytes:
+def contributions_chart(
+    rows: Sequence[TallyRow], title: str = "Contributions", members: int | None = None
+) -> bytes:
     """PNG of hours / task points / kudos per member, largest weighted total on top.
 
     With more than MAX_BARS members only the top ones are drawn and the title says how many
-    more there were. Uses the object API (no pyplot), so no global figure state is kept."""
+    more there were (`members`: how many there are in all, when `rows` holds only the top).
+    Uses the object API (no pyplot), so no global figure state is kept. Matplotlib is
+    imported here, on the first chart, so that starting the bot does not pay for it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     shown = list(rows[:MAX_BARS])
     figure = Figure(figsize=(WIDTH_INCHES, chart_height(len(shown))), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -68,7 +72,7 @@ def contributions_chart(rows: Sequence[TallyRow], title: str = "Contributions") 
     for text in labels:
         # Member names are user input: a `$` must not switch on mathtext.
         text.set_parse_math(False)
-    heading = chart_heading(title, len(rows))
+    heading = chart_heading(title, len(rows) if members is None else members)
     figure.suptitle(heading, fontsize=11, x=0.01, ha="left").set_parse_math(False)
     axes.set_xlabel("hours + task points + kudos")
     axes.set_xlim(left=0, right=max(left, default=0.0) * 1.05 or 1.0)

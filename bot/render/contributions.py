@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from bot.db.models import Contribution, Member
 from bot.domain.patronage import Weights
-from bot.render.document import Attachment, Bold, Code, Line, Reply, Table, command, line
+from bot.render.document import (
+    Attachment,
+    Bold,
+    Code,
+    Line,
+    Mention,
+    Reply,
+    Table,
+    command,
+    line,
+)
 from bot.render.people import mention
 from bot.render.tasks import number
-from bot.services.contributions import Kudos, Tally, TallyRow
-from bot.services.exports import Export
+from bot.services.contributions import Kudos, Tally, TallyLines, TallyRow
+from bot.services.exports import Export, csv_cell, filename_for
 from bot.services.patronage import Patronage
 
 
@@ -86,8 +98,12 @@ def _row(row: TallyRow) -> tuple[Line, ...]:
     )
 
 
-def tally(result: Tally) -> Reply:
-    """Per member: hours, task points, kudos, weighted total and share, largest first."""
+def tally(result: Tally, attach: bool = False) -> Reply:
+    """Per member: hours, task points, kudos, weighted total and share, largest first.
+
+    A tally longer than a page shows that page, then the asker's own row (when it is on
+    another page) and everyone's totals, says how to get the next page, and attaches the
+    whole table as CSV where the platform takes attachments."""
     label = result.period.label
     if not result.rows:
         who = f" from @{result.only.name}" if result.only is not None else ""
@@ -98,11 +114,75 @@ def tally(result: Tally) -> Reply:
             )
         )
     head = line(Bold(text=f"Contributions — {label}"))
-    table = Table(
-        header=("member", "hours", "task pts", "kudos", "weighted", "share"),
-        rows=tuple(_row(r) for r in result.rows),
-    )
-    return Reply(blocks=(head, table, line(formula(result.weights), indent=1)))
+    rows = [_row(r) for r in result.rows]
+    if result.pages == 1:
+        table = Table(header=TALLY_HEADER, rows=tuple(rows))
+        return Reply(blocks=(head, table, line(formula(result.weights), indent=1)))
+    if result.own is not None:
+        rows.append(_row(result.own[1]))
+    hours, points, kudos = result.totals
+    rows.append((
+        line(f"all {result.count:,} members"), line(number(hours)), line(number(points)),
+        line(number(kudos)), line(weighted(result.total)), line("100%"),
+    ))  # fmt: skip
+    table = Table(header=TALLY_HEADER, rows=tuple(rows))
+    last = result.first_rank + len(result.rows) - 1
+    where: list[str | Bold | Code | Mention] = [
+        f"Page {result.page} of {result.pages:,}: members {result.first_rank:,}–{last:,} "
+        f"of {result.count:,}"
+    ]
+    if result.own is not None:
+        where += ["; ", mention(result.own[1].member), f" is #{result.own[0]:,}"]
+    if result.page < result.pages:
+        where += [" — next page: ", command(f"tally period:{result.asked} page:{result.page + 1}")]
+    blocks: list[Line | Table] = [
+        head,
+        table,
+        line(formula(result.weights), indent=1),
+        line(*where, indent=1),
+    ]
+    attachments: tuple[Attachment, ...] = ()
+    if attach and result.table is not None:
+        filename = filename_for("tally", result.period)
+        blocks.append(line(f"the whole table is attached ({filename})", indent=1))
+        attachments = (
+            Attachment(
+                filename=filename,
+                content_type="text/csv",
+                data=tally_csv(result.table).encode("utf-8"),
+                alt=f"Contributions — {label}: {result.count:,} members",
+            ),
+        )
+    return Reply(blocks=tuple(blocks), attachments=attachments)
+
+
+TALLY_HEADER = ("member", "hours", "task pts", "kudos", "weighted", "share")
+CSV_HEADER = ("rank", "member", "hours", "task_points", "kudos", "weighted", "share")
+
+
+def _fixed(numerator: int, denominator: int, places: int) -> str:
+    """`numerator / denominator` rounded half up to `places` decimals, written as `number`
+    writes a Decimal (no trailing zeros): integers only, for thousands of rows at once."""
+    scale = 10**places
+    magnitude = (abs(numerator) * scale * 2 + denominator) // (2 * denominator)
+    whole, part = divmod(magnitude, scale)
+    text = str(whole) if not part else f"{whole}.{part:0{places}d}".rstrip("0")
+    return "-" + text if numerator < 0 and magnitude else text
+
+
+def tally_csv(table: TallyLines) -> str:
+    """Every row of a tally as CSV, in tally order; numbers as in the reply."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    total = table.total_scaled
+    for rank, x in enumerate(table.lines, 1):
+        writer.writerow((
+            rank, csv_cell(x.name), _fixed(x.hours_cents, 100, 2), _fixed(x.points_cents, 100, 2),
+            _fixed(x.kudos_cents, 100, 2), _fixed(x.scaled, table.scale, 2),
+            f"{_fixed(x.scaled * 100, total, 1) if total else '0'}%",
+        ))  # fmt: skip
+    return out.getvalue()
 
 
 def patronage(result: Patronage) -> Reply:

@@ -268,9 +268,9 @@ def _blocks(blockers: Sequence[tuple[Member, str]]) -> list[Line]:
 WAITING_SHOWN = 20  # a large co-op's `show` names a few non-voters, not thousands
 
 
-def _waiting(waiting: Sequence[Member]) -> Line:
+def _waiting(waiting: Sequence[Member], total: int | None) -> Line:
     """`not yet voted: @dan @erin … and 12 more`."""
-    return line("not yet voted:", *mention_run(waiting, WAITING_SHOWN), indent=1)
+    return line("not yet voted:", *mention_run(waiting, WAITING_SHOWN, total), indent=1)
 
 
 def status(
@@ -281,9 +281,11 @@ def status(
     now: datetime,
     blockers: Sequence[tuple[Member, str]] = (),
     lowered_by: Member | None = None,
+    waiting_total: int | None = None,
 ) -> Reply:
     """`show`: the count (only turnout while secret), any blocks with their reasons, who has
-    not voted yet, and who set it below the co-op's defaults and why."""
+    not voted yet (`waiting`: the first ones by name, `waiting_total`: how many in all),
+    and who set it below the co-op's defaults and why."""
     if decision.status == "closed":
         return result(decision, count, blockers).model_copy(update={"kind": "info"})
     if decision.status != "open":
@@ -308,7 +310,7 @@ def status(
         blocks.extend(unreadable_note(count))
     blocks.extend(_blocks(blockers))
     if waiting:
-        blocks.append(_waiting(waiting))
+        blocks.append(_waiting(waiting, waiting_total))
     exception = lowered(decision, lowered_by)
     if exception is not None:
         blocks.append(exception)

@@ -15,12 +15,14 @@ def mention(member: Member) -> Mention:
     return Mention(member_id=member.id, display=member.name, identities=identities)
 
 
-def mention_run(members: Sequence[Member], limit: int) -> list[Inline]:
+def mention_run(members: Sequence[Member], limit: int, total: int | None = None) -> list[Inline]:
     """` @dan @erin … and 12 more`: at most `limit` mentions, so a large co-op's message
-    stays readable and within every platform's length limit."""
+    stays readable and within every platform's length limit. `total`: how many there are
+    in all, when `members` holds only the first ones."""
     parts: list[Inline] = []
     for member in members[:limit]:
         parts += [Text(text=" "), mention(member)]
-    if len(members) > limit:
-        parts.append(Text(text=f" … and {len(members) - limit} more"))
+    everyone = len(members) if total is None else total
+    if everyone > limit:
+        parts.append(Text(text=f" … and {everyone - limit} more"))
     return parts

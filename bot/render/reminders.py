@@ -23,9 +23,14 @@ def vote_reminder(
     waiting: Sequence[Member],
     tz: ZoneInfo,
     now: datetime,
+    waiting_total: int | None = None,
 ) -> Reply:
-    """Once before a vote closes: who has not voted, and how many votes quorum still needs."""
-    parts: list[Inline] = [Text(text="Reminder:"), *mention_run(waiting, REMINDED_SHOWN)]
+    """Once before a vote closes: who has not voted (`waiting`: the first ones,
+    `waiting_total`: how many in all), and how many votes quorum still needs."""
+    parts: list[Inline] = [
+        Text(text="Reminder:"),
+        *mention_run(waiting, REMINDED_SHOWN, waiting_total),
+    ]
     missing = count.votes_to_quorum
     need = (
         f"{missing} more vote{'s' if missing != 1 else ''} needed for quorum"

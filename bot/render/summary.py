@@ -83,7 +83,7 @@ def summary(data: WeeklySummary, chart: bytes | None) -> Reply:
             _section(
                 "Contributions:",
                 [_contribution(r) for r in rows[:LIST_MAX]],
-                len(rows),
+                data.contributions_total,
                 "  (chart attached)" if chart is not None else "",
             )
         )

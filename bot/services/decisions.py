@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, true, update
 
 from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, Vote
 from bot.domain import polls, proposals
@@ -388,20 +388,39 @@ def count(decision: Decision, votes: Sequence[Cast]) -> Count:
     )
 
 
-async def non_voters(ctx: Context, decision: Decision) -> Sequence[Member]:
+def _not_voted(decision: Decision) -> tuple[ColumnElement[bool], ...]:
     voted = select(Vote.member_id).where(Vote.decision_id == decision.id)
     return (
-        await ctx.session.scalars(
-            select(Member)
-            .join(Eligibility, Eligibility.member_id == Member.id)
-            .where(
-                Eligibility.decision_id == decision.id,
-                Member.id.not_in(voted),
-                Member.active,
-            )
-            .order_by(Member.name)
-        )
-    ).all()
+        Eligibility.decision_id == decision.id,
+        Member.id.not_in(voted),
+        Member.active == true(),
+    )
+
+
+async def non_voters(
+    ctx: Context, decision: Decision, limit: int | None = None
+) -> Sequence[Member]:
+    """The eligible active members without a vote, by name; with `limit`, only the first."""
+    query = (
+        select(Member)
+        .join(Eligibility, Eligibility.member_id == Member.id)
+        .where(*_not_voted(decision))
+        .order_by(Member.name)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return (await ctx.session.scalars(query)).all()
+
+
+async def count_non_voters(ctx: Context, decision: Decision) -> int:
+    """How many eligible active members have not voted, counted in SQL."""
+    found = await ctx.session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .join(Eligibility, Eligibility.member_id == Member.id)
+        .where(*_not_voted(decision))
+    )
+    return int(found or 0)
 
 
 async def block_reasons(ctx: Context, decision: Decision) -> Sequence[tuple[Member, str]]:

@@ -103,11 +103,14 @@ async def remind_voters(ctx: Context, decision_id: int) -> bool:
         return False
     decision = await ctx.session.get(Decision, decision_id)
     assert decision is not None
-    waiting = await decisions.non_voters(ctx, decision)
+    waiting = await decisions.non_voters(ctx, decision, render_reminders.REMINDED_SHOWN)
     if not waiting:
         return True
+    total = await decisions.count_non_voters(ctx, decision)
     count = decisions.count(decision, await decisions.current_votes(ctx, decision))
-    reply = render_reminders.vote_reminder(decision, count, waiting, ctx.config.timezone, now)
+    reply = render_reminders.vote_reminder(
+        decision, count, waiting, ctx.config.timezone, now, total
+    )
     await _announce(ctx, decision.coop_id, reply, f"{render_decisions.subject(decision)}:reminder")
     return True
 

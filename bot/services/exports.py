@@ -6,16 +6,25 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final, TextIO
 
-from sqlalchemy import or_, select
+from sqlalchemy import Executable, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import AuditEvent, Contribution, Decision, Member, Participation, Task, Vote
+from bot.db.models import (
+    AuditEvent,
+    Contribution,
+    Decision,
+    DecisionOption,
+    Member,
+    Participation,
+    Task,
+    Vote,
+)
 from bot.domain.periods import Period, all_time
 from bot.errors import UserError
 from bot.services import ballots
@@ -44,14 +53,36 @@ class Export:
     hidden_secret: int  # votes on secret decisions exported without their choice
 
 
-@dataclass(frozen=True)
-class _Table:
-    header: tuple[str, ...]
-    rows: list[tuple[Cell, ...]]
+Row = tuple[Cell, ...]
+# Rows fetched per round trip: a server-side cursor keeps memory flat for any export size.
+BATCH: Final = 2000
+
+
+@dataclass
+class _Counts:
+    """What a streamed export learns as it goes: rows written, secret ballots hidden."""
+
+    rows: int = 0
     hidden_secret: int = 0
 
 
+@dataclass(frozen=True)
+class _Table:
+    """An export's header and its rows, produced as they are read."""
+
+    header: tuple[str, ...]
+    rows: AsyncIterator[Row]
+    counts: _Counts
+
+
 def _cell(value: Cell) -> str:
+    # The common cases first: an export calls this for every cell of up to millions of rows.
+    kind = type(value)
+    if kind is str:
+        assert isinstance(value, str)
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -66,13 +97,28 @@ def _cell(value: Cell) -> str:
     return text
 
 
-def _render(table: _Table) -> str:
-    out = io.StringIO()
+def csv_cell(value: Cell) -> str:
+    """One CSV cell as every export writes it (times in UTC, no spreadsheet formulas)."""
+    return _cell(value)
+
+
+async def _write(table: _Table, out: TextIO) -> None:
+    """Write the CSV to `out` row by row (`\r\n` line ends, as every export has)."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.header)
-    for row in table.rows:
+    async for row in table.rows:
         writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
+        table.counts.rows += 1
+
+
+async def _stream(session: AsyncSession, query: Executable) -> AsyncIterator[Any]:
+    """The rows of `query` through a server-side cursor, BATCH at a time."""
+    connection = await session.connection()
+    result = await connection.stream(query.execution_options(yield_per=BATCH))
+    # A batch per await: each row through the async bridge would cost more than the query.
+    async for batch in result.partitions(BATCH):
+        for row in batch:
+            yield row
 
 
 async def _names(session: AsyncSession, coop_id: int) -> dict[int, str]:
@@ -82,33 +128,71 @@ async def _names(session: AsyncSession, coop_id: int) -> dict[int, str]:
 
 async def _decisions(session: AsyncSession, coop_id: int, period: Period) -> _Table:
     names = await _names(session, coop_id)
-    found: Sequence[Decision] = (
-        await session.scalars(
-            select(Decision)
-            .where(
-                Decision.coop_id == coop_id,
-                Decision.created_at >= period.start,
-                Decision.created_at < period.end,
-            )
-            .order_by(Decision.number)
-        )
-    ).all()
     header = (
         "number", "kind", "title", "method", "threshold", "quorum", "rule_class", "secret",
         "status", "outcome", "author", "created_at", "opens_at", "closes_at", "closed_at",
         "eligible", "turnout", "options",
     )  # fmt: skip
-    rows: list[tuple[Cell, ...]] = []
-    for d in found:
-        turnout = (d.result or {}).get("turnout")
-        rows.append((
-            d.number, d.kind, d.title, d.method, d.threshold, d.quorum, d.rule_class, d.secret,
-            d.status, d.outcome, names.get(d.author_id), d.created_at, d.opens_at, d.closes_at,
-            d.closed_at, d.eligible_count if d.opened_at else None,
-            turnout if isinstance(turnout, int) else None,
-            " | ".join(o.label for o in d.options) or None,
-        ))  # fmt: skip
-    return _Table(header, rows)
+    query = (
+        select(
+            Decision.id,
+            Decision.number,
+            Decision.kind,
+            Decision.title,
+            Decision.method,
+            Decision.threshold,
+            Decision.quorum,
+            Decision.rule_class,
+            Decision.secret,
+            Decision.status,
+            Decision.outcome,
+            Decision.author_id,
+            Decision.created_at,
+            Decision.opens_at,
+            Decision.closes_at,
+            Decision.closed_at,
+            Decision.eligible_count,
+            Decision.opened_at,
+            Decision.result,
+        )
+        .where(
+            Decision.coop_id == coop_id,
+            Decision.created_at >= period.start,
+            Decision.created_at < period.end,
+        )
+        .order_by(Decision.number)
+        .execution_options(yield_per=BATCH)
+    )
+
+    async def rows() -> AsyncIterator[Row]:
+        result = await session.stream(query)
+        async for batch in result.partitions(BATCH):
+            labels = await _option_labels(session, [d.id for d in batch])
+            for d in batch:
+                turnout = (d.result or {}).get("turnout")
+                yield (
+                    d.number, d.kind, d.title, d.method, d.threshold, d.quorum, d.rule_class,
+                    d.secret, d.status, d.outcome, names.get(d.author_id), d.created_at,
+                    d.opens_at, d.closes_at, d.closed_at,
+                    d.eligible_count if d.opened_at else None,
+                    turnout if isinstance(turnout, int) else None,
+                    " | ".join(labels.get(d.id, ())) or None,
+                )  # fmt: skip
+
+    return _Table(header, rows(), _Counts())
+
+
+async def _option_labels(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[str]]:
+    """The options of these decisions, in their order."""
+    found: dict[int, list[str]] = {}
+    rows = await session.execute(
+        select(DecisionOption.decision_id, DecisionOption.label)
+        .where(DecisionOption.decision_id.in_(ids))
+        .order_by(DecisionOption.decision_id, DecisionOption.position)
+    )
+    for decision_id, label in rows.all():
+        found.setdefault(decision_id, []).append(label)
+    return found
 
 
 async def _votes(session: AsyncSession, coop_id: int, period: Period) -> _Table:
@@ -160,59 +244,89 @@ async def _votes(session: AsyncSession, coop_id: int, period: Period) -> _Table:
                       True, names.get(part.member_id), SECRET_CHOICE, None, part.voted_at,
                       None)))  # fmt: skip
     keyed.sort(key=lambda item: item[0])
-    return _Table(header, [row for _, row in keyed], hidden)
+    # Ballots are read with their decision's options (ballots.read), so this export is
+    # built whole, not streamed; the others stream.
+    return _Table(header, _rows_of([row for _, row in keyed]), _Counts(hidden_secret=hidden))
+
+
+async def _rows_of(rows: list[Row]) -> AsyncIterator[Row]:
+    for row in rows:
+        yield row
 
 
 async def _tasks(session: AsyncSession, coop_id: int, period: Period) -> _Table:
     names = await _names(session, coop_id)
-    found = (
-        await session.scalars(
-            select(Task)
-            .where(
-                Task.coop_id == coop_id,
-                or_(
-                    (Task.created_at >= period.start) & (Task.created_at < period.end),
-                    (Task.done_at >= period.start) & (Task.done_at < period.end),
-                ),
-            )
-            .order_by(Task.number)
+    query = (
+        select(
+            Task.number,
+            Task.title,
+            Task.points,
+            Task.status,
+            Task.holder_id,
+            Task.due_at,
+            Task.from_decision,
+            Task.created_by,
+            Task.created_at,
+            Task.claimed_at,
+            Task.done_at,
         )
-    ).all()
+        .where(
+            Task.coop_id == coop_id,
+            or_(
+                (Task.created_at >= period.start) & (Task.created_at < period.end),
+                (Task.done_at >= period.start) & (Task.done_at < period.end),
+            ),
+        )
+        .order_by(Task.number)
+    )
     header = (
         "number", "title", "points", "status", "holder", "due_at", "from_decision",
         "created_by", "created_at", "claimed_at", "done_at",
     )  # fmt: skip
-    rows: list[tuple[Cell, ...]] = [
-        (t.number, t.title, t.points, t.status,
-         names.get(t.holder_id) if t.holder_id is not None else None, t.due_at, t.from_decision,
-         names.get(t.created_by), t.created_at, t.claimed_at, t.done_at)
-        for t in found
-    ]  # fmt: skip
-    return _Table(header, rows)
+
+    async def rows() -> AsyncIterator[Row]:
+        async for (number, title, points, status, holder_id, due_at, from_decision, created_by,
+                   created_at, claimed_at, done_at) in _stream(session, query):  # fmt: skip
+            yield (number, title, points, status,
+                   names.get(holder_id) if holder_id is not None else None, due_at,
+                   from_decision, names.get(created_by), created_at, claimed_at,
+                   done_at)  # fmt: skip
+
+    return _Table(header, rows(), _Counts())
 
 
 async def _contributions(session: AsyncSession, coop_id: int, period: Period) -> _Table:
     names = await _names(session, coop_id)
-    found = (
-        await session.execute(
-            select(Contribution, Task.number)
-            .outerjoin(Task, Task.id == Contribution.task_id)
-            .where(
-                Contribution.coop_id == coop_id,
-                Contribution.created_at >= period.start,
-                Contribution.created_at < period.end,
-            )
-            .order_by(Contribution.created_at, Contribution.id)
+    query = (
+        select(
+            Contribution.id,
+            Contribution.created_at,
+            Contribution.member_id,
+            Contribution.kind,
+            Contribution.amount,
+            Contribution.category,
+            Task.number,
+            Contribution.giver_id,
+            Contribution.note,
         )
-    ).all()
+        .outerjoin(Task, Task.id == Contribution.task_id)
+        .where(
+            Contribution.coop_id == coop_id,
+            Contribution.created_at >= period.start,
+            Contribution.created_at < period.end,
+        )
+        .order_by(Contribution.created_at, Contribution.id)
+    )
     header = ("entry", "created_at", "member", "kind", "amount", "category", "task", "giver",
               "note")  # fmt: skip
-    rows: list[tuple[Cell, ...]] = [
-        (c.id, c.created_at, names.get(c.member_id), c.kind, c.amount, c.category, task_number,
-         names.get(c.giver_id) if c.giver_id is not None else None, c.note or None)
-        for c, task_number in found
-    ]  # fmt: skip
-    return _Table(header, rows)
+
+    async def rows() -> AsyncIterator[Row]:
+        async for (entry, created_at, member_id, kind, amount, category, task_number, giver_id,
+                   note) in _stream(session, query):  # fmt: skip
+            yield (entry, created_at, names.get(member_id), kind, amount, category, task_number,
+                   names.get(giver_id) if giver_id is not None else None, note or None)  # fmt: skip
+
+    return _Table(header, rows(), _Counts())
 
 
 async def _audit(session: AsyncSession, coop_id: int, period: Period) -> _Table:
@@ -225,31 +339,43 @@ async def _audit(session: AsyncSession, coop_id: int, period: Period) -> _Table:
             )
         ).all()
     }
-    found = (
-        await session.scalars(
-            select(AuditEvent)
-            .where(
-                AuditEvent.coop_id == coop_id,
-                AuditEvent.at >= period.start,
-                AuditEvent.at < period.end,
-            )
-            .order_by(AuditEvent.at, AuditEvent.id)
+    query = (
+        select(
+            AuditEvent.id,
+            AuditEvent.at,
+            AuditEvent.actor_id,
+            AuditEvent.actor_identity,
+            AuditEvent.message_id,
+            AuditEvent.action,
+            AuditEvent.subject,
+            AuditEvent.detail,
         )
-    ).all()
+        .where(
+            AuditEvent.coop_id == coop_id,
+            AuditEvent.at >= period.start,
+            AuditEvent.at < period.end,
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
     header = ("event", "at", "actor", "actor_identity", "message_id", "action", "subject",
               "detail")  # fmt: skip
-    rows: list[tuple[Cell, ...]] = []
-    for e in found:
-        detail = dict(e.detail or {})
-        if e.subject in secret:
-            # The vote service never records a secret choice; this keeps it so for any event.
-            detail = {k: v for k, v in detail.items() if k not in _BALLOT_KEYS}
-        rows.append((
-            e.id, e.at, names.get(e.actor_id) if e.actor_id is not None else None,
-            e.actor_identity, e.message_id, e.action, e.subject,
-            json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str) if detail else None,
-        ))  # fmt: skip
-    return _Table(header, rows)
+
+    async def rows() -> AsyncIterator[Row]:
+        async for (event, at, actor_id, actor_identity, message_id, action, subject,
+                   stored) in _stream(session, query):  # fmt: skip
+            detail = dict(stored or {})
+            if subject in secret:
+                # The vote service never records a secret choice; this keeps it so for any
+                # event.
+                detail = {k: v for k, v in detail.items() if k not in _BALLOT_KEYS}
+            yield (
+                event, at, names.get(actor_id) if actor_id is not None else None,
+                actor_identity, message_id, action, subject,
+                json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str)
+                if detail else None,
+            )  # fmt: skip
+
+    return _Table(header, rows(), _Counts())
 
 
 _BUILDERS = {
@@ -275,12 +401,24 @@ async def _table(session: AsyncSession, coop_id: int, kind: str, period: Period)
     return await _BUILDERS[kind](session, coop_id, period)
 
 
+async def write_csv(
+    session: AsyncSession, coop_id: int, kind: str, out: TextIO, period: Period | None = None
+) -> tuple[int, int]:
+    """Stream one export (`kind` one of EXPORT_KINDS) for `period` (None: all time) to `out`
+    as CSV, row by row; returns (rows, secret ballots hidden). Times are UTC ISO 8601;
+    secret ballots show who voted, never how."""
+    table = await _table(session, coop_id, _check_kind(kind), period or all_time())
+    await _write(table, out)
+    return table.counts.rows, table.counts.hidden_secret
+
+
 async def export_csv(
     session: AsyncSession, coop_id: int, kind: str, period: Period | None = None
 ) -> str:
-    """The CSV text of one export (`kind` one of EXPORT_KINDS) for `period` (None: all time).
-    Times are UTC ISO 8601; secret ballots show who voted, never how."""
-    return _render(await _table(session, coop_id, _check_kind(kind), period or all_time()))
+    """The CSV text of one export (see `write_csv`)."""
+    out = io.StringIO()
+    await write_csv(session, coop_id, kind, out, period)
+    return out.getvalue()
 
 
 def filename_for(kind: str, period: Period) -> str:
@@ -293,14 +431,15 @@ async def export(ctx: Context, kind: str, period: str | None = None) -> Export:
     coop = ctx.require_coop()
     what = _check_kind(kind, ctx.prefix)
     window = resolve_period(ctx, period, DEFAULT_EXPORT_PERIOD)
-    table = await _table(ctx.session, coop.id, what, window)
+    out = io.StringIO()
+    rows, hidden = await write_csv(ctx.session, coop.id, what, out, window)
     # An export hands out members' data: who took it is worth recording.
-    ctx.audit("export", what, period=window.label, rows=len(table.rows))
+    ctx.audit("export", what, period=window.label, rows=rows)
     return Export(
         kind=what,
         period=window,
         filename=filename_for(what, window),
-        text=_render(table),
-        rows=len(table.rows),
-        hidden_secret=table.hidden_secret,
+        text=out.getvalue(),
+        rows=rows,
+        hidden_secret=hidden,
     )

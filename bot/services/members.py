@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from bot.db.models import Identity, Member
 from bot.errors import UserError
@@ -78,6 +79,41 @@ async def active_members(ctx: Context, coop_id: int) -> Sequence[Member]:
             select(Member).where(Member.coop_id == coop_id, Member.active).order_by(Member.name)
         )
     ).all()
+
+
+MEMBER_PAGE_SIZE = 200  # names per `member list` reply
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of the registry: (name, role) of stewards first, then members, by name."""
+
+    people: Sequence[tuple[str, str]]
+    total: int
+    page: int
+    pages: int
+
+
+async def member_page(ctx: Context, coop_id: int, page: int | None = None) -> MemberPage:
+    """`member list [page:]`: counted and paged in SQL, names and roles only."""
+    active = (Member.coop_id == coop_id, Member.active == true())
+    total = int(await ctx.session.scalar(select(func.count()).where(*active)) or 0)
+    pages = max(1, -(-total // MEMBER_PAGE_SIZE))
+    wanted = 1 if page is None else page
+    if not 1 <= wanted <= pages:
+        raise UserError(
+            f"There {'is' if pages == 1 else 'are'} {pages} page{'s' if pages != 1 else ''} "
+            "of members",
+            f"for example `{ctx.prefix}member list page:1`",
+        )
+    found = await ctx.session.execute(
+        select(Member.name, Member.role)
+        .where(*active)
+        .order_by((Member.role != "steward"), Member.name, Member.id)
+        .limit(MEMBER_PAGE_SIZE)
+        .offset((wanted - 1) * MEMBER_PAGE_SIZE)
+    )
+    return MemberPage([(name, role) for name, role in found.all()], total, wanted, pages)
 
 
 async def unique_name(ctx: Context, coop_id: int, wanted: str) -> str:

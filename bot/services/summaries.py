@@ -15,11 +15,18 @@ from bot.domain.cron import next_fires
 from bot.domain.periods import ALL_END, Period, parse_period
 from bot.render import chart as render_chart
 from bot.render import summary as render_summary
+from bot.render.chart import MAX_BARS
 from bot.render.document import Reply
 from bot.render.summary import LIST_MAX
 from bot.services import decisions, tasks
 from bot.services.context import Context
-from bot.services.contributions import TallyRow, tally_rows, weights_of
+from bot.services.contributions import (
+    TallyRow,
+    members_by_id,
+    tally_lines,
+    tally_row,
+    weights_of,
+)
 from bot.services.coop_config import CoopConfig
 
 
@@ -51,7 +58,8 @@ class WeeklySummary:
     period: Period
     timezone: ZoneInfo
     now: datetime
-    contributions: Sequence[TallyRow]
+    contributions: Sequence[TallyRow]  # the top ones, at most CHART_ROWS
+    contributions_total: int  # members with any contribution
     done: Sequence[DoneTask]
     done_total: int
     decided: Sequence[Decision]
@@ -71,7 +79,10 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
     coop = ctx.require_coop()
     tz = ctx.config.timezone
     week = parse_period("week", tz, now)
-    rows = await tally_rows(ctx.session, coop.id, week.start, week.end, weights_of(ctx))
+    table = await tally_lines(ctx.session, coop.id, week.start, week.end, weights_of(ctx))
+    top = table.lines[: max(LIST_MAX, MAX_BARS)]
+    members = await members_by_id(ctx.session, [x.member_id for x in top])
+    rows = [tally_row(table, x, members[x.member_id]) for x in top]
 
     done_where = (
         Task.coop_id == coop.id,
@@ -128,6 +139,7 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
         timezone=tz,
         now=now,
         contributions=rows,
+        contributions_total=len(table.lines),
         done=[DoneTask(t, holders.get(t.holder_id) if t.holder_id else None) for t in done],
         done_total=await _total(ctx, select(func.count()).select_from(Task).where(*done_where)),
         decided=decided,
@@ -153,5 +165,6 @@ async def weekly_summary(ctx: Context, now: datetime) -> Reply:
             render_chart.contributions_chart,
             list(data.contributions),
             f"Contributions — {data.period.label}",
+            data.contributions_total,
         )
     return render_summary.summary(data, png)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from bot.db import rollup
 from bot.db.models import Contribution, Member, Task
 from bot.domain.limits import TITLE_MAX, check_task_points, check_text
 from bot.domain.timeparse import parse_when
@@ -298,6 +299,7 @@ async def complete(ctx: Context, number: int) -> TaskDone:
         )
         ctx.session.add(entry)
         await ctx.session.flush()
+        await rollup.add_entry(ctx.session, entry)
     ctx.audit("task.done", f"task:{number}", member=holder.id, points=str(task.points))
     return TaskDone(task, holder, entry)
 
@@ -323,8 +325,17 @@ async def list_tasks(ctx: Context, which: str = "open") -> Sequence[Task]:
         )
     query = select(Task).where(Task.coop_id == coop.id)
     if which == "open":
-        query = query.where(Task.status.in_(("open", "claimed"))).order_by(Task.number)
-    elif which == "mine":
+        # One indexed range per state, merged: a co-op's done tasks, however many, are
+        # never read (an IN over both states would walk every task in number order).
+        found = [
+            task
+            for status in ("open", "claimed")
+            for task in await ctx.session.scalars(
+                query.where(Task.status == status).order_by(Task.number).limit(LIST_LIMIT)
+            )
+        ]
+        return sorted(found, key=lambda task: task.number)[:LIST_LIMIT]
+    if which == "mine":
         actor = ctx.require_actor()
         query = query.where(Task.status == "claimed", Task.holder_id == actor.id)
         query = query.order_by(Task.number)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand
+from bot.invocation import CAP_ATTACHMENTS
 from bot.render import contributions as render
 from bot.render.document import Reply
 from bot.services import contributions, exports, patronage
@@ -36,8 +37,10 @@ async def kudos(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 
 
 async def tally(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    result = await contributions.tally(ctx, cmd.get_str("period"), cmd.get_str("member"))
-    return [render.tally(result)]
+    result = await contributions.tally(
+        ctx, cmd.get_str("period"), cmd.get_str("member"), cmd.get_int("page")
+    )
+    return [render.tally(result, _can_attach(ctx))]
 
 
 async def patronage_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
@@ -48,6 +51,10 @@ async def patronage_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 async def export(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     result = await exports.export(ctx, cmd.get_str("kind") or "", cmd.get_str("period"))
     return [render.export(result)]
+
+
+def _can_attach(ctx: Context) -> bool:
+    return ctx.invocation is not None and CAP_ATTACHMENTS in ctx.invocation.capabilities
 
 
 def handlers() -> dict[str, Handler]:

@@ -265,18 +265,26 @@ async def member_role(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 
 async def member_list(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     coop = ctx.require_coop()
-    people = await members.active_members(ctx, coop.id)
-    stewards = [m for m in people if m.role == "steward"]
-    others = [m for m in people if m.role != "steward"]
-    blocks = [
-        line(Bold(text=f"{coop.name}: {len(people)} member{'s' if len(people) != 1 else ''}"))
-    ]
+    found = await members.member_page(ctx, coop.id, cmd.get_int("page"))
+    stewards = [name for name, role in found.people if role == "steward"]
+    others = [name for name, role in found.people if role != "steward"]
+    total = found.total
+    blocks = [line(Bold(text=f"{coop.name}: {total} member{'s' if total != 1 else ''}"))]
     for title, group in (("stewards", stewards), ("members", others)):
         if group:
             parts: list[object] = [f"{title}:"]
-            for m in group:
-                parts += [" ", Bold(text=m.name)]
+            for name in group:
+                parts += [" ", Bold(text=name)]
             blocks.append(line(*parts, indent=1))  # type: ignore[arg-type]
+    if found.pages > 1:
+        first = (found.page - 1) * members.MEMBER_PAGE_SIZE + 1
+        last = first + len(found.people) - 1
+        paging: list[str | Code] = [
+            f"Page {found.page} of {found.pages:,}: {first:,}–{last:,} of {total:,}"
+        ]
+        if found.page < found.pages:
+            paging += [" — next page: ", command(f"member list page:{found.page + 1}")]
+        blocks.append(line(*paging, indent=1))
     return [Reply(blocks=tuple(blocks))]
 
 

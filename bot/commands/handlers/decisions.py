@@ -79,13 +79,16 @@ async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     decision = await decisions.get_decision(ctx, int(cmd.values["id"]))  # type: ignore[call-overload]
     votes = await decisions.current_votes(ctx, decision)
     count = decisions.count(decision, votes)
-    waiting = await decisions.non_voters(ctx, decision) if decision.status == "open" else []
+    is_open = decision.status == "open"
+    # A large co-op's card names the first few non-voters and counts the rest in SQL.
+    waiting = await decisions.non_voters(ctx, decision, render.WAITING_SHOWN) if is_open else []
+    waiting_total = await decisions.count_non_voters(ctx, decision) if waiting else 0
     blockers = await decisions.block_reasons(ctx, decision)
     tz, now = ctx.config.timezone, ctx.clock.now()
     lowered_by = (
         await ctx.session.get(Member, decision.lowered_by_id) if decision.lowered_by_id else None
     )
-    return [render.status(decision, count, waiting, tz, now, blockers, lowered_by)]
+    return [render.status(decision, count, waiting, tz, now, blockers, lowered_by, waiting_total)]
 
 
 async def list_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
