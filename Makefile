@@ -38,8 +38,11 @@ typecheck: $(STAMP_TEST)
 pytest: $(STAMP_TEST)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## bench: seed 1 %, 10 %, 100 % of the goal size and measure (SCALE=1 DATABASES=sqlite: quick)
+SCALE ?= 1,10,100
+DATABASES ?= sqlite,postgres
 bench: $(STAMP_TEST)
-	$(BIN)/python -m bench.run
+	SCALE=$(SCALE) DATABASES=$(DATABASES) $(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
