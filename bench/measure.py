@@ -122,7 +122,10 @@ async def _baseline(core: Any, speaker: Speaker, n: int) -> dict[str, Any]:
     return {"samples_ms": samples}
 
 
-async def commands(url: str, fraction: float, budget: float) -> dict[str, Any]:
+async def commands(
+    url: str, fraction: float, budget: float, *, at_most: int | None = None
+) -> dict[str, Any]:
+    """Every scenario until `budget` seconds (at least 3 runs) or `at_most` runs each."""
     from bench.scenarios import scenarios
     from bench.seed.plan import Plan
 
@@ -131,7 +134,7 @@ async def commands(url: str, fraction: float, budget: float) -> dict[str, Any]:
     speaker = Speaker(core)
     found: dict[str, Any] = {"rss_start_mb": rss_mb(), "scenarios": {}}
     try:
-        found["baseline"] = await _baseline(core, speaker, 200)
+        found["baseline"] = await _baseline(core, speaker, at_most or 200)
         for scenario in scenarios(Plan.at(fraction)):
             samples: list[float] = []
             cpu: list[float] = []
@@ -139,7 +142,8 @@ async def commands(url: str, fraction: float, budget: float) -> dict[str, Any]:
             wrong: list[str] = []
             first, size = "", 0
             began = time.perf_counter()
-            calls = scenario.calls[: scenario.max_samples + scenario.warmup]
+            most = min(scenario.max_samples, at_most or scenario.max_samples)
+            calls = scenario.calls[: most + scenario.warmup]
             for k, call in enumerate(calls):
                 spent, cpu_ms, sent, first, size = await speaker.say(call.user, call.text)
                 if scenario.expect not in first:
