@@ -10,8 +10,10 @@ that memory and first-use costs are its own."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -53,9 +55,9 @@ async def _core(url: str) -> Any:
     from bot.clock import ManualClock
     from bot.config import load_settings
 
-    settings = load_settings(
-        None, database_url=url, attachments_dir=tempfile.mkdtemp(prefix="coopbot-bench-")
-    )
+    attachments = tempfile.mkdtemp(prefix="coopbot-bench-files-")
+    atexit.register(shutil.rmtree, attachments, True)
+    settings = load_settings(None, database_url=url, attachments_dir=attachments)
     return await create_core(settings, ManualClock(NOW))
 
 

@@ -226,6 +226,33 @@ def _not_met(runs: list[dict[str, Any]], databases: list[str]) -> list[str]:
     return lines
 
 
+def _matrix(path: Path) -> list[str]:
+    """The Matrix comparison (bench/matrix_compare.py), when it has been run."""
+    if not path.exists():
+        return []
+    found = json.loads(path.read_text())
+    latency, burst = found["latency"], found["burst"]
+    bot, echo = burst["bot"], burst["echo"]
+    drained = bot["answered"] == bot["sent"]
+    return [
+        "## On a real Synapse, against a bare matrix-nio echo bot",
+        "",
+        "Same Synapse, same room, same run (`make bench-matrix`); the co-op is small "
+        f"({found['members']} members): this measures the reply path, not the data size.",
+        "",
+        "| measure | coopbot | echo bot | ratio | goal | |",
+        "|---|---|---|---|---|---|",
+        f"| `!vote` reply latency, p50 of {latency['runs']} | {ms(latency['bot_p50_ms'])} ms | "
+        f"{ms(latency['echo_p50_ms'])} ms | {latency['ratio']:.2f}× | ≤ 1.2× | "
+        f"{_mark(Verdict(latency['ratio'] <= 1.2, ''))} |",
+        f"| {bot['sent']}-message burst from {found['members']} members, drain time | "
+        f"{bot['drain_s']:.1f} s ({bot['answered']} answered) | {echo['drain_s']:.1f} s "
+        f"({echo['answered']} answered) | {burst['ratio']:.2f}× | ≤ 1.2×, 0 lost | "
+        f"{_mark(Verdict(burst['ratio'] <= 1.2 and drained, ''))} |",
+        "",
+    ]
+
+
 def write(results: dict[str, Any], out: Path) -> None:
     """docs/PERFORMANCE.md, docs/performance.png and docs/performance.json under `out`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -269,6 +296,7 @@ def write(results: dict[str, Any], out: Path) -> None:
         "",
         f"![p50 by size]({chart.name})" if chart else "(no chart: matplotlib is not installed)",
         "",
+        *_matrix(out / "performance-matrix.json"),
         "## Seeding",
         "",
         "Goal: full size in under 2 minutes on each database.",

@@ -95,8 +95,8 @@ def measure_one(
         run["seed"] = {"seconds": seeded.seconds, "stages": seeded.stages, "rows": seeded.rows}
         say(f"{kind} {fraction * 100:g} %: seeded in {seeded.seconds:.1f} s")
         args = (database.url, str(fraction), str(budget))
-        run["summary_first"] = _measure("summary_first", *args)
         run["commands"] = _measure("commands", *args)
+        run["summary_first"] = _measure("summary_first", *args)
         say(f"{kind} {fraction * 100:g} %: commands measured")
         run["raw_read"] = _measure("raw_read", *args)
         run["export"] = _measure("export", *args)
