@@ -98,13 +98,34 @@ async def _burst(
     }
 
 
+async def _room(steward: Any, members: list[Any], bot_id: str, echo: Any) -> Any:
+    """tests.matrix.matrix_story.coop_room with more patience for the bot's join: fifty
+    members joining at once keep a loaded machine busy for a while."""
+    from tests.matrix.matrix_story import CoopRoom, body, joined, pill
+
+    invited = [m.user_id for m in (*members, echo)] + [bot_id]
+    room = await steward.create_room("Bench", invite=invited)
+    for member in (*members, echo):
+        await member.join(room)
+    await joined(steward, room, bot_id, within=180)
+    coop = CoopRoom(room, bot_id, steward, members)
+    setup = await coop.run(steward, "!coop setup Bench")
+    assert "set up" in body(setup), body(setup)
+    for index, member in enumerate(members):
+        name = f"M{index}"
+        added = await coop.run(steward, f"!member add {name}", f"!member add {pill(member, name)}")
+        assert "joined" in body(added), body(added)
+    for member in members:
+        await member.sync()
+    return coop
+
+
 async def compare(folder: Path) -> dict[str, Any]:
     from bot.app import create_core
     from bot.clock import ManualClock
     from bot.config import MatrixSettings, Settings
     from tests.matrix.conftest import RunningBot
     from tests.matrix.matrix_people import Person
-    from tests.matrix.matrix_story import coop_room
     from tests.matrix.synapse_server import Synapse
 
     server = Synapse.prepare(folder / "synapse")
@@ -135,7 +156,7 @@ async def compare(folder: Path) -> dict[str, Any]:
             core,
         )
         await bot.start()
-        room = await coop_room(steward, members, bot.user_id, guests=(echo,))
+        room = await _room(steward, members, bot.user_id, echo)
         await room.run(steward, "!propose Bench at Matrix closes:3d")
         stop = asyncio.Event()
         echoing = asyncio.create_task(_echo_loop(echo.client, room.room_id, stop))

@@ -246,14 +246,17 @@ async def raw_read(url: str) -> dict[str, Any]:
 
 
 def imports() -> dict[str, Any]:
-    """Memory once `coopbot run` has imported the bot, its runner and both chat adapters."""
-    before = rss_mb()
-    import adapters.discord.adapter
-    import adapters.matrix.adapter  # noqa: F401
-    import bot.cli
-    import bot.runner  # noqa: F401
+    """Memory once `coopbot run` has imported the bot, its runner and both chat adapters,
+    step by step (which import costs what)."""
+    import importlib
 
-    return {"rss_mb": rss_mb(), "interpreter_mb": before, "matplotlib": "matplotlib" in sys.modules}
+    steps = {"interpreter": rss_mb()}
+    for module in ("bot.app", "bot.runner", "bot.cli", "adapters.matrix.adapter"):
+        importlib.import_module(module)
+        steps[module] = rss_mb()
+    importlib.import_module("adapters.discord.adapter")
+    steps["adapters.discord.adapter"] = rss_mb()
+    return {"rss_mb": rss_mb(), "steps_mb": steps, "matplotlib": "matplotlib" in sys.modules}
 
 
 def main(argv: list[str]) -> int:
