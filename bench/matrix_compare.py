@@ -151,6 +151,11 @@ async def compare(folder: Path) -> dict[str, Any]:
     from tests.matrix.synapse_server import Synapse
 
     server = Synapse.prepare(folder / "synapse")
+    # Synapse caps a sync filter's timeline at 100 events unless told otherwise; the echo
+    # bot and the observer must see every message of the burst.
+    config = server.directory / "homeserver.yaml"
+    settings = json.loads(config.read_text())  # the test harness writes JSON (also YAML)
+    config.write_text(json.dumps({**settings, "filter_timeline_limit": 5000}))
     await asyncio.to_thread(server.start)
     people: list[Any] = []
     try:

@@ -233,7 +233,8 @@ async def raw_read(url: str) -> dict[str, Any]:
                     "created_at FROM contributions WHERE coop_id = 1 ORDER BY created_at, id"
                 ).execution_options(yield_per=2000)
             )
-            async for partition in result.partitions():
+            # partitions() without a size buffers the whole result despite yield_per
+            async for partition in result.partitions(2000):
                 for row in partition:
                     ",".join("" if v is None else str(v) for v in row)
                     rows += 1
