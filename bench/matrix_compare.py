@@ -236,8 +236,10 @@ def main() -> int:
     from bench import report
 
     out = Path(os.environ.get("BENCH_OUT", ROOT / "docs"))
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="coopbot-bench-matrix-") as folder:
         found = asyncio.run(compare(Path(folder)))
+    found["load"] = f"{load} before, " + "/".join(f"{x:.1f}" for x in os.getloadavg()) + " after"
     (out / "performance-matrix.json").write_text(json.dumps(found, indent=1) + "\n")
     stored = out / "performance.json"
     if stored.exists():

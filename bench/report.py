@@ -239,7 +239,9 @@ def _matrix(path: Path) -> list[str]:
         "## On a real Synapse, against a bare matrix-nio echo bot",
         "",
         "Same Synapse, same room, same run (`make bench-matrix`); the co-op is small "
-        f"({found['members']} members): this measures the reply path, not the data size.",
+        f"({found['members']} members): this measures the reply path, not the data size. "
+        f"Load average: {found.get('load', 'not recorded')}; on a shared machine the latency "
+        "ratio moves by ±0.3 between runs.",
         "",
         "| measure | coopbot | echo bot | ratio | goal | |",
         "|---|---|---|---|---|---|",
