@@ -7,7 +7,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
-.PHONY: run console test lint typecheck pytest bench clean
+.PHONY: run console test lint typecheck pytest bench bench-matrix clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,15 @@ typecheck: $(STAMP_TEST)
 pytest: $(STAMP_TEST)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## bench: seed 1 %, 10 %, 100 % of the goal size and measure (SCALE=1 DATABASES=sqlite: quick)
+SCALE ?= 1,10,100
+DATABASES ?= sqlite,postgres
 bench: $(STAMP_TEST)
-	$(BIN)/python -m bench.run
+	SCALE=$(SCALE) DATABASES=$(DATABASES) $(BIN)/python -m bench.run
+
+## bench-matrix: coopbot vs a bare echo bot on a real Synapse (after `make bench`)
+bench-matrix: $(STAMP_TEST)
+	$(BIN)/python -m bench.matrix_compare
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -1,135 +1,150 @@
-"""Measures the bot's hot paths as ratios to a baseline measured in the same run.
+"""`make bench`: seeds a co-op at 1 %, 10 % and 100 % of the goal size on SQLite and
+PostgreSQL, measures every command of issue 11 through Core.handle in separate processes,
+and writes docs/PERFORMANCE.md, docs/performance.png and docs/performance.json.
 
-Absolute times depend on the machine; ratios say whether the code adds cost beyond the
-unavoidable work (a bare transaction, a plain count). Run with `make bench`."""
+Knobs (environment): SCALE=1,10,100 (percent of the goal size), DATABASES=sqlite,postgres,
+BENCH_BUDGET=5 (seconds per scenario, at least 3 runs each), BENCH_POSTGRES_URL (a server
+where this user may create and drop databases), BENCH_OUT=docs."""
 
 from __future__ import annotations
 
 import asyncio
-import random
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from bench import report
+from bench.seed.build import seed
 
-from bot.app import Core, create_core
-from bot.clock import ManualClock
-from bot.config import load_settings
-from bot.domain import polls
-from bot.invocation import Actor, Invocation, RoomRef
-
-ROOM = RoomRef("console", "local")
-REPEATS = 5
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 
 
-def _best(samples: list[float]) -> float:
-    return min(samples)
+def _measure(mode: str, *args: str) -> dict[str, Any]:
+    """Run `python -m bench.measure mode args…` and read its JSON line."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.measure", mode, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.measure {mode} failed:\n{done.stderr[-3000:]}")
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
 
 
-async def _timed(action: Callable[[], Awaitable[object]], n: int) -> float:
-    runs = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(n):
-            await action()
-        runs.append((time.perf_counter() - start) / n)
-    return _best(runs)
+async def _admin(server: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(
+        server.replace("postgresql+asyncpg://", "postgresql://", 1) + "/postgres"
+    )
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
 
 
-class Speaker:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.n = 0
+class Database:
+    """A fresh, empty database for one run, removed afterwards."""
 
-    async def say(self, user: str, command: str) -> None:
-        self.n += 1
-        await self.core.handle(
-            Invocation(ROOM, Actor("console", user, user, True), command, f"b{self.n}")
-        )
+    def __init__(self, kind: str, folder: Path, pg_server: str, tag: str) -> None:
+        self.kind = kind
+        self.pg_server = pg_server
+        self.name = f"coopbot_bench_{tag}_{os.getpid()}"
+        if kind == "sqlite":
+            self.url = f"sqlite+aiosqlite:///{folder / (self.name + '.db')}"
+        else:
+            self.url = f"{pg_server}/{self.name}"
+        self.folder = folder
 
+    def create(self) -> None:
+        if self.kind == "postgres":
+            asyncio.run(_admin(self.pg_server, f'CREATE DATABASE "{self.name}"'))
 
-async def command_overhead(core: Core, speaker: Speaker) -> tuple[float, float]:
-    """A `vote` command (parse, dedupe, authorise, count, reply) vs a bare write
-    transaction on the same database."""
-
-    async def bare() -> None:
-        async with core.sessions() as session, session.begin():
-            await session.execute(text("UPDATE coops SET name = name WHERE id = 1"))
-
-    async def vote() -> None:
-        await speaker.say("bob", "vote 1 yes")
-
-    return await _timed(vote, 50), await _timed(bare, 50)
-
-
-def ranked_count(ballots: int, options: int) -> tuple[float, float]:
-    """Instant-runoff over many ballots vs a single-choice count of the same ballots."""
-    rng = random.Random(7)
-    ranked = [
-        polls.Ballot(polls.PollMethod.RANKED, tuple(rng.sample(range(options), options)))
-        for _ in range(ballots)
-    ]
-    single = [polls.Ballot(polls.PollMethod.SINGLE, (b.picks[0],)) for b in ranked]
-
-    def timed(method: polls.PollMethod, cast: list[polls.Ballot]) -> float:
-        runs = []
-        for _ in range(REPEATS):
-            start = time.perf_counter()
-            polls.count_poll(method, options, cast)
-            runs.append(time.perf_counter() - start)
-        return _best(runs)
-
-    return timed(polls.PollMethod.RANKED, ranked), timed(polls.PollMethod.SINGLE, single)
-
-
-async def tally_cost(core: Core, speaker: Speaker) -> tuple[float, float]:
-    """`tally period:all` over the ledger vs a raw SUM over the same rows."""
-
-    async def raw() -> None:
-        async with core.sessions() as session:
-            await session.execute(
-                text("SELECT member_id, kind, SUM(amount) FROM contributions GROUP BY 1, 2")
+    def drop(self) -> None:
+        if self.kind == "postgres":
+            asyncio.run(
+                _admin(self.pg_server, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             )
-
-    async def tally() -> None:
-        await speaker.say("alice", "tally period:all")
-
-    return await _timed(tally, 10), await _timed(raw, 10)
+        else:
+            for path in self.folder.glob(self.name + ".db*"):
+                path.unlink()
 
 
-async def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        settings = load_settings(
-            None, database_url=f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        )
-        core = await create_core(settings, ManualClock(datetime(2026, 11, 16, 9, tzinfo=UTC)))
-        speaker = Speaker(core)
-        await core.bootstrap_room(ROOM, Actor("console", "alice", "alice", True), "Bench co-op")
-        for i in range(50):
-            await speaker.say("alice", f"member add @m{i}")
-        await speaker.say("alice", "member add @bob")
-        await speaker.say("alice", "propose Benchmark closes:3d")
-        for i in range(50):
-            for _ in range(20):
-                await speaker.say(f"m{i}", f"log 1.5 work {i}")
+def measure_one(
+    kind: str, fraction: float, folder: Path, budget: float, say: Callable[[str], None]
+) -> dict[str, Any]:
+    pg = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_PG).rstrip("/")
+    database = Database(kind, folder, pg, f"{round(fraction * 1000)}")
+    run: dict[str, Any] = {"database": kind, "fraction": fraction}
+    database.create()
+    try:
+        seeded = asyncio.run(seed(database.url, fraction))
+        run["seed"] = {"seconds": seeded.seconds, "stages": seeded.stages, "rows": seeded.rows}
+        say(f"{kind} {fraction * 100:g} %: seeded in {seeded.seconds:.1f} s")
+        args = (database.url, str(fraction), str(budget))
+        run["commands"] = _measure("commands", *args)
+        run["summary_first"] = _measure("summary_first", *args)
+        say(f"{kind} {fraction * 100:g} %: commands measured")
+        run["raw_read"] = _measure("raw_read", *args)
+        run["export"] = _measure("export", *args)
+        run["imports"] = _measure("imports")
+        say(f"{kind} {fraction * 100:g} %: export and memory measured")
+    finally:
+        database.drop()
+    return run
 
-        rows = []
-        vote, bare = await command_overhead(core, speaker)
-        rows.append(("vote command / bare write transaction", vote, bare))
-        ranked, single = ranked_count(10_000, 8)
-        rows.append(("ranked count / single count (10k ballots, 8 options)", ranked, single))
-        tally, raw = await tally_cost(core, speaker)
-        rows.append(("tally (51 members, 1000 entries) / raw SUM", tally, raw))
-        await core.close()
 
-    print(f"{'measure':58} {'ratio':>8} {'value':>10} {'baseline':>10}")
-    for name, value, baseline in rows:
-        ratio = value / baseline if baseline else float("inf")
-        print(f"{name:58} {ratio:8.1f} {value * 1e3:8.2f}ms {baseline * 1e3:8.2f}ms")
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> int:
+    scales = [float(s) / 100 for s in os.environ.get("SCALE", "1,10,100").split(",") if s]
+    kinds = [d.strip() for d in os.environ.get("DATABASES", "sqlite,postgres").split(",") if d]
+    budget = float(os.environ.get("BENCH_BUDGET", "5"))
+    out = Path(os.environ.get("BENCH_OUT", ROOT / "docs"))
+    unknown = set(kinds) - {"sqlite", "postgres"}
+    if unknown or not scales or any(not 0 < s <= 1 for s in scales):
+        say("DATABASES takes sqlite and/or postgres; SCALE takes percents in (0, 100]")
+        return 2
+    began = time.perf_counter()
+    meta: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "cpus": os.cpu_count(),
+        "load_before": _load(),
+    }
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="coopbot-bench-") as folder:
+        for kind in kinds:
+            for fraction in sorted(scales):
+                runs.append(measure_one(kind, fraction, Path(folder), budget, say))
+    meta["load_after"] = _load()
+    meta["seconds"] = time.perf_counter() - began
+    report.write({"meta": meta, "runs": runs}, out)
+    say(f"wrote {out / 'PERFORMANCE.md'} in {meta['seconds'] / 60:.1f} min")
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""One measuring process (`python -m bench.measure <mode> <url> <fraction> [budget s]`): runs
+commands through Core.handle on a seeded database and prints its findings as one JSON line.
+
+Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory),
+`summary_first` (the first weekly summary of a fresh process), `export` and `raw_read`
+(the contribution export vs a plain streamed read, with the extra peak memory of each),
+`imports` (memory once the bot's modules are imported). Each runs in its own process so
+that memory and first-use costs are its own."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+MB = 1024 * 1024
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss_mb() -> float:
+    return _status_kb("VmRSS") / 1024
+
+
+def peak_mb() -> float:
+    return _status_kb("VmHWM") / 1024
+
+
+def reset_peak() -> bool:
+    """Start the peak (VmHWM) afresh from the current RSS (Linux 4.0+)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+async def _core(url: str) -> Any:
+    from bench.seed.plan import NOW
+    from bot.app import create_core
+    from bot.clock import ManualClock
+    from bot.config import load_settings
+
+    attachments = tempfile.mkdtemp(prefix="coopbot-bench-files-")
+    atexit.register(shutil.rmtree, attachments, True)
+    settings = load_settings(None, database_url=url, attachments_dir=attachments)
+    return await create_core(settings, ManualClock(NOW))
+
+
+class Speaker:
+    """Sends command text as a console member through Core.handle; counts the SQL
+    statements each command sends (before_cursor_execute, BEGIN included)."""
+
+    def __init__(self, core: Any) -> None:
+        from sqlalchemy import event
+
+        self.core = core
+        self.sent = 0
+        self.run_id = uuid.uuid4().hex[:8]  # message ids unique across measuring processes
+        self.statements = 0
+
+        def count(*_: object) -> None:
+            self.statements += 1
+
+        event.listen(core.engine.sync_engine, "before_cursor_execute", count)
+
+    async def say(self, user: str, text: str) -> tuple[float, float, int, str, int]:
+        """(ms, CPU ms of this process, statements, first reply line, reply characters)."""
+        from bench.seed.plan import ROOM_ID, ROOM_PLATFORM
+        from bot.invocation import Actor, Invocation, RoomRef
+        from bot.render.plain import render_plain
+
+        self.sent += 1
+        invocation = Invocation(
+            RoomRef(ROOM_PLATFORM, ROOM_ID),
+            Actor(ROOM_PLATFORM, user, user, False),
+            text,
+            f"bench-{self.run_id}-{self.sent}",
+        )
+        before = self.statements
+        start, cpu = time.perf_counter(), time.process_time()
+        replies = await self.core.handle(invocation)
+        spent = (time.perf_counter() - start) * 1000
+        cpu_ms = (time.process_time() - cpu) * 1000
+        shown = "\n".join(render_plain(r) for r in replies)
+        first = shown.splitlines()[0] if shown else "(no reply)"
+        return spent, cpu_ms, self.statements - before, first, len(shown)
+
+
+async def _baseline(core: Any, speaker: Speaker, n: int) -> dict[str, Any]:
+    """A bare insert+commit on the same database, through the same session factory."""
+    from sqlalchemy import text
+
+    from bench.seed.plan import NOW
+
+    stamp = NOW.replace(tzinfo=None)
+    samples = []
+    for k in range(n + 1):
+        start = time.perf_counter()
+        async with core.sessions() as session, session.begin():
+            await session.execute(
+                text(
+                    "INSERT INTO handled_messages (platform, message_id, handled_at) "
+                    "VALUES ('bench', :id, :at)"
+                ),
+                {"id": f"bare-{k}", "at": stamp},
+            )
+        if k:  # the first one warms the pool
+            samples.append((time.perf_counter() - start) * 1000)
+    return {"samples_ms": samples}
+
+
+async def commands(
+    url: str, fraction: float, budget: float, *, at_most: int | None = None
+) -> dict[str, Any]:
+    """Every scenario until `budget` seconds (at least 3 runs) or `at_most` runs each."""
+    from bench.scenarios import scenarios
+    from bench.seed.plan import Plan
+
+    logging.disable(logging.WARNING)
+    core = await _core(url)
+    speaker = Speaker(core)
+    found: dict[str, Any] = {"rss_start_mb": rss_mb(), "scenarios": {}}
+    try:
+        found["baseline"] = await _baseline(core, speaker, at_most or 200)
+        for scenario in scenarios(Plan.at(fraction)):
+            samples: list[float] = []
+            cpu: list[float] = []
+            statements: list[int] = []
+            wrong: list[str] = []
+            first, size = "", 0
+            began = time.perf_counter()
+            most = min(scenario.max_samples, at_most or scenario.max_samples)
+            calls = scenario.calls[: most + scenario.warmup]
+            for k, call in enumerate(calls):
+                spent, cpu_ms, sent, first, size = await speaker.say(call.user, call.text)
+                if scenario.expect not in first:
+                    wrong.append(f"{call.user}: {call.text} → {first}")
+                if k >= scenario.warmup:
+                    samples.append(spent)
+                    cpu.append(cpu_ms)
+                    statements.append(sent)
+                if len(samples) >= 3 and time.perf_counter() - began > budget:
+                    break
+            found["scenarios"][scenario.key] = {
+                "samples_ms": samples,
+                "cpu_ms": cpu,
+                "statements": statements,
+                "first_line": first,
+                "reply_chars": size,
+                "wrong": wrong[:3],
+            }
+    finally:
+        await core.close()
+    found["peak_mb"] = peak_mb()
+    return found
+
+
+async def summary_first(url: str) -> dict[str, Any]:
+    from bench.scenarios import STEWARD
+
+    logging.disable(logging.WARNING)
+    core = await _core(url)
+    speaker = Speaker(core)
+    try:
+        spent, cpu_ms, sent, first, _ = await speaker.say(STEWARD, "summary")
+    finally:
+        await core.close()
+    return {"ms": spent, "cpu_ms": cpu_ms, "statements": sent, "first_line": first}
+
+
+async def _peak_of(action: Callable[[], Awaitable[str]]) -> dict[str, Any]:
+    exact = reset_peak()
+    before = rss_mb()
+    start = time.perf_counter()
+    said = await action()
+    spent = (time.perf_counter() - start) * 1000
+    return {
+        "ms": spent,
+        "extra_mb": max(0.0, peak_mb() - before),
+        "exact_peak": exact,
+        "first_line": said,
+    }
+
+
+async def export(url: str) -> dict[str, Any]:
+    from bench.scenarios import STEWARD
+
+    logging.disable(logging.WARNING)
+    core = await _core(url)
+    speaker = Speaker(core)
+    await speaker.say(STEWARD, "help")  # connect and warm up before measuring
+
+    async def run() -> str:
+        return (await speaker.say(STEWARD, "export contributions"))[3]
+
+    try:
+        return await _peak_of(run)
+    finally:
+        await core.close()
+
+
+async def raw_read(url: str) -> dict[str, Any]:
+    """Every contribution row of the co-op streamed through the same engine, each row
+    formatted as a CSV line and dropped: the least an export has to do."""
+    from sqlalchemy import text
+
+    logging.disable(logging.WARNING)
+    core = await _core(url)
+    async with core.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+    async def run() -> str:
+        rows = 0
+        async with core.engine.connect() as connection:
+            result = await connection.stream(
+                text(
+                    "SELECT id, member_id, kind, amount, note, category, task_id, giver_id, "
+                    "created_at FROM contributions WHERE coop_id = 1 ORDER BY created_at, id"
+                ).execution_options(yield_per=2000)
+            )
+            # partitions() without a size buffers the whole result despite yield_per
+            async for partition in result.partitions(2000):
+                for row in partition:
+                    ",".join("" if v is None else str(v) for v in row)
+                    rows += 1
+        return f"{rows} rows"
+
+    try:
+        return await _peak_of(run)
+    finally:
+        await core.close()
+
+
+def imports() -> dict[str, Any]:
+    """Memory once `coopbot run` has imported the bot, its runner and both chat adapters,
+    step by step (which import costs what)."""
+    import importlib
+
+    steps = {"interpreter": rss_mb()}
+    for module in ("bot.app", "bot.runner", "bot.cli", "adapters.matrix.adapter"):
+        importlib.import_module(module)
+        steps[module] = rss_mb()
+    importlib.import_module("adapters.discord.adapter")
+    steps["adapters.discord.adapter"] = rss_mb()
+    return {"rss_mb": rss_mb(), "steps_mb": steps, "matplotlib": "matplotlib" in sys.modules}
+
+
+def main(argv: list[str]) -> int:
+    mode = argv[0] if argv else ""
+    if mode == "imports":
+        found = imports()
+    elif mode in ("commands", "summary_first", "export", "raw_read") and len(argv) >= 3:
+        url, fraction = argv[1], float(argv[2])
+        budget = float(argv[3]) if len(argv) > 3 else 5.0
+        if mode == "commands":
+            found = asyncio.run(commands(url, fraction, budget))
+        elif mode == "summary_first":
+            found = asyncio.run(summary_first(url))
+        elif mode == "export":
+            found = asyncio.run(export(url))
+        else:
+            found = asyncio.run(raw_read(url))
+    else:
+        print(__doc__)
+        return 2
+    print(json.dumps(found))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
