@@ -37,7 +37,7 @@ from bot.metrics import Metrics
 from bot.operator_errors import OperatorError
 from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
-from bot.services import outbox, registry_sync, retention
+from bot.services import due, outbox, registry_sync, retention
 from bot.services.context import Context
 from bot.services.coops import coop_for_room, setup
 from bot.services.registry_sync import RoleHolder, SyncResult
@@ -63,7 +63,7 @@ def all_handlers(tree: CommandTree) -> dict[str, Handler]:
 
 
 class Core:
-    """The bot core as adapters see it (adapters.base.CoreAPI)."""
+    """The bot core as adapters see it (bot.ports.CoreAPI)."""
 
     def __init__(
         self,
@@ -190,9 +190,7 @@ class Core:
             return [(r, m) for r, m in rows.all()]
 
     async def run_due_work(self) -> int:
-        from bot.scheduling import run_due_work
-
-        return await run_due_work(self.sessions, self.clock, self.settings)
+        return await due.run_all(self.sessions, self.clock, self.settings)
 
     async def suggest(
         self, room: RoomRef, kind: str, prefix: str, limit: int = 25

@@ -1,5 +1,5 @@
 """What the core hands an adapter to send: answers, outbox deliveries, and the send
-contract (re-exported by adapters.base, the adapter contract)."""
+contract (re-exported by bot.ports, the adapter contract)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.base import CoreAPI, Delivery
 from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
+from bot.ports import CoreAPI, Delivery
 from bot.render.document import Reply
 from bot.render.plain import render_plain
 
@@ -49,6 +49,10 @@ class ConsoleAdapter:
         self._tick = tick
         self._stopping = asyncio.Event()
         self._interactive = self._stdin.isatty()
+
+    def founder(self) -> Actor:
+        """The console's user, who founds its local co-op (bot.ports.HomeRoom)."""
+        return self.actor(self.user)
 
     def actor(self, name: str) -> Actor:
         # A console user runs the terminal: they are its room admin.

@@ -13,7 +13,6 @@ import discord
 from discord import app_commands
 from discord.ext import tasks
 
-from adapters.base import Answer, CoreAPI, Delivery, PermanentSendError
 from adapters.discord.preflight import INTENT_HINT, TOKEN_HINT, refused_token
 from adapters.discord.render import PLATFORM, OutMessage, render_reply
 from adapters.discord.role_sync import RoleSync
@@ -32,6 +31,7 @@ from bot.invocation import (
     Invocation,
     RoomRef,
 )
+from bot.ports import Answer, CoreAPI, Delivery, PermanentSendError
 from bot.render.document import Reply, error
 from bot.supervise import AdapterHealth, PlatformRefused
 

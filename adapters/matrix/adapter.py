@@ -47,7 +47,6 @@ from nio import (
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
-from adapters.base import CoreAPI, Delivery, PermanentSendError
 from adapters.matrix.direct import M_DIRECT, DirectRooms, invite_is_direct, is_direct
 from adapters.matrix.mentions import command_text
 from adapters.matrix.polls import (
@@ -85,6 +84,7 @@ from adapters.matrix.state import AdapterState, Session
 from bot.clock import Clock, SystemClock
 from bot.config import MatrixSettings
 from bot.invocation import CAP_ATTACHMENTS, CAP_NATIVE_POLLS, Actor, Invocation, RoomRef
+from bot.ports import CoreAPI, Delivery, PermanentSendError
 from bot.render.document import Attachment, Reply, line, sent_privately
 from bot.supervise import AdapterHealth, PlatformRefused
 

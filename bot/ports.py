@@ -1,16 +1,53 @@
-"""The contract between the core and every chat adapter (console, Discord, Matrix)."""
+"""The ports: what the core needs from a chat platform and offers it, owned by the core."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from bot.invocation import Invocation, RoomRef
+from bot.clock import Clock
+from bot.config import Settings
+from bot.invocation import Actor, Invocation, RoomRef
 from bot.outgoing import Answer, Delivery, PermanentSendError, Send
 from bot.render.document import Reply
 
 # What the core hands an adapter to send (defined in the core, part of this contract).
-__all__ = ["Answer", "ChatAdapter", "CoreAPI", "Delivery", "PermanentSendError", "Send"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Answer",
+    "ChatAdapter",
+    "CoreAPI",
+    "Delivery",
+    "Finding",
+    "HomeRoom",
+    "Level",
+    "PermanentSendError",
+    "Platform",
+    "Send",
+]
+
+# A platform ships as a package that names, in this entry-point group, a module (or any
+# object) with the `Platform` functions: `coopbot.adapters = {irc = "coopbot_irc"}`.
+ENTRY_POINT_GROUP = "coopbot.adapters"
+
+Level = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One pre-flight result: `transient` marks a failure that may pass by itself (a server
+    that cannot be reached now), which `run` leaves to the adapter's supervisor."""
+
+    level: Level
+    subject: str
+    message: str
+    hint: str | None = None
+    transient: bool = False
+
+    def lines(self) -> list[str]:
+        head = f"{self.level:<4}  {self.subject}: {self.message}"
+        return [head, f"      → {self.hint}"] if self.hint else [head]
 
 
 class CoreAPI(Protocol):
@@ -79,3 +116,27 @@ class ChatAdapter(Protocol):
         ...
 
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class HomeRoom(Protocol):
+    """An adapter with one room of its own and a person at it (the console): the runner
+    binds that room to a local co-op with that person as its steward."""
+
+    room: RoomRef
+
+    def founder(self) -> Actor: ...
+
+
+class Platform(Protocol):
+    """What a platform package offers the core under `ENTRY_POINT_GROUP`."""
+
+    def create_adapter(self, settings: Settings, clock: Clock) -> ChatAdapter:
+        """A fresh adapter for the settings (a new one for each supervised attempt)."""
+        ...
+
+    async def check(
+        self, settings: Settings, rooms: Sequence[str], **options: Any
+    ) -> Sequence[Finding]:
+        """Pre-flight checks of credentials, the bound `rooms` and permissions."""
+        ...
