@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.intents import (
+    Announcement,
+    CardClosed,
+    CardOpened,
+    CardUpdated,
+    DecisionRef,
+    Intent,
+    PrivateReply,
+    Say,
+)
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.outgoing import Answer, Delivery, PermanentSendError, Send
 from bot.render.document import Reply
@@ -15,15 +26,24 @@ from bot.render.document import Reply
 # What the core hands an adapter to send (defined in the core, part of this contract).
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Announcement",
     "Answer",
+    "CardClosed",
+    "CardOpened",
+    "CardUpdated",
     "ChatAdapter",
     "CoreAPI",
+    "DecisionRef",
     "Delivery",
     "Finding",
     "HomeRoom",
+    "Intent",
     "Level",
+    "OutboxPump",
     "PermanentSendError",
     "Platform",
+    "PrivateReply",
+    "Say",
     "Send",
 ]
 
@@ -50,6 +70,20 @@ class Finding:
         return [head, f"      → {self.hint}"] if self.hint else [head]
 
 
+class OutboxPump(Protocol):
+    """Drains one platform's outbox (bot.delivery.Pump)."""
+
+    async def round(self) -> int: ...
+
+    async def tick(self) -> None: ...
+
+    async def run(self, until: asyncio.Event | None = None) -> None: ...
+
+    def start(self) -> None: ...
+
+    async def stop(self, drain_seconds: float = 0.0) -> None: ...
+
+
 class CoreAPI(Protocol):
     """What an adapter may ask of the core."""
 
@@ -73,6 +107,18 @@ class CoreAPI(Protocol):
         `send`); returns how many were sent. A failure ends the round."""
         ...
 
+    def pump(
+        self,
+        platform: str,
+        send: Send,
+        *,
+        every: float,
+        before_round: Callable[[], Awaitable[object]] | None = None,
+    ) -> OutboxPump:
+        """The one drain loop for `platform`'s outbox: rounds every `every` seconds, a
+        failed round retried, the rest sent when stopping (bot.delivery.Pump)."""
+        ...
+
     async def room_is_bound(self, room: RoomRef) -> bool:
         """Whether `room` is bound to a co-op (a bound room is never a direct message)."""
         ...
@@ -84,19 +130,28 @@ class CoreAPI(Protocol):
         (kind "task") matching what was typed, for autocomplete."""
         ...
 
-    async def link_message(
-        self, platform: str, room_id: str, message_id: str, subject: str
+    async def link_card(
+        self, platform: str, room_id: str, message_id: str, ref: DecisionRef
     ) -> None:
-        """Remember that a platform message (a decision embed, a native poll) is about
-        `subject` (Reply.subject, e.g. "decision:3:7"), so later events can find it."""
+        """Remember that a platform message (a decision card, a native poll) shows decision
+        `ref`, so later events (a poll answer, a new count) can find it."""
         ...
 
-    async def subject_of(self, platform: str, message_id: str) -> str | None:
-        """The subject a platform message was linked to, if any."""
+    async def decision_of(self, platform: str, message_id: str) -> DecisionRef | None:
+        """The decision a platform message was linked to, if any."""
         ...
 
-    async def messages_about(self, platform: str, subject: str) -> Sequence[tuple[str, str]]:
-        """(room_id, message_id) of every message linked to `subject` on `platform`."""
+    async def cards_of(self, platform: str, ref: DecisionRef) -> Sequence[tuple[str, str]]:
+        """(room_id, message_id) of every message linked to decision `ref` on `platform`."""
+        ...
+
+    async def card(self, ref: DecisionRef) -> Reply | None:
+        """The decision's card as it stands now, to refresh the posted ones (reads only)."""
+        ...
+
+    async def secret_vote(self, invocation: Invocation) -> DecisionRef | None:
+        """The secret decision `invocation` votes on, if it is one (a platform where room
+        messages are public removes the message)."""
         ...
 
     async def run_due_work(self) -> int:

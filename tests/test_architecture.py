@@ -87,3 +87,39 @@ def test_importing_the_whole_core_loads_no_platform_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_adapters_read_typed_intents_not_the_cores_strings() -> None:
+    """No adapter spells or parses a link subject, lists command names that open a card,
+    fakes a `show` to refresh one, or writes discord.py's private attributes."""
+    forbidden = (
+        '"decision:',
+        'f"decision:',
+        "subject.split",
+        "NEW_CARD_COMMANDS",
+        '"show ',
+        'f"show ',
+        "__discord_app_commands_",
+        "messages_about(",
+        "link_message(",
+        "subject_of(",
+    )
+    offenders = [
+        f"{path.relative_to(ROOT)}: {needle}"
+        for path in sorted((ROOT / "adapters").rglob("*.py"))
+        for needle in forbidden
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+def test_one_drain_loop_for_every_adapter() -> None:
+    """The outbox is drained by the core's Pump (an adapter may time its rounds with the
+    platform's own timer); an adapter only sends natively."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "adapters").rglob("*.py"))
+        if "deliver_pending(" in path.read_text(encoding="utf-8")
+        and "core.deliver_pending(" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
