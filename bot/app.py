@@ -22,23 +22,26 @@ from bot.commands.handlers import outbox as outbox_handlers
 from bot.commands.handlers import reports as report_handlers
 from bot.commands.handlers import tasks as task_handlers
 from bot.commands.handlers.help import help_handlers
+from bot.commands.parser import ParsedCommand, parse
 from bot.commands.tree import CommandTree, build_command_tree
 from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
-from bot.db.models import PlatformMessage
+from bot.db.models import Coop, Decision, PlatformMessage
 from bot.db.optimize import optimize
 from bot.db.prepare import prepare_sqlite
 from bot.db.status import schema_status
-from bot.delivery import Courier, Outcome
+from bot.delivery import Courier, Outcome, Pump
 from bot.dispatch import Dispatcher
 from bot.domain.text import clean_name
+from bot.errors import UserError
+from bot.intents import DecisionRef
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.metrics import Metrics
 from bot.operator_errors import OperatorError
 from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
-from bot.services import outbox, registry_sync, retention
+from bot.services import due, outbox, registry_sync, retention
 from bot.services.context import Context
 from bot.services.coops import coop_for_room, setup
 from bot.services.registry_sync import RoleHolder, SyncResult
@@ -64,7 +67,7 @@ def all_handlers(tree: CommandTree) -> dict[str, Handler]:
 
 
 class Core:
-    """The bot core as adapters see it (adapters.base.CoreAPI)."""
+    """The bot core as adapters see it (bot.ports.CoreAPI)."""
 
     def __init__(
         self,
@@ -82,12 +85,13 @@ class Core:
         self.tree = build_command_tree()
         # Names this process in the outbox leases it holds (which host, which process).
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._handlers = all_handlers(self.tree)
         self.dispatcher = Dispatcher(
             sessions,
             clock,
             settings,
             self.tree,
-            all_handlers(self.tree),
+            self._handlers,
             owner=self.owner,
             observe=self.metrics.command_done,
         )
@@ -126,6 +130,17 @@ class Core:
 
     async def deliver_pending(self, platform: str, send: Send, limit: int = 50) -> int:
         return await self.courier.deliver_pending(platform, send, limit)
+
+    def pump(
+        self,
+        platform: str,
+        send: Send,
+        *,
+        every: float,
+        before_round: Callable[[], Awaitable[object]] | None = None,
+    ) -> Pump:
+        """The drain loop of `platform`'s outbox through `send` (bot.delivery.Pump)."""
+        return Pump(self.courier, platform, send, every=every, before_round=before_round)
 
     async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
         """Lease due deliveries for a caller that sends them itself and then calls
@@ -194,10 +209,65 @@ class Core:
             )
             return [(r, m) for r, m in rows.all()]
 
-    async def run_due_work(self) -> int:
-        from bot.scheduling import run_due_work
+    async def link_card(
+        self, platform: str, room_id: str, message_id: str, ref: DecisionRef
+    ) -> None:
+        """Remember that a platform message (a card, a native poll) shows decision `ref`."""
+        await self.link_message(platform, room_id, message_id, ref.subject)
 
-        return await run_due_work(self.sessions, self.clock, self.settings)
+    async def decision_of(self, platform: str, message_id: str) -> DecisionRef | None:
+        """The decision a platform message was linked to, if any."""
+        return DecisionRef.from_subject(await self.subject_of(platform, message_id))
+
+    async def cards_of(self, platform: str, ref: DecisionRef) -> Sequence[tuple[str, str]]:
+        """(room_id, message_id) of every message linked to decision `ref` on `platform`."""
+        return await self.messages_about(platform, ref.subject)
+
+    async def card(self, ref: DecisionRef) -> Reply | None:
+        """The decision's card as it stands now (what `show` answers), to refresh the cards
+        posted about it; None when there is no such decision. Reads only."""
+        command = next((c for c in self.tree if c.path == ("show",)), None)
+        if command is None:
+            return None
+        async with self.sessions() as session:
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            ctx.coop = await session.get(Coop, ref.coop_id)
+            if ctx.coop is None:
+                return None
+            try:
+                replies = await self._handlers["show"](
+                    ctx, ParsedCommand(command, {"id": ref.number})
+                )
+            except UserError:
+                return None
+        return replies[0] if replies else None
+
+    async def secret_vote(self, invocation: Invocation) -> DecisionRef | None:
+        """The secret decision a command votes on in its room's co-op, else None: a platform
+        where every room message is public removes such a message (Matrix redacts it),
+        also when the vote itself is refused."""
+        prefix = self.settings.prefix_for(invocation.room.platform)
+        try:
+            cmd = parse(invocation.text, self.tree, prefix)
+        except UserError:
+            return None
+        number = cmd.values.get("id")
+        if cmd.command.path != ("vote",) or not isinstance(number, int):
+            return None
+        async with self.sessions() as session:
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            coop = await coop_for_room(ctx, invocation.room)
+            if coop is None:
+                return None
+            secret = await session.scalar(
+                select(Decision.secret).where(
+                    Decision.coop_id == coop.id, Decision.number == number
+                )
+            )
+        return DecisionRef(coop_id=coop.id, number=number) if secret else None
+
+    async def run_due_work(self) -> int:
+        return await due.run_all(self.sessions, self.clock, self.settings)
 
     async def suggest(
         self, room: RoomRef, kind: str, prefix: str, limit: int = 25

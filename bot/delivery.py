@@ -1,12 +1,13 @@
 """Sends outbox deliveries through an adapter's send function: leases renewed by a
-heartbeat while held, failures retried with back-off or given up as dead letters."""
+heartbeat while held, failures retried with back-off or given up as dead letters, and one
+drain loop (Pump) for every adapter."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -163,3 +164,78 @@ class Courier:
             # The send goes on; if the lease runs out meanwhile, another process may send
             # the same delivery too, with the same key (the platform recognises it).
             log.warning("could not renew outbox leases (%s); will try again", exc)
+
+
+class Pump:
+    """Drains one platform's outbox through the adapter's `send` (its only part: "send
+    this natively", raising PermanentSendError for what can never succeed). The one owner
+    of the drain policy for every adapter: a round at a time, a round every `every`
+    seconds, a failed round logged and retried by the next one, and
+    what is pending sent (within a time limit) when the adapter stops."""
+
+    def __init__(
+        self,
+        courier: Courier,
+        platform: str,
+        send: Send,
+        *,
+        every: float,
+        before_round: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._courier = courier
+        self.platform = platform
+        self._send = send
+        self.every = every
+        self._before_round = before_round  # e.g. the console's test tick
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def round(self) -> int:
+        """Send what is due now; returns how many were sent. Rounds never overlap."""
+        async with self._lock:
+            return await self._courier.deliver_pending(self.platform, self._send)
+
+    async def run(self, until: asyncio.Event | None = None) -> None:
+        """Rounds until `until` is set (or the task is cancelled)."""
+        while until is None or not until.is_set():
+            await self.tick()
+            await self._pause(until)
+
+    async def tick(self) -> None:
+        """One round whose failure is logged, not raised: the next round retries. For a
+        platform that brings its own timer (discord.py's task loops) instead of `run`."""
+        try:
+            if self._before_round is not None:
+                await self._before_round()
+            await self.round()
+        except Exception:
+            # The loop outlives one bad round: undelivered rows are retried next time.
+            log.exception("outbox delivery round for %s failed; will retry", self.platform)
+
+    async def _pause(self, until: asyncio.Event | None) -> None:
+        if until is None:
+            await asyncio.sleep(self.every)  # a plain sleep: test clocks can see through it
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(until.wait(), timeout=self.every)
+
+    def start(self) -> None:
+        """Run the rounds in the background (again, if they stopped)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name=f"{self.platform}-outbox")
+
+    async def stop(self, drain_seconds: float = 0.0) -> None:
+        """Stop the background rounds; with `drain_seconds`, send what is pending first
+        (within that time: a platform that is down does not hold the stop up)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if drain_seconds > 0:
+            try:
+                await asyncio.wait_for(self.round(), drain_seconds)
+            except Exception:
+                log.warning(
+                    "could not deliver everything pending on %s before stopping", self.platform
+                )

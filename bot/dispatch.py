@@ -22,6 +22,7 @@ from bot.db.models import HandledMessage
 from bot.edge import checked
 from bot.errors import UserError
 from bot.failure_log import log_failure
+from bot.intents import CARD_OPENING_COMMANDS, intent_for
 from bot.invocation import Invocation
 from bot.outgoing import Answer
 from bot.render.document import Reply, error
@@ -139,7 +140,11 @@ class Dispatcher:
             )
             if self._observe is not None:
                 self._observe(outcome.command, outcome.result, time.perf_counter() - started)
-        return [a if isinstance(a, Answer) else Answer(a) for a in found]
+        opens_card = outcome.command in CARD_OPENING_COMMANDS
+        return [
+            a if isinstance(a, Answer) else Answer(a, None, intent_for(a, opens_card=opens_card))
+            for a in found
+        ]
 
     async def _run(self, inv: Invocation, outcome: _Outcome) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
@@ -162,7 +167,11 @@ class Dispatcher:
                 replies = await self._handlers[cmd.command.name](ctx, cmd)
                 if ctx.changed and ctx.coop is not None and replies:
                     answered: list[Reply] | list[Answer] = await self._store(
-                        session, ctx.coop.id, inv, replies
+                        session,
+                        ctx.coop.id,
+                        inv,
+                        replies,
+                        opens_card=cmd.command.name in CARD_OPENING_COMMANDS,
                     )
                 else:
                     answered = replies
@@ -212,7 +221,13 @@ class Dispatcher:
         ]
 
     async def _store(
-        self, session: AsyncSession, coop_id: int, inv: Invocation, replies: list[Reply]
+        self,
+        session: AsyncSession,
+        coop_id: int,
+        inv: Invocation,
+        replies: list[Reply],
+        *,
+        opens_card: bool,
     ) -> list[Answer]:
         stored = await acknowledge(
             session,
@@ -223,6 +238,7 @@ class Dispatcher:
             inv.message_id,
             replies,
             self._owner,
+            opens_card=opens_card,
         )
         return [Answer(r, d) for r, d in zip(replies, stored, strict=True)]
 

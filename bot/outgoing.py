@@ -1,11 +1,12 @@
 """What the core hands an adapter to send: answers, outbox deliveries, and the send
-contract (re-exported by adapters.base, the adapter contract)."""
+contract (re-exported by bot.ports, the adapter contract)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.intents import Intent, intent_for
 from bot.invocation import RoomRef
 from bot.render.document import Reply
 
@@ -25,6 +26,12 @@ class Delivery:
     key: str = ""
     recipient: str | None = None
     reply_to: str | None = None
+    given_intent: Intent | None = None  # as stored; else the one its reply implies
+
+    @property
+    def intent(self) -> Intent:
+        """What the core means by this message (bot.intents): how an adapter sends it."""
+        return self.given_intent if self.given_intent is not None else intent_for(self.reply)
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,16 @@ class Answer:
 
     reply: Reply
     delivery: Delivery | None = None
+    given_intent: Intent | None = None
+
+    @property
+    def intent(self) -> Intent:
+        """What the core means by this reply (bot.intents): how an adapter shows it."""
+        if self.given_intent is not None:
+            return self.given_intent
+        if self.delivery is not None:
+            return self.delivery.intent
+        return intent_for(self.reply)
 
 
 class PermanentSendError(Exception):

@@ -3,12 +3,11 @@ database, state paths and each platform's credentials, rooms and permissions."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,26 +16,13 @@ from bot.db.engine import make_engine
 from bot.db.models import RoomBinding
 from bot.db.status import schema_status
 from bot.files import is_private, sqlite_path
-from bot.operator_errors import explain, safe_url
+from bot.operator_errors import OperatorError, explain, safe_url
+from bot.platforms import load
+from bot.ports import Finding, Level
 
-Level = Literal["ok", "warn", "fail"]
+__all__ = ["PLATFORMS", "Finding", "Level", "Report", "preflight"]
+
 PLATFORMS = ("matrix", "discord")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One result: `transient` marks a failure that may pass by itself (a server that
-    cannot be reached now), which `run` leaves to the adapter's supervisor."""
-
-    level: Level
-    subject: str
-    message: str
-    hint: str | None = None
-    transient: bool = False
-
-    def lines(self) -> list[str]:
-        head = f"{self.level:<4}  {self.subject}: {self.message}"
-        return [head, f"      → {self.hint}"] if self.hint else [head]
 
 
 @dataclass
@@ -188,12 +174,12 @@ async def check_platforms(settings: Settings, report: Report, **options: Any) ->
         if not getattr(settings, name).configured:
             continue
         try:
-            module: Any = importlib.import_module(f"adapters.{name}.preflight")
-        except ModuleNotFoundError as exc:
+            platform = load(name)
+        except (ModuleNotFoundError, OperatorError) as exc:
             message, *hint = explain(exc).lines
             report.findings.append(Finding("fail", name, message, hint[0] if hint else None))
             continue
-        found: Sequence[Finding] = await module.check(
+        found: Sequence[Finding] = await platform.check(
             settings, report.rooms.get(name, []), **options.get(name, {})
         )
         report.findings.extend(found)

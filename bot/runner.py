@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 import sys
@@ -14,14 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from adapters.base import ChatAdapter
-from adapters.console.adapter import ConsoleAdapter
 from bot.app import Core, create_core
 from bot.clock import Clock, OffsetClock, SystemClock
 from bot.config import Settings
 from bot.db.lock import DatabaseLock
 from bot.files import private_dir, sqlite_path
 from bot.operator_errors import OperatorError
+from bot.platforms import load
+from bot.ports import ChatAdapter, HomeRoom
 from bot.preflight import preflight
 from bot.scheduling import Scheduler
 from bot.supervise import Backoff, Supervisor
@@ -64,21 +63,15 @@ async def running_core(settings: Settings, clock: Clock) -> AsyncIterator[Core]:
 async def run_console(settings: Settings, clock: Clock | None = None) -> int:
     """The console adapter on stdin/stdout; returns the exit status (0 at end of input)."""
     clock = clock or default_clock(settings)
+    make = adapter_factory(settings, clock, "console")
     async with running_core(settings, clock) as core:
         if private_dir(Path(settings.attachments_dir)):
             log.debug("attachments folder %s made private", settings.attachments_dir)
-        adapter = ConsoleAdapter(
-            user=settings.console.user,
-            prefix=settings.command_prefix,
-            attachments_dir=Path(settings.attachments_dir),
-            room=settings.console.room,
-            poll_seconds=min(settings.outbox_poll_seconds, 1.0),
-        )
+        adapter = make()
         scheduler = Scheduler(core, clock)
         try:
-            await core.bootstrap_room(
-                adapter.room, adapter.actor(settings.console.user), LOCAL_COOP_NAME
-            )
+            if isinstance(adapter, HomeRoom):
+                await core.bootstrap_room(adapter.room, adapter.founder(), LOCAL_COOP_NAME)
             await scheduler.start()
             await adapter.run(core)
         finally:
@@ -87,12 +80,12 @@ async def run_console(settings: Settings, clock: Clock | None = None) -> int:
 
 
 def adapter_factory(settings: Settings, clock: Clock, platform: str) -> Callable[[], ChatAdapter]:
-    """A maker of fresh adapters for `platform` (its extra must be installed)."""
-    module: Any = importlib.import_module(f"adapters.{platform}")
+    """A maker of fresh adapters for `platform`, found by name among the installed
+    adapters (bot.platforms; its extra must be installed)."""
+    found = load(platform)
 
     def make() -> ChatAdapter:
-        adapter: ChatAdapter = module.create_adapter(settings, clock)
-        return adapter
+        return found.create_adapter(settings, clock)
 
     return make
 

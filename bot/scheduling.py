@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -16,9 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.services import due
-
-if TYPE_CHECKING:
-    from bot.app import Core
+from bot.services.retention import Pruned
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +39,25 @@ async def run_due_work(
     return await due.run_all(sessions, clock, settings)
 
 
+class Schedulable(Protocol):
+    """What the scheduler needs of the core (bot.app.Core has it)."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+
+    def after_commands(self, listener: Callable[[], Awaitable[None]]) -> None: ...
+
+    async def run_due_work(self) -> int: ...
+
+    async def prune_history(self) -> Pruned: ...
+
+    async def optimize_database(self) -> None: ...
+
+
 class Scheduler:
     """Wraps an AsyncIOScheduler whose jobs carry no state: they ask the database."""
 
-    def __init__(self, core: Core, clock: Clock) -> None:
+    def __init__(self, core: Schedulable, clock: Clock) -> None:
         self._core = core
         self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone="UTC")

@@ -36,7 +36,7 @@ class ReportsHealth(Protocol):
 
 
 class Supervised(Protocol):
-    """What a supervisor needs of an adapter (adapters.base.ChatAdapter has it)."""
+    """What a supervisor needs of an adapter (bot.ports.ChatAdapter has it)."""
 
     async def run(self, core: Any) -> None: ...
 

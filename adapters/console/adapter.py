@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import sys
 import uuid
@@ -11,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.base import CoreAPI, Delivery
 from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
+from bot.ports import CoreAPI, Delivery, OutboxPump
 from bot.render.document import Reply
 from bot.render.plain import render_plain
 
@@ -49,6 +48,12 @@ class ConsoleAdapter:
         self._tick = tick
         self._stopping = asyncio.Event()
         self._interactive = self._stdin.isatty()
+        self._pump: OutboxPump | None = None
+        self._pump_core: CoreAPI | None = None
+
+    def founder(self) -> Actor:
+        """The console's user, who founds its local co-op (bot.ports.HomeRoom)."""
+        return self.actor(self.user)
 
     def actor(self, name: str) -> Actor:
         # A console user runs the terminal: they are its room admin.
@@ -56,7 +61,8 @@ class ConsoleAdapter:
 
     async def run(self, core: CoreAPI) -> None:
         """Handle lines until end of input (then deliver what is pending and return)."""
-        background = asyncio.create_task(self._deliver_forever(core))
+        pump = self._outbox(core)
+        pump.start()
         try:
             while not self._stopping.is_set():
                 text = await asyncio.to_thread(self._stdin.readline)
@@ -64,9 +70,7 @@ class ConsoleAdapter:
                     break
                 await self.handle_line(core, text.rstrip("\r\n"))
         finally:
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+            await pump.stop()
         await self.deliver_pending(core)
 
     async def stop(self) -> None:
@@ -103,7 +107,16 @@ class ConsoleAdapter:
         await self.deliver_pending(core)
 
     async def deliver_pending(self, core: CoreAPI) -> int:
-        return await core.deliver_pending(PLATFORM, self._send)
+        return await self._outbox(core).round()
+
+    def _outbox(self, core: CoreAPI) -> OutboxPump:
+        """The core's drain loop for the console, printing through `_send`."""
+        if self._pump is None or self._pump_core is not core:
+            self._pump = core.pump(
+                PLATFORM, self._send, every=self._poll_seconds, before_round=self._tick
+            )
+            self._pump_core = core
+        return self._pump
 
     async def _send(self, delivery: Delivery) -> None:
         # An answer delivered after a restart looks as it would have at once: a private
@@ -111,13 +124,6 @@ class ConsoleAdapter:
         if delivery.room == self.room:
             self.show(delivery.reply, to=delivery.recipient)
         return None
-
-    async def _deliver_forever(self, core: CoreAPI) -> None:
-        while True:
-            if self._tick is not None:
-                await self._tick()
-            await self.deliver_pending(core)
-            await asyncio.sleep(self._poll_seconds)
 
     def show(self, reply: Reply, to: str | None = None) -> None:
         """Print a reply. The console is one terminal, so "only for you" is a label: an

@@ -10,7 +10,7 @@ import aiohttp
 import discord
 
 from bot.config import Settings
-from bot.preflight import Finding
+from bot.ports import Finding
 
 SUBJECT = "discord"
 TOKEN_HINT = (

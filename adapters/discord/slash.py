@@ -201,16 +201,19 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
         )
         descriptions[FREE_OPTIONS_NAME] = "key:value pairs to change, e.g. timezone:Europe/Berlin"
 
+    # The options are the callback's parameters (a signature built from the tree); their
+    # descriptions, names, choices and autocomplete go through discord.py's public
+    # decorators, applied to the callback before the Command reads them.
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_description__ = descriptions  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_rename__ = renames  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_choices__ = choices  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_autocomplete__ = autocomplete  # type: ignore[attr-defined]
     callback.__qualname__ = callback.__name__ = "slash_" + "_".join(command.path)
+    decorated = app_commands.describe(**descriptions)(callback)
+    decorated = app_commands.rename(**renames)(decorated)
+    decorated = app_commands.choices(**choices)(decorated)
+    decorated = app_commands.autocomplete(**autocomplete)(decorated)
     return app_commands.Command(
         name=command.path[-1],
         description=short(command.summary),
-        callback=callback,
+        callback=decorated,
         allowed_contexts=GUILD_ONLY if len(command.path) == 1 else None,
         extras={"coopbot_command": command.name},
     )

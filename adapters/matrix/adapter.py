@@ -47,14 +47,12 @@ from nio import (
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
-from adapters.base import CoreAPI, Delivery, PermanentSendError
 from adapters.matrix.direct import M_DIRECT, DirectRooms, invite_is_direct, is_direct
 from adapters.matrix.mentions import command_text
 from adapters.matrix.polls import (
     RESPONSE_TYPES,
     UNSTABLE_END,
     UNSTABLE_START,
-    decision_number,
     parse_response,
     poll_end_content,
     poll_fallback,
@@ -76,16 +74,24 @@ from adapters.matrix.secret import (
     REDACTION_REASON,
     add_line,
     direct_vote_hint,
-    opens_secret_ballot,
-    secret_link,
     typed_vote_note,
-    typed_vote_number,
 )
 from adapters.matrix.state import AdapterState, Session
 from bot.clock import Clock, SystemClock
 from bot.config import MatrixSettings
 from bot.failure_log import log_failure
 from bot.invocation import CAP_ATTACHMENTS, CAP_NATIVE_POLLS, Actor, Invocation, RoomRef
+from bot.ports import (
+    CardClosed,
+    CardOpened,
+    CardUpdated,
+    CoreAPI,
+    Delivery,
+    Intent,
+    OutboxPump,
+    PermanentSendError,
+    Say,
+)
 from bot.render.document import Attachment, Reply, line, sent_privately
 from bot.supervise import AdapterHealth, PlatformRefused
 
@@ -168,7 +174,7 @@ class MatrixAdapter:
         self.ready = asyncio.Event()  # set once the first sync of this run is processed
         self._stopping = asyncio.Event()
         self._send_lock = asyncio.Lock()
-        self._outbox_lock = asyncio.Lock()
+        self._pump: OutboxPump | None = None
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._creators: dict[str, frozenset[str]] = {}
         self._undecrypted: OrderedDict[str, tuple[str, MegolmEvent]] = OrderedDict()
@@ -191,6 +197,7 @@ class MatrixAdapter:
     async def run(self, core: CoreAPI) -> None:
         self._stopping.clear()
         self.ready.clear()
+        self._pump = None  # a fresh one for this core
         self._client = await self._connect()
         sync = asyncio.create_task(self._sync_loop(core), name="matrix-sync")
         outbox = asyncio.create_task(self._outbox_loop(core), name="matrix-outbox")
@@ -207,8 +214,7 @@ class MatrixAdapter:
             await asyncio.gather(sync, outbox)
             if self.ready.is_set():
                 # Stopping (SIGTERM): what is pending goes out before the client closes.
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._deliver_outbox(core), _DRAIN_SECONDS)
+                await self._outbox(core).stop(_DRAIN_SECONDS)
         finally:
             pending: list[asyncio.Task[Any]] = [sync, outbox, stopping]
             for leftover in pending:
@@ -583,8 +589,8 @@ class MatrixAdapter:
             mentioned=parsed.mentioned,
             direct=direct,
         )
-        number = None if direct else typed_vote_number(text)
-        secret = number is not None and await self._secret_ballot_in(core, room.room_id, number)
+        # A vote typed in a group room on a secret ballot is seen by the whole room.
+        secret = not direct and await core.secret_vote(invocation) is not None
         answers = await core.answer(invocation)
         note: tuple[str, str] | None = None
         if secret:
@@ -604,6 +610,7 @@ class MatrixAdapter:
                 event.event_id,
                 extra_line=extra_line,
                 direct=direct,
+                intent=answer.intent,
             )
         await self._deliver_outbox(core)
 
@@ -613,10 +620,6 @@ class MatrixAdapter:
         if not is_direct(flagged, set(room.users), self.user_id, sender, text):
             return False
         return not await core.room_is_bound(RoomRef(PLATFORM, room.room_id))
-
-    async def _secret_ballot_in(self, core: CoreAPI, room_id: str, number: int) -> bool:
-        linked = await core.messages_about(PLATFORM, secret_link(number))
-        return any(linked_room == room_id for linked_room, _ in linked)
 
     async def _redact(self, room: MatrixRoom, event_id: str) -> bool:
         """Redact a member's message where the bot's power level allows; whether it did."""
@@ -644,9 +647,8 @@ class MatrixAdapter:
         response = parse_response(event.source.get("content", {}))
         if response is None or not self._first_time(event.event_id):
             return
-        subject = await core.subject_of(PLATFORM, response.poll_event_id)
-        number = decision_number(subject) if subject else None
-        text = vote_text(number, response.selections) if number is not None else None
+        ref = await core.decision_of(PLATFORM, response.poll_event_id)
+        text = vote_text(ref.number, response.selections) if ref is not None else None
         if text is None:
             return
         invocation = Invocation(
@@ -677,17 +679,28 @@ class MatrixAdapter:
                 await react()
             else:
                 await self.send_reply(
-                    core, room.room_id, reply, _txn(event.event_id, str(index)), event.event_id
+                    core,
+                    room.room_id,
+                    reply,
+                    _txn(event.event_id, str(index)),
+                    event.event_id,
+                    intent=answer.intent,
                 )
         await self._deliver_outbox(core)
 
     # -- outgoing ----------------------------------------------------------------------
 
+    def _outbox(self, core: CoreAPI) -> OutboxPump:
+        """The core's drain loop for Matrix rooms, sending through `_send_delivery`."""
+        if self._pump is None:
+            send = partial(self._send_delivery, core)
+            self._pump = core.pump(PLATFORM, send, every=self.outbox_poll_seconds)
+        return self._pump
+
     async def _deliver_outbox(self, core: CoreAPI) -> None:
         """Send every due outbox delivery for Matrix rooms; the core retries a failed one
         with back-off (the outbox keeps it until it is sent or given up)."""
-        async with self._outbox_lock:
-            await core.deliver_pending(PLATFORM, partial(self._send_delivery, core))
+        await self._outbox(core).round()
 
     async def _send_delivery(
         self,
@@ -713,13 +726,12 @@ class MatrixAdapter:
             delivery.reply_to,
             extra_line=extra_line,
             direct=direct,
+            intent=delivery.intent,
         )
 
     async def _outbox_loop(self, core: CoreAPI) -> None:
         await self.ready.wait()
-        while not self._stopping.is_set():
-            await self._deliver_outbox(core)
-            await self._pause(self.outbox_poll_seconds)
+        await self._outbox(core).run(until=self._stopping)
 
     async def send_reply(
         self,
@@ -731,6 +743,7 @@ class MatrixAdapter:
         *,
         extra_line: tuple[str, str] | None = None,
         direct: bool = False,
+        intent: Intent | None = None,
     ) -> str | None:
         """Send one reply: the notice, its attachments, and its poll start or poll end.
         `extra_line` is a Matrix-only (plain, HTML) line added under the reply. In a
@@ -738,11 +751,14 @@ class MatrixAdapter:
         poll and its secret-ballot hint belong to the co-op's rooms, which get it too.
         A private reply goes to the person's direct-message room instead (in a `direct`
         message it is already there). Returns the event id of the notice."""
+        intent = intent if intent is not None else Say()
         async with self._send_lock:
             if reply.private and not direct:
                 return await self._send_privately(core, room_id, reply, txn, in_reply_to)
             content = render_reply(reply, self.prefix)
-            secret_ballot = opens_secret_ballot(reply) and not direct
+            secret_ballot = (
+                isinstance(intent, CardOpened | CardUpdated) and intent.secret_ballot and not direct
+            )
             if secret_ballot:
                 content = add_line(content, *direct_vote_hint(reply, self.user_id, self.prefix))
             if extra_line is not None:
@@ -750,16 +766,16 @@ class MatrixAdapter:
             if in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self._send(room_id, "m.room.message", content, txn)
-            if secret_ballot and reply.choices is not None:
-                # How a later typed vote in this room is known to be on a secret ballot.
-                link = secret_link(reply.choices.decision_number)
-                await core.link_message(PLATFORM, room_id, event_id, link)
             for index, attachment in enumerate(reply.attachments):
                 await self._send_attachment(room_id, attachment, f"{txn}-a{index}")
-            if reply.choices is not None and reply.kind == "announcement" and not direct:
-                # Only the announcements of a decision opening or closing start or end a
-                # poll; a `show` carries the same choices and must not post another.
-                await self._sync_poll(core, room_id, reply, txn)
+            if (
+                isinstance(intent, CardOpened | CardUpdated | CardClosed)
+                and intent.news
+                and not direct
+            ):
+                # Only the news of a decision opening or closing starts or ends a poll (not
+                # in a direct message); a `show` carries the same choices and must not.
+                await self._sync_poll(core, room_id, reply, intent, txn)
             return event_id
 
     async def _send_privately(
@@ -868,16 +884,22 @@ class MatrixAdapter:
     def _seconds(self) -> float:
         return self.clock.now().timestamp()
 
-    async def _sync_poll(self, core: CoreAPI, room_id: str, reply: Reply, txn: str) -> None:
+    async def _sync_poll(
+        self,
+        core: CoreAPI,
+        room_id: str,
+        reply: Reply,
+        intent: CardOpened | CardUpdated | CardClosed,
+        txn: str,
+    ) -> None:
         choices = reply.choices
         assert choices is not None
-        subject = reply.subject or f"decision:{choices.coop_id}:{choices.decision_number}"
         linked = [
             message_id
-            for linked_room, message_id in await core.messages_about(PLATFORM, subject)
+            for linked_room, message_id in await core.cards_of(PLATFORM, intent.ref)
             if linked_room == room_id
         ]
-        if choices.closed:
+        if isinstance(intent, CardClosed):
             summary = plain_text(reply)
             for poll_id in linked:
                 await self._send(
@@ -888,7 +910,7 @@ class MatrixAdapter:
             return
         content = poll_start_content(choices, poll_fallback(choices, self.prefix))
         poll_id = await self._send(room_id, UNSTABLE_START, content, f"{txn}-poll")
-        await core.link_message(PLATFORM, room_id, poll_id, subject)
+        await core.link_card(PLATFORM, room_id, poll_id, intent.ref)
 
     async def _send_attachment(self, room_id: str, attachment: Attachment, txn: str) -> None:
         room = self.client.rooms.get(room_id)

@@ -127,11 +127,3 @@ def vote_text(decision_number: int, selections: Sequence[str]) -> str | None:
     if not chosen or any(" " in s or "," in s for s in chosen):
         return None
     return f"vote {decision_number} {','.join(chosen)}"
-
-
-def decision_number(subject: str) -> int | None:
-    """The decision number in a subject like "decision:3:7", else None."""
-    parts = subject.split(":")
-    if len(parts) == 3 and parts[0] == "decision" and parts[2].isdigit():
-        return int(parts[2])
-    return None

@@ -19,7 +19,7 @@ from nio import (
 
 from adapters.matrix.state import AdapterState
 from bot.config import Settings
-from bot.preflight import Finding
+from bot.ports import Finding
 
 SUBJECT = "matrix"
 TOKEN_HINT = (

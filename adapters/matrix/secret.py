@@ -1,4 +1,4 @@
-"""Secret ballots in Matrix group rooms: the direct-message hint, and spotting typed votes.
+"""Secret ballots in Matrix group rooms: the direct-message hint, and the note on a typed vote.
 
 Every message in a Matrix room is an event the whole room can read, so a secret choice is
 only private when it is sent to the bot in a direct message. The core stays platform-neutral;
@@ -8,7 +8,6 @@ these Matrix-only lines are added when a reply is rendered.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from adapters.matrix.render import MATRIX_TO
@@ -16,32 +15,6 @@ from bot.render.document import Bullets, Code, Line, Reply
 from bot.render.sanitize import neutralise
 
 REDACTION_REASON = "secret ballot: vote in a direct message"
-_TYPED_VOTE = re.compile(r"vote\s+#?([0-9]{1,9})(?:\s|$)", re.IGNORECASE)
-
-
-def secret_link(number: int) -> str:
-    """The subject under which a room's announcement of secret decision #`number` is linked.
-
-    A room is bound to one co-op, so (room, number) names the decision; the adapter looks
-    the link up by room, which also works for a vote the core refused (no subject then)."""
-    return f"secret-ballot:{number}"
-
-
-def typed_vote_number(command: str) -> int | None:
-    """The decision number of a `vote` command (without the prefix), else None."""
-    match = _TYPED_VOTE.match(command.strip())
-    return int(match.group(1)) if match else None
-
-
-def opens_secret_ballot(reply: Reply) -> bool:
-    """Whether `reply` announces an open secret decision (not a `show`, not its close)."""
-    choices = reply.choices
-    return (
-        reply.kind == "announcement"
-        and choices is not None
-        and choices.secret
-        and not choices.closed
-    )
 
 
 def _vote_example(reply: Reply) -> str:

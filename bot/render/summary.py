@@ -13,7 +13,7 @@ from bot.render.tasks import number, points
 
 if TYPE_CHECKING:
     from bot.services.contributions import TallyRow
-    from bot.services.summaries import DoneTask, OpenDecision, WeeklySummary
+    from bot.services.summary_model import DoneTask, OpenDecision, WeeklySummary
 
 Part = str | Text | Bold | Code | Mention
 SEPARATOR = " · "

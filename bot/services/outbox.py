@@ -8,14 +8,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import intents
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import OutboxDelivery, OutboxMessage, RoomBinding
+from bot.intents import intent_for
 from bot.invocation import RoomRef
 from bot.outgoing import Delivery
 from bot.render.document import Reply
@@ -70,14 +73,16 @@ def _key(row: OutboxDelivery) -> str:
     return row.send_key or f"delivery-{row.id}"
 
 
-def _pending(row: OutboxDelivery, document: dict[str, object]) -> Delivery:
+def _pending(row: OutboxDelivery, document: dict[str, Any]) -> Delivery:
+    stored = intents.load(document)
     return Delivery(
         row.id,
         RoomRef(row.platform, row.room_id),
-        Reply.model_validate(document),
+        stored.reply,
         _key(row),
         row.recipient,
         row.reply_to,
+        stored.intent,
     )
 
 
@@ -117,7 +122,7 @@ async def announce(
         coop_id=coop_id,
         created_at=clock.now(),
         dedupe_key=dedupe_key,
-        document=reply.storable().model_dump(mode="json"),
+        document=intents.store(reply.storable(), intent_for(reply)),
     )
     session.add(message)
     await session.flush()
@@ -142,16 +147,19 @@ async def acknowledge(
     reply_to: str,
     replies: Sequence[Reply],
     owner: str,
+    *,
+    opens_card: bool = False,
 ) -> list[Delivery]:
     """Store the answers to a command that changed state in the command's transaction,
     leased by `owner`, who sends them right after the commit. Should it die first, another
     sender takes them over when the lease runs out: the change is always acknowledged."""
     now = clock.now()
+    meant = [intent_for(reply, opens_card=opens_card) for reply in replies]
     messages = [
         OutboxMessage(
-            coop_id=coop_id, created_at=now, document=reply.storable().model_dump(mode="json")
+            coop_id=coop_id, created_at=now, document=intents.store(reply.storable(), intent)
         )
-        for reply in replies
+        for reply, intent in zip(replies, meant, strict=True)
     ]
     session.add_all(messages)
     await session.flush()
@@ -172,8 +180,8 @@ async def acknowledge(
     session.add_all(rows)
     await session.flush()
     return [
-        Delivery(row.id, room, reply, _key(row), recipient, reply_to)
-        for row, reply in zip(rows, replies, strict=True)
+        Delivery(row.id, room, reply, _key(row), recipient, reply_to, intent)
+        for row, reply, intent in zip(rows, replies, meant, strict=True)
     ]
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.db.models import Coop, Decision, Member, Task
+from bot.db.models import Decision, Task
 from bot.domain.cron import next_fires
-from bot.domain.periods import ALL_END, Period, parse_period
+from bot.domain.periods import ALL_END, parse_period
 from bot.render import chart as render_chart
 from bot.render import summary as render_summary
 from bot.render.chart import MAX_BARS
@@ -21,13 +18,13 @@ from bot.render.summary import LIST_MAX
 from bot.services import decisions, tasks
 from bot.services.context import Context
 from bot.services.contributions import (
-    TallyRow,
     members_by_id,
     tally_lines,
     tally_row,
     weights_of,
 )
 from bot.services.coop_config import CoopConfig
+from bot.services.summary_model import DoneTask, OpenDecision, WeeklySummary
 
 
 def next_summary_time(config: CoopConfig, now: datetime) -> datetime:
@@ -36,38 +33,6 @@ def next_summary_time(config: CoopConfig, now: datetime) -> datetime:
     A line that never fires (`0 9 31 2 *`) yields ALL_END, so nothing is ever due."""
     fires = next_fires(config.summary_cron, config.timezone, now)
     return fires[0] if fires else ALL_END
-
-
-@dataclass(frozen=True)
-class DoneTask:
-    task: Task
-    holder: Member | None
-
-
-@dataclass(frozen=True)
-class OpenDecision:
-    decision: Decision
-    count: decisions.Count
-
-
-@dataclass(frozen=True)
-class WeeklySummary:
-    """What the summary reports: the last full week's activity and what is open now."""
-
-    coop: Coop
-    period: Period
-    timezone: ZoneInfo
-    now: datetime
-    contributions: Sequence[TallyRow]  # the top ones, at most CHART_ROWS
-    contributions_total: int  # members with any contribution
-    done: Sequence[DoneTask]
-    done_total: int
-    decided: Sequence[Decision]
-    decided_total: int
-    open: Sequence[OpenDecision]
-    open_total: int
-    unclaimed: Sequence[Task]
-    unclaimed_total: int
 
 
 async def _total(ctx: Context, query: object) -> int:

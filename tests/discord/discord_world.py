@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import discord
 import simcord
 
-from adapters.base import CoreAPI
 from adapters.discord import DiscordAdapter
 from bot.config import DiscordSettings
+from bot.ports import CoreAPI
 
 TOKEN = "simcord-token"
 

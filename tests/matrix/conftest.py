@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from adapters.base import CoreAPI
 from adapters.matrix import MatrixAdapter
 from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import MatrixSettings, Settings
+from bot.ports import CoreAPI
 from tests.matrix.matrix_people import Person
 from tests.matrix.synapse_server import Synapse
 

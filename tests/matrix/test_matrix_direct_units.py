@@ -1,17 +1,11 @@
-"""The pure parts of Matrix secret ballots: which rooms are direct messages, the DM hint in
-a secret announcement, and spotting a typed vote."""
+"""The pure parts of Matrix secret ballots: which rooms are direct messages and the DM hint
+in a secret announcement (which votes are secret the core says: tests/services/test_intents.py)."""
 
 from __future__ import annotations
 
 from adapters.matrix.direct import DirectRooms, binds_room, invite_is_direct, is_direct
 from adapters.matrix.render import render_reply
-from adapters.matrix.secret import (
-    add_line,
-    direct_vote_hint,
-    opens_secret_ballot,
-    typed_vote_note,
-    typed_vote_number,
-)
+from adapters.matrix.secret import add_line, direct_vote_hint, typed_vote_note
 from bot.render.document import Bold, ChoiceOption, Choices, Reply, command, line
 
 BOT = "@coopbot:coop.test"
@@ -73,23 +67,6 @@ def test_a_steward_alone_with_the_bot_can_still_set_up_a_coop_room() -> None:
     assert not is_direct(False, {BOT, BOB}, BOT, BOB, "coop setup Riverside")
     # A room flagged as a DM stays one: the core explains that setup belongs in a group room.
     assert is_direct(True, {BOT, BOB}, BOT, BOB, "coop setup Riverside")
-
-
-def test_a_typed_vote_names_its_decision() -> None:
-    assert typed_vote_number("vote 7 no") == 7
-    assert typed_vote_number("Vote #12 yes reason:fine") == 12
-    assert typed_vote_number("vote 7") == 7
-    assert typed_vote_number("votes 7 no") is None
-    assert typed_vote_number("vote seven no") is None
-    assert typed_vote_number("show 7") is None
-
-
-def test_only_an_opened_secret_announcement_carries_the_dm_hint() -> None:
-    assert opens_secret_ballot(secret_announcement())
-    assert not opens_secret_ballot(secret_announcement(closed=True))
-    assert not opens_secret_ballot(secret_announcement(kind="info"))  # a `show`
-    plain = Reply(kind="announcement", blocks=(line("Proposal #8 opened"),))
-    assert not opens_secret_ballot(plain)
 
 
 def test_the_dm_hint_is_the_same_line_in_body_and_html_and_pings_nobody() -> None:

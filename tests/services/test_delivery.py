@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from adapters.base import Delivery, PermanentSendError
 from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.db.models import OutboxDelivery, OutboxMessage, Vote
 from bot.invocation import RoomRef
+from bot.ports import Delivery, PermanentSendError
 from bot.render.plain import render_plain
 from bot.services.outbox import LEASE
 from tests.support import CONSOLE_ROOM, invocation, say, setup_coop

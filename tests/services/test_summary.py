@@ -170,7 +170,7 @@ async def test_steward_posts_the_summary_now_with_its_chart(core: Core, clock: M
     assert render_plain(reply).startswith("Week 47 (16–22 Nov 2026) at Riverside Co-op")
     assert reply.attachments[0].data.startswith(PNG_SIGNATURE)
     async with core.sessions() as session:
-        stored = (await session.scalars(select(OutboxMessage))).all()
+        stored = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     restored = Reply.model_validate(stored[-1].document)
     assert restored.attachments == reply.attachments
 

@@ -1,0 +1,140 @@
+"""Sends the core's intents on Discord: cards posted, edited and linked, private replies
+in direct messages, and outbox deliveries with a nonce per message."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+
+from adapters.discord.render import PLATFORM, OutMessage, render_reply
+from adapters.discord.views import build_view
+from bot.ports import (
+    CardClosed,
+    CardOpened,
+    CardUpdated,
+    CoreAPI,
+    DecisionRef,
+    Delivery,
+    Intent,
+    PermanentSendError,
+    PrivateReply,
+)
+from bot.render.document import Reply
+
+log = logging.getLogger(__name__)
+
+CARD_INTENTS = (CardOpened, CardUpdated, CardClosed)
+MAX_CARDS_EDITED = 10
+
+
+class Outgoing:
+    """The adapter's sending side: `client` sends, `core()` links and finds cards."""
+
+    def __init__(self, client: discord.Client, core: Callable[[], CoreAPI]) -> None:
+        self.client = client
+        self._core = core
+
+    async def edit_cards(self, reply: Reply, ref: DecisionRef, room_id: str | None = None) -> int:
+        """Edit the cards linked to decision `ref` with the card `reply` (in `room_id` only,
+        if given); returns how many cards are linked there."""
+        assert reply.choices is not None
+        linked = await self._core().cards_of(PLATFORM, ref)
+        linked = [(room, mid) for room, mid in linked if room_id is None or room == room_id]
+        # Every `show` posts a card; only the latest few follow the count, so one vote
+        # never costs an unbounded number of edits.
+        linked = sorted(linked, key=lambda pair: int(pair[1]))[-MAX_CARDS_EDITED:]
+        if not linked:
+            return 0
+        if reply.choices.secret and not reply.choices.closed:
+            return len(linked)  # a secret count must not move in public while it is open
+        card = render_reply(reply)[0]
+        for room, mid in linked:
+            message = self.client.get_partial_messageable(int(room)).get_partial_message(int(mid))
+            try:
+                await message.edit(
+                    embed=card.embed,
+                    view=build_view(reply.choices),
+                    allowed_mentions=card.allowed_mentions,
+                )
+            except discord.NotFound:
+                log.info("decision card %s in %s is gone; not updating it", mid, room)
+        return len(linked)
+
+    async def send_direct(self, reply: Reply, *, nonce: str | None = None) -> int | None:
+        """Send a private reply in a direct message to the one person it is for; returns the
+        first message id, or None when it cannot reach them there (then nothing is sent).
+        From the outbox, each message carries a `nonce` derived from the row."""
+        platform, _, user_id = (reply.private_to or "").partition(":")
+        if platform != PLATFORM or not user_id.isdigit():
+            log.warning("a private reply for a %s identity cannot go out on Discord", platform)
+            return None
+        user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
+        channel = await user.create_dm()
+        first: int | None = None
+        for number, message in enumerate(render_reply(reply)):
+            extra: dict[str, Any] = {"nonce": f"{nonce}-{number}"} if nonce else {}
+            sent = await channel.send(**extra, **message.send_kwargs(None))
+            first = first if first is not None else sent.id
+        return first
+
+    async def post(self, reply: Reply, intent: Intent, room_id: str, send: Any) -> int | None:
+        """Send a reply's messages through `send(message, view) -> id`; a card of an open
+        decision gets its controls and is linked to the decision. Returns the first id."""
+        first: int | None = None
+        for message in render_reply(reply):
+            view = None
+            if message.is_card and reply.choices is not None:
+                view = build_view(reply.choices)
+            sent = await send(message, view)
+            if first is None:
+                first = sent
+            if (
+                message.is_card
+                and sent is not None
+                and isinstance(intent, CardOpened | CardUpdated)
+                and not message.ephemeral
+            ):
+                await self._core().link_card(PLATFORM, room_id, str(sent), intent.ref)
+        return first
+
+    async def send_delivery(self, delivery: Delivery) -> str | None:
+        try:
+            message_id = await self.deliver(delivery)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise PermanentSendError(
+                f"cannot post to channel {delivery.room.room_id}: {exc}"
+            ) from exc
+        return str(message_id) if message_id is not None else None
+
+    async def deliver(self, delivery: Delivery) -> int | None:
+        """Post one outbox delivery. Every message carries a nonce derived from the row
+        (discord.py sends it with `enforce_nonce`), so a resend after a crash between the
+        send and the mark returns the message Discord already has instead of a second one."""
+        reply, intent = delivery.reply, delivery.intent
+        room_id = delivery.room.room_id
+        if isinstance(intent, PrivateReply):
+            # Never the channel, whatever the room: only the person it is for.
+            return await self.send_direct(reply, nonce=delivery.key)
+        numbers = itertools.count()
+        channel: discord.abc.Messageable
+        if delivery.recipient is not None and reply.ephemeral:
+            # An answer shown only to its member that missed its interaction: a DM.
+            user = await self.client.fetch_user(int(delivery.recipient))
+            channel = await user.create_dm()
+        else:
+            if isinstance(intent, CARD_INTENTS):
+                # From the outbox even a new card edits the one a crash left posted.
+                edited = await self.edit_cards(reply, intent.ref, room_id)
+                if edited and not isinstance(intent, CardClosed):
+                    return None
+            channel = self.client.get_partial_messageable(int(room_id))
+
+        async def send(message: OutMessage, view: discord.ui.View | None) -> int:
+            nonce = f"{delivery.key}-{next(numbers)}"
+            return (await channel.send(nonce=nonce, **message.send_kwargs(view))).id
+
+        return await self.post(reply, intent, room_id, send)
