@@ -527,7 +527,18 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
     member = ctx.require_actor()
     decision = await get_decision(ctx, number, lock=True)
     _check_open_for_votes(ctx, decision)
-    eligible = await ctx.session.get(Eligibility, (decision.id, member.id))
+    # Whether they may vote, and the vote they cast already (if any), in one statement.
+    eligible = (
+        await ctx.session.execute(
+            select(Eligibility.member_id, Vote)
+            .outerjoin(
+                Vote,
+                (Vote.decision_id == Eligibility.decision_id)
+                & (Vote.member_id == Eligibility.member_id),
+            )
+            .where(Eligibility.decision_id == decision.id, Eligibility.member_id == member.id)
+        )
+    ).first()
     if eligible is None:
         raise UserError(
             f"You joined {coop.name} after #{number} opened, so you can't vote on it",
@@ -552,9 +563,7 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
             )
         )
     stored_choice, stored_ballot = ballots.stored(cast)
-    existing = await ctx.session.scalar(
-        select(Vote).where(Vote.decision_id == decision.id, Vote.member_id == member.id)
-    )
+    existing: Vote | None = eligible[1]
     now = ctx.clock.now()
     if existing is None:
         ctx.session.add(
