@@ -218,6 +218,8 @@ class Vote(Base):
     __table_args__ = (
         UniqueConstraint("decision_id", "member_id"),
         CheckConstraint(_ONE_CHOICE, name="one_choice"),
+        # Counting a decision's votes by choice reads this index alone (no vote row).
+        Index("ix_votes_decision_choice", "decision_id", "choice"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -130,8 +130,12 @@ def stored_ballot(method: PollMethod, n_options: int, data: object) -> Ballot:
         if not picks or list(picks) != sorted(set(picks)):
             raise ValueError("stored scores must name distinct options in ascending order")
         return Ballot(method, picks, tuple(s for _, s in pairs))
-    picks = tuple(position(item) for item in data)
-    if not picks or len(set(picks)) != len(picks):
+    picks = tuple(data)
+    distinct = set(picks)
+    # At C speed for the usual ballot; the per-item check below says what is wrong.
+    if set(map(type, picks)) != {int} or not distinct <= set(range(n_options)):
+        picks = tuple(position(item) for item in picks)
+    if not picks or len(distinct) != len(picks):
         raise ValueError("a stored ballot names distinct options")
     if method is PollMethod.SINGLE and len(picks) != 1:
         raise ValueError("a single-choice ballot names one option")
@@ -268,50 +272,68 @@ class PollResult:
 
 def count_poll(method: PollMethod, n_options: int, ballots: Iterable[Ballot]) -> PollResult:
     """Count a poll's current ballots under SPEC §4."""
-    cast = list(ballots)
-    for ballot in cast:
+    return count_weighted(method, n_options, ((ballot, 1) for ballot in ballots))
+
+
+def count_weighted(
+    method: PollMethod, n_options: int, groups: Iterable[tuple[Ballot, int]]
+) -> PollResult:
+    """`count_poll` of ballots given once each with how many members cast it (identical
+    ballots grouped in SQL): the same result as the ballots one by one."""
+    cast = [(ballot, weight) for ballot, weight in groups if weight]
+    for ballot, weight in cast:
         if ballot.method is not method or any(not 0 <= i < n_options for i in ballot.picks):
             raise ValueError(f"ballot {ballot} does not belong to a {method} poll of {n_options}")
+        if weight < 0:
+            raise ValueError(f"ballot {ballot} counted {weight} times")
     if method is PollMethod.RANKED:
         return _count_ranked(n_options, cast)
 
     totals = [0] * n_options
-    for ballot in cast:
-        weights = ballot.scores if method is PollMethod.SCORE else (1,) * len(ballot.picks)
-        for option, weight in zip(ballot.picks, weights, strict=True):
-            totals[option] += weight
-    if not cast:
+    for ballot, weight in cast:
+        scores = ballot.scores if method is PollMethod.SCORE else (1,) * len(ballot.picks)
+        for option, score in zip(ballot.picks, scores, strict=True):
+            totals[option] += score * weight
+    voters = sum(weight for _, weight in cast)
+    if not voters:
         return PollResult(method, 0, tuple(totals), ())
     if method is PollMethod.SCORE:
         # An option a voter left out counts as 0 from that voter, so one enthusiastic
         # voter can't carry an option the rest ignored.
-        means = tuple(Fraction(total, len(cast)) for total in totals)
+        means = tuple(Fraction(total, voters) for total in totals)
         best_mean = max(means)
         winners = tuple(i for i, mean in enumerate(means) if mean == best_mean)
-        return PollResult(method, len(cast), tuple(totals), winners, means)
+        return PollResult(method, voters, tuple(totals), winners, means)
     best = max(totals)
     winners = tuple(i for i, total in enumerate(totals) if total == best)
-    return PollResult(method, len(cast), tuple(totals), winners)
+    return PollResult(method, voters, tuple(totals), winners)
 
 
-def _count_ranked(n_options: int, ballots: list[Ballot]) -> PollResult:
+def _count_ranked(n_options: int, ballots: list[tuple[Ballot, int]]) -> PollResult:
+    """Instant runoff. Each ballot sits in the pile of its top continuing option; dropping
+    an option moves only that pile's ballots on to their next continuing choice, so a count
+    reads each ranking once, however many rounds it takes."""
     continuing = list(range(n_options))
+    alive = [True] * n_options
+    piles: list[list[tuple[tuple[int, ...], int, int]]] = [[] for _ in range(n_options)]
+    tops = [0] * n_options  # the weight of each pile
+    voters = sum(weight for _, weight in ballots)
+    exhausted = 0
+    for ballot, weight in ballots:
+        picks = ballot.picks
+        if not picks:
+            exhausted += weight
+            continue
+        piles[picks[0]].append((picks, 0, weight))
+        tops[picks[0]] += weight
     rounds: list[RankedRound] = []
     first_round: dict[int, int] = {}
     winners: tuple[int, ...] = ()
-    while ballots and continuing:
-        counts = dict.fromkeys(continuing, 0)
-        exhausted = 0
-        alive = set(continuing)
-        for ballot in ballots:
-            top = next((option for option in ballot.picks if option in alive), None)
-            if top is None:
-                exhausted += 1
-            else:
-                counts[top] += 1
+    while voters and continuing:
+        counts = {option: tops[option] for option in continuing}
         if not rounds:
             first_round = dict(counts)
-        active = len(ballots) - exhausted
+        active = voters - exhausted
         leader = max(continuing, key=lambda option: counts[option])
         if counts[leader] * 2 > active:
             rounds.append(RankedRound(counts, active, exhausted, majority=leader))
@@ -330,8 +352,19 @@ def _count_ranked(n_options: int, ballots: list[Ballot]) -> PollResult:
         )
         rounds.append(RankedRound(counts, active, exhausted, eliminated=loser))
         continuing.remove(loser)
+        alive[loser] = False
+        moving, piles[loser], tops[loser] = piles[loser], [], 0
+        for picks, at, weight in moving:
+            at += 1
+            while at < len(picks) and not alive[picks[at]]:
+                at += 1
+            if at == len(picks):
+                exhausted += weight
+            else:
+                piles[picks[at]].append((picks, at, weight))
+                tops[picks[at]] += weight
     totals = tuple(first_round.get(option, 0) for option in range(n_options))
-    return PollResult(PollMethod.RANKED, len(ballots), totals, winners, rounds=tuple(rounds))
+    return PollResult(PollMethod.RANKED, voters, totals, winners, rounds=tuple(rounds))
 
 
 def describe_rounds(result: PollResult, options: Sequence[str]) -> list[str]:

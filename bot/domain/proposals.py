@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -133,6 +133,20 @@ def count_proposal(
     tally = dict.fromkeys(ProposalChoice, 0)
     for choice in choices:
         tally[choice] += 1
+    return count_tally(method, threshold, quorum, eligible, tally)
+
+
+def count_tally(
+    method: ProposalMethod,
+    threshold: Fraction,
+    quorum: Fraction,
+    eligible: int,
+    tally: Mapping[ProposalChoice, int],
+) -> ProposalCount:
+    """`count_proposal` from how many votes each choice has (as counted in SQL)."""
+    tally = {choice: tally.get(choice, 0) for choice in ProposalChoice}
+    if any(n < 0 for n in tally.values()):
+        raise ValueError("a choice can't have fewer than no votes")
     if tally[ProposalChoice.BLOCK] and method is not ProposalMethod.CONSENT:
         raise ValueError(f"a block vote on a {method} proposal")
     yes, no, block = (

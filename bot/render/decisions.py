@@ -16,7 +16,7 @@ from bot.domain.timeparse import format_duration, format_local
 from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, command, line
 from bot.render.people import mention, mention_run
 from bot.services.ballots import Cast
-from bot.services.decisions import LIST_MAX, Count
+from bot.services.decisions import LIST_MAX, Count, Turnout
 
 
 def subject(decision: Decision) -> str:
@@ -213,7 +213,7 @@ def _two_places(value: Fraction) -> str:
     )
 
 
-def quorum_progress(count: Count) -> str:
+def quorum_progress(count: Turnout) -> str:
     """`1 more vote reaches quorum`, `quorum 6 met`, or `no quorum needed`."""
     if count.needed == 0:
         return "no quorum needed"
@@ -226,7 +226,7 @@ def quorum_progress(count: Count) -> str:
 
 
 def vote_recorded(
-    decision: Decision, cast: Cast, changed: bool, count: Count, *, shown: bool
+    decision: Decision, cast: Cast, changed: bool, count: Turnout, *, shown: bool
 ) -> Reply:
     """`Your vote on #7 is recorded: yes` (or, on a secret ballot the room would see, only
     that it was recorded), then the turnout and what quorum still needs.
@@ -255,7 +255,7 @@ def vote_recorded(
     )
 
 
-def _turnout(count: Count) -> str:
+def _turnout(count: Turnout) -> str:
     text = f"turnout {count.turnout}/{count.eligible}"
     return text if count.needed == 0 else f"{text} — {quorum_progress(count)}"
 

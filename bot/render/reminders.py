@@ -11,7 +11,7 @@ from bot.domain.timeparse import format_duration, format_local
 from bot.render.decisions import subject, vote_hint
 from bot.render.document import Bold, Inline, Reply, Text, command, line
 from bot.render.people import mention, mention_run
-from bot.services.decisions import Count
+from bot.services.decisions import Turnout
 
 # Pings per reminder: enough for a small co-op to name everyone, bounded for a large one.
 REMINDED_SHOWN = 50
@@ -19,7 +19,7 @@ REMINDED_SHOWN = 50
 
 def vote_reminder(
     decision: Decision,
-    count: Count,
+    count: Turnout,
     waiting: Sequence[Member],
     tz: ZoneInfo,
     now: datetime,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, cast, delete, func, select
 
 from bot.db.models import Decision, Participation, SealedBallot, Vote
 from bot.domain import polls, proposals
@@ -50,13 +50,21 @@ def stored(cast: Cast) -> tuple[str | None, list[Any] | None]:
 
 def read(decision: Decision, choice: str | None, ballot: object) -> Cast:
     """A stored vote, read back from its structure (never by parsing what a member typed)."""
+    if decision.kind == "proposal":
+        return _read(None, 0, choice, ballot)
+    return _read(polls.PollMethod(decision.method), len(decision.options), choice, ballot)
+
+
+def _read(
+    method: polls.PollMethod | None, n_options: int, choice: str | None, ballot: object
+) -> Cast:
+    """`read` for a proposal (`method` None) or a poll of `n_options` by `method`."""
     try:
-        if decision.kind == "proposal":
+        if method is None:
             if choice is not None:
                 return Cast(choice=proposals.ProposalChoice(choice))
         elif ballot is not None:
-            method = polls.PollMethod(decision.method)
-            return Cast(ballot=polls.stored_ballot(method, len(decision.options), ballot))
+            return Cast(ballot=polls.stored_ballot(method, n_options, ballot))
     except ValueError:
         pass
     return Cast(legacy=choice if choice is not None else json.dumps(ballot))
@@ -83,6 +91,46 @@ async def current(ctx: Context, decision: Decision) -> list[Cast]:
             .order_by(Vote.id)
         )
     return [read(decision, choice, ballot) for choice, ballot in rows.tuples().all()]
+
+
+async def choice_counts(ctx: Context, decision: Decision) -> dict[str | None, int]:
+    """How many current votes have each stored `choice`, counted in SQL (one statement, no
+    row loaded). A poll's readable ballots are under None (a row holds a choice or a ballot,
+    never both); any other key of a poll is a vote kept unreadable by revision 0004."""
+    table = SealedBallot if sealed(decision) else Vote
+    rows = await ctx.session.execute(
+        select(table.choice, func.count())
+        .where(table.decision_id == decision.id)
+        .group_by(table.choice)
+    )
+    return {choice: int(n) for choice, n in rows.tuples().all()}
+
+
+async def grouped(ctx: Context, decision: Decision) -> list[tuple[Cast, int]]:
+    """The current votes as cast, each distinct one once with how many cast it: grouped in
+    SQL by the stored text, so Python reads each distinct ballot once. Two texts of the same
+    ballot are two groups of the same Cast, which counts the same."""
+    if decision.kind == "proposal":
+        return [
+            (read(decision, choice, None), n)
+            for choice, n in (await choice_counts(ctx, decision)).items()
+        ]
+    table = SealedBallot if sealed(decision) else Vote
+    text = cast(table.ballot, Text)
+    rows = await ctx.session.execute(
+        select(table.choice, text, func.count())
+        .where(table.decision_id == decision.id)
+        .group_by(table.choice, text)
+    )
+    method, n_options = polls.PollMethod(decision.method), len(decision.options)
+    found: list[tuple[Cast, int]] = []
+    for choice, stored_text, n in rows.tuples().all():
+        try:
+            ballot = None if stored_text is None else json.loads(stored_text)
+        except ValueError:
+            ballot = stored_text
+        found.append((_read(method, n_options, choice, ballot), int(n)))
+    return found
 
 
 async def participants(ctx: Context, decision: Decision) -> Sequence[tuple[int, datetime]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -26,20 +26,27 @@ LIST_MAX = 50  # `list` shows the most recent decisions; `show <id>` reaches any
 
 
 @dataclass(frozen=True)
-class Count:
-    """A decision's count at one moment (or its final count once closed)."""
+class Turnout:
+    """How many have voted and what quorum needs: all a vote's acknowledgement, a reminder
+    and the weekly summary show, counted without reading any ballot."""
 
     eligible: int
     turnout: int
     needed: int
-    proposal: proposals.ProposalCount | None = None
-    poll: polls.PollResult | None = None
-    no_quorum: bool = False
-    unreadable: int = 0  # stored votes (from before revision 0004) that count for nothing
 
     @property
     def votes_to_quorum(self) -> int:
         return max(0, self.needed - self.turnout)
+
+
+@dataclass(frozen=True)
+class Count(Turnout):
+    """A decision's count at one moment (or its final count once closed)."""
+
+    proposal: proposals.ProposalCount | None = None
+    poll: polls.PollResult | None = None
+    no_quorum: bool = False
+    unreadable: int = 0  # stored votes (from before revision 0004) that count for nothing
 
 
 def rule_classes(ctx: Context) -> dict[str, proposals.RuleClass]:
@@ -355,17 +362,26 @@ def count(decision: Decision, votes: Sequence[Cast]) -> Count:
     Eligibility is the snapshot taken when voting opened: a member removed since keeps the
     vote they cast, and `eligible` does not shrink, so removing someone can't change a
     running count or its quorum. Members admitted later are not in it at all."""
+    return count_grouped(decision, [(vote, 1) for vote in votes])
+
+
+def count_grouped(decision: Decision, groups: Sequence[tuple[Cast, int]]) -> Count:
+    """`count` of the votes given once per distinct cast with how many cast it."""
     quorum = Fraction(decision.quorum)
     eligible = decision.eligible_count
-    unreadable = sum(1 for v in votes if not v.readable)
+    unreadable = sum(n for v, n in groups if not v.readable)
     if decision.kind == "proposal":
         method = proposals.ProposalMethod(decision.method)
-        result = proposals.count_proposal(
+        tally: dict[proposals.ProposalChoice, int] = {}
+        for vote, n in groups:
+            if vote.choice is not None:
+                tally[vote.choice] = tally.get(vote.choice, 0) + n
+        result = proposals.count_tally(
             method,
             Fraction(decision.threshold) if decision.threshold else proposals.DEFAULT_THRESHOLD,
             quorum,
             eligible,
-            [v.choice for v in votes if v.choice is not None],
+            tally,
         )
         return Count(
             eligible,
@@ -376,16 +392,56 @@ def count(decision: Decision, votes: Sequence[Cast]) -> Count:
             unreadable=unreadable,
         )
     poll_method = polls.PollMethod(decision.method)
-    cast = [v.ballot for v in votes if v.ballot is not None]
+    cast = [(v.ballot, n) for v, n in groups if v.ballot is not None]
+    result_poll = polls.count_weighted(poll_method, len(decision.options), cast)
     needed = proposals.votes_needed(quorum, eligible)
     return Count(
         eligible,
-        len(cast),
+        result_poll.ballots,
         needed,
-        poll=polls.count_poll(poll_method, len(decision.options), cast),
-        no_quorum=len(cast) < needed,
+        poll=result_poll,
+        no_quorum=result_poll.ballots < needed,
         unreadable=unreadable,
     )
+
+
+async def tally(ctx: Context, decision: Decision) -> Count:
+    """The decision's count now (its final count once closed), counted from its votes
+    grouped in SQL: no vote row is loaded."""
+    return count_grouped(decision, await ballots.grouped(ctx, decision))
+
+
+def _readable(decision: Decision, choices: Mapping[str | None, int]) -> int:
+    """How many of the counted stored choices (`ballots.choice_counts`) are readable votes."""
+    if decision.kind == "proposal":
+        known = {str(choice) for choice in proposals.ProposalChoice}
+        return sum(n for choice, n in choices.items() if choice in known)
+    return choices.get(None, 0)
+
+
+def _turnout(decision: Decision, voted: int) -> Turnout:
+    eligible = decision.eligible_count
+    return Turnout(eligible, voted, proposals.votes_needed(Fraction(decision.quorum), eligible))
+
+
+async def turnout(ctx: Context, decision: Decision) -> Turnout:
+    """Turnout and quorum now, from one grouped COUNT: the same turnout `tally` gives."""
+    return _turnout(decision, _readable(decision, await ballots.choice_counts(ctx, decision)))
+
+
+async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout]:
+    """`turnout` of several open decisions (by decision id) in one grouped query."""
+    if not found:
+        return {}
+    rows = await ctx.session.execute(
+        select(Vote.decision_id, Vote.choice, func.count())
+        .where(Vote.decision_id.in_([d.id for d in found]))
+        .group_by(Vote.decision_id, Vote.choice)
+    )
+    choices: dict[int, dict[str | None, int]] = {d.id: {} for d in found}
+    for decision_id, choice, n in rows.tuples().all():
+        choices[decision_id][choice] = int(n)
+    return {d.id: _turnout(d, _readable(d, choices[d.id])) for d in found}
 
 
 def _not_voted(decision: Decision) -> tuple[ColumnElement[bool], ...]:
@@ -471,7 +527,18 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
     member = ctx.require_actor()
     decision = await get_decision(ctx, number, lock=True)
     _check_open_for_votes(ctx, decision)
-    eligible = await ctx.session.get(Eligibility, (decision.id, member.id))
+    # Whether they may vote, and the vote they cast already (if any), in one statement.
+    eligible = (
+        await ctx.session.execute(
+            select(Eligibility.member_id, Vote)
+            .outerjoin(
+                Vote,
+                (Vote.decision_id == Eligibility.decision_id)
+                & (Vote.member_id == Eligibility.member_id),
+            )
+            .where(Eligibility.decision_id == decision.id, Eligibility.member_id == member.id)
+        )
+    ).first()
     if eligible is None:
         raise UserError(
             f"You joined {coop.name} after #{number} opened, so you can't vote on it",
@@ -496,9 +563,7 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
             )
         )
     stored_choice, stored_ballot = ballots.stored(cast)
-    existing = await ctx.session.scalar(
-        select(Vote).where(Vote.decision_id == decision.id, Vote.member_id == member.id)
-    )
+    existing: Vote | None = eligible[1]
     now = ctx.clock.now()
     if existing is None:
         ctx.session.add(
@@ -532,8 +597,7 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
         return None
     if not early and decision.closes_at > ctx.clock.now():
         return None  # extended after the scheduler found it due: it closes later
-    votes = await current_votes(ctx, decision)
-    result = count(decision, votes)
+    result = await tally(ctx, decision)
     outcome = outcome_text(decision, result)
     now = ctx.clock.now()
     changed = await ctx.session.execute(

@@ -86,10 +86,9 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
             .limit(LIST_MAX)
         )
     ).all()
-    open_counts = [
-        OpenDecision(d, decisions.count(d, await decisions.current_votes(ctx, d)))
-        for d in still_open
-    ]
+    # Turnout of every open decision shown, in one grouped COUNT.
+    turnouts = await decisions.turnouts(ctx, still_open)
+    open_counts = [OpenDecision(d, turnouts[d.id]) for d in still_open]
 
     unclaimed_where = (Task.coop_id == coop.id, Task.status == "open")
     unclaimed = (

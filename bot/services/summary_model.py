@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.db.models import Coop, Decision, Member, Task
 from bot.domain.periods import Period
 from bot.services.contributions import TallyRow
-from bot.services.decisions import Count
+from bot.services.decisions import Turnout
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class DoneTask:
 @dataclass(frozen=True)
 class OpenDecision:
     decision: Decision
-    count: Count
+    count: Turnout
 
 
 @dataclass(frozen=True)

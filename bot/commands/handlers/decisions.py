@@ -67,7 +67,8 @@ async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     number = int(cmd.values["id"])  # type: ignore[call-overload]
     outcome = await decisions.cast_vote(ctx, number, str(cmd.values["choice"]), _str(cmd, "reason"))
     decision = outcome.decision
-    count = decisions.count(decision, await decisions.current_votes(ctx, decision))
+    # The acknowledgement shows turnout and quorum only: one COUNT, no ballot read.
+    count = await decisions.turnout(ctx, decision)
     inv = ctx.invocation
     private = inv is not None and (inv.direct or CAP_EPHEMERAL in inv.capabilities)
     # A secret choice is shown only where the room can't see the reply.
@@ -77,8 +78,7 @@ async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 
 async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     decision = await decisions.get_decision(ctx, int(cmd.values["id"]))  # type: ignore[call-overload]
-    votes = await decisions.current_votes(ctx, decision)
-    count = decisions.count(decision, votes)
+    count = await decisions.tally(ctx, decision)
     is_open = decision.status == "open"
     # A large co-op's card names the first few non-voters and counts the rest in SQL.
     waiting = await decisions.non_voters(ctx, decision, render.WAITING_SHOWN) if is_open else []
