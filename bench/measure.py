@@ -49,7 +49,7 @@ def reset_peak() -> bool:
     return True
 
 
-async def _core(url: str) -> Any:
+async def open_core(url: str) -> Any:
     from bench.seed.plan import NOW
     from bot.app import create_core
     from bot.clock import ManualClock
@@ -78,8 +78,18 @@ class Speaker:
 
         event.listen(core.engine.sync_engine, "before_cursor_execute", count)
 
+    async def reply(self, user: str, text: str) -> str:
+        """The whole reply, as plain text."""
+        return (await self.said(user, text))[3]
+
     async def say(self, user: str, text: str) -> tuple[float, float, int, str, int]:
         """(ms, CPU ms of this process, statements, first reply line, reply characters)."""
+        spent, cpu_ms, sent, shown = await self.said(user, text)
+        first = shown.splitlines()[0] if shown else "(no reply)"
+        return spent, cpu_ms, sent, first, len(shown)
+
+    async def said(self, user: str, text: str) -> tuple[float, float, int, str]:
+        """(ms, CPU ms of this process, statements, the whole reply as plain text)."""
         from bench.seed.plan import ROOM_ID, ROOM_PLATFORM
         from bot.invocation import Actor, Invocation, RoomRef
         from bot.render.plain import render_plain
@@ -97,8 +107,7 @@ class Speaker:
         spent = (time.perf_counter() - start) * 1000
         cpu_ms = (time.process_time() - cpu) * 1000
         shown = "\n".join(render_plain(r) for r in replies)
-        first = shown.splitlines()[0] if shown else "(no reply)"
-        return spent, cpu_ms, self.statements - before, first, len(shown)
+        return spent, cpu_ms, self.statements - before, shown
 
 
 async def _baseline(core: Any, speaker: Speaker, n: int) -> dict[str, Any]:
@@ -132,7 +141,7 @@ async def commands(
     from bench.seed.plan import Plan
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     speaker = Speaker(core)
     found: dict[str, Any] = {"rss_start_mb": rss_mb(), "scenarios": {}}
     try:
@@ -174,7 +183,7 @@ async def summary_first(url: str) -> dict[str, Any]:
     from bench.scenarios import STEWARD
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     speaker = Speaker(core)
     try:
         spent, cpu_ms, sent, first, _ = await speaker.say(STEWARD, "summary")
@@ -201,7 +210,7 @@ async def export(url: str) -> dict[str, Any]:
     from bench.scenarios import STEWARD
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     speaker = Speaker(core)
     await speaker.say(STEWARD, "help")  # connect and warm up before measuring
 
@@ -220,7 +229,7 @@ async def raw_read(url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     async with core.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
 
