@@ -3,7 +3,8 @@ commands through Core.handle on a seeded database and prints its findings as one
 
 Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory),
 `summary_first` (the first weekly summary of a fresh process), `export` and `raw_read`
-(the contribution export vs a plain streamed read, with the extra peak memory of each),
+(the contribution export through exports.write_csv into a file vs a plain streamed read,
+with the extra peak memory of each),
 `imports` (memory once the bot's modules are imported). Each runs in its own process so
 that memory and first-use costs are its own."""
 
@@ -207,20 +208,35 @@ async def _peak_of(action: Callable[[], Awaitable[str]]) -> dict[str, Any]:
 
 
 async def export(url: str) -> dict[str, Any]:
-    from bench.scenarios import STEWARD
+    """The contribution export through the app's streaming path (`coopbot export
+    contributions` calls exports.write_csv the same way), written into a file."""
+    from bench.seed.plan import COOP_ID
+    from bot.services.exports import write_csv
 
     logging.disable(logging.WARNING)
     core = await open_core(url)
-    speaker = Speaker(core)
-    await speaker.say(STEWARD, "help")  # connect and warm up before measuring
+    async with core.engine.connect() as connection:  # connect before measuring
+        await connection.execute(text_sql("SELECT 1"))
+    folder = tempfile.mkdtemp(prefix="coopbot-bench-export-")
 
     async def run() -> str:
-        return (await speaker.say(STEWARD, "export contributions"))[3]
+        path = Path(folder) / "contributions.csv"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            async with core.sessions() as session:
+                rows, _ = await write_csv(session, COOP_ID, "contributions", out)
+        return f"{rows} rows, {path.stat().st_size / MB:.1f} MB of CSV"
 
     try:
         return await _peak_of(run)
     finally:
         await core.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def text_sql(sql: str) -> Any:
+    from sqlalchemy import text
+
+    return text(sql)
 
 
 async def raw_read(url: str) -> dict[str, Any]:
