@@ -210,6 +210,22 @@ def _seeding(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _harness(runs: list[dict[str, Any]]) -> list[str]:
+    """Where `make bench` spent its own time: seeding and each measuring process."""
+    phases = ("seed", "commands", "summary_first", "raw_read", "export")
+    lines = ["| database | size | " + " | ".join(phases) + " | total |"]
+    lines.append("|---|---|" + "---|" * (len(phases) + 1))
+    for run in runs:
+        spent = run.get("phases_s", {})
+        cells = [f"{spent[p]:.0f} s" if p in spent else "–" for p in phases]
+        lines.append(
+            f"| {NAMES[run['database']]} | {run['fraction'] * 100:g} % | "
+            + " | ".join(cells)
+            + f" | {sum(spent.values()):.0f} s |"
+        )
+    return lines
+
+
 def _not_met(runs: list[dict[str, Any]], databases: list[str]) -> list[str]:
     lines = []
     for db in databases:
@@ -285,6 +301,10 @@ def write(results: dict[str, Any], out: Path) -> None:
         "*× bare* is p50 over the p50 of a bare insert+commit on the same database in the "
         "same run.",
         "",
+        "The export row is `exports.write_csv` (what `coopbot export contributions` runs) "
+        "writing into a file, in its own process; the raw read streams the same rows through "
+        "the same engine in partitions of 2,000 and formats each as a CSV line.",
+        "",
         "## The table",
         "",
         *_main_table(runs, databases),
@@ -305,6 +325,14 @@ def write(results: dict[str, Any], out: Path) -> None:
         "Goal: full size in under 2 minutes on each database.",
         "",
         *_seeding(runs),
+        "",
+        "## Where the harness spends its time",
+        "",
+        "Each measuring step is its own process (its memory and first-use costs are its "
+        "own); a scenario runs until its time budget (`BENCH_BUDGET`, 5 s at full size, 2 s "
+        "below) or 200 runs. The memory after imports is measured once per run.",
+        "",
+        *_harness(runs),
         "",
         "Reproduce: `make bench` (all sizes, both databases; PostgreSQL at "
         "`BENCH_POSTGRES_URL`, default `postgresql+asyncpg://postgres@127.0.0.1:5432`), or "
