@@ -157,8 +157,9 @@ async def commands(
             most = min(scenario.max_samples, at_most or scenario.max_samples)
             calls = scenario.calls[: most + scenario.warmup]
             for k, call in enumerate(calls):
-                spent, cpu_ms, sent, first, size = await speaker.say(call.user, call.text)
-                if scenario.expect not in first:
+                spent, cpu_ms, sent, shown = await speaker.said(call.user, call.text)
+                first, size = (shown.splitlines() or ["(no reply)"])[0], len(shown)
+                if scenario.expect not in first or scenario.paged not in shown:
                     wrong.append(f"{call.user}: {call.text} → {first}")
                 if k >= scenario.warmup:
                     samples.append(spent)
