@@ -288,8 +288,14 @@ def write(results: dict[str, Any], out: Path) -> None:
         f"{meta['load_before']} before and {meta['load_after']} after the run "
         f"(other work on the machine inflates absolute times; the ratios to the bare "
         f"insert+commit measured in the same run are steadier). "
-        f"Whole run: {meta['seconds'] / 60:.1f} min.",
+        f"Whole run: {meta['seconds'] / 60:.1f} min"
+        + (
+            f"; 1-minute load average after each step: {meta['load_steps']}."
+            if meta.get("load_steps")
+            else "."
+        ),
         "",
+        *([meta["note"], ""] if meta.get("note") else []),
         f"The goal size (issue 11) is one co-op with {GOAL_MEMBERS:,} members, "
         f"{GOAL_DECISIONS:,} decisions, {GOAL_CONTRIBUTIONS:,} contribution entries and "
         f"{GOAL_TASKS:,} tasks. `bench/seed` loads it through the app's own migrations, then "
@@ -378,3 +384,23 @@ def draw(runs: list[dict[str, Any]], databases: list[str], path: Path) -> Path |
     axes[-1].legend(fontsize=7, loc="upper left")
     figure.savefig(path, dpi=90)
     return path
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.report docs/performance.json [note]`: write the docs again from the
+    raw results (with a note on the run, such as what else loaded the machine)."""
+    if not argv:
+        print(main.__doc__)
+        return 2
+    path = Path(argv[0])
+    results = json.loads(path.read_text())
+    if len(argv) > 1:
+        results["meta"]["note"] = argv[1]
+    write(results, path.parent)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

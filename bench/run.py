@@ -4,8 +4,8 @@ and writes docs/PERFORMANCE.md, docs/performance.png and docs/performance.json.
 
 Knobs (environment): SCALE=1,10,100 (percent of the goal size), DATABASES=sqlite,postgres,
 BENCH_BUDGET=5 (seconds per scenario at the goal size, 40 % of it below; at least 3 runs
-each, at most 200), BENCH_POSTGRES_URL (a server
-where this user may create and drop databases), BENCH_OUT=docs."""
+each, at most 200), BENCH_POSTGRES_URL (a server where this user may create and drop
+databases), BENCH_OUT=docs, BENCH_NOTE (a line on the run for PERFORMANCE.md)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,12 @@ class Database:
 
 
 def measure_one(
-    kind: str, fraction: float, folder: Path, budget: float, say: Callable[[str], None]
+    kind: str,
+    fraction: float,
+    folder: Path,
+    budget: float,
+    say: Callable[[str], None],
+    loads: list[float],
 ) -> dict[str, Any]:
     pg = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_PG).rstrip("/")
     database = Database(kind, folder, pg, f"{round(fraction * 1000)}")
@@ -100,6 +105,7 @@ def measure_one(
         began = time.perf_counter()
         found = action()
         phases[phase] = time.perf_counter() - began
+        loads.append(os.getloadavg()[0])
         say(f"{name}: {phase} in {phases[phase]:.1f} s")
         return found
 
@@ -145,14 +151,18 @@ def main(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr))
         "load_before": _load(),
     }
     runs = []
+    loads: list[float] = []
     imported = _measure("imports")  # the same for every database and size
     with tempfile.TemporaryDirectory(prefix="coopbot-bench-") as folder:
         for kind in kinds:
             for fraction in sorted(scales):
-                run = measure_one(kind, fraction, Path(folder), budget, say)
+                run = measure_one(kind, fraction, Path(folder), budget, say, loads)
                 run["imports"] = imported
                 runs.append(run)
     meta["load_after"] = _load()
+    meta["load_steps"] = " ".join(f"{x:.1f}" for x in loads)
+    if os.environ.get("BENCH_NOTE"):
+        meta["note"] = os.environ["BENCH_NOTE"]
     meta["seconds"] = time.perf_counter() - began
     report.write({"meta": meta, "runs": runs}, out)
     say(f"wrote {out / 'PERFORMANCE.md'} in {meta['seconds'] / 60:.1f} min")
