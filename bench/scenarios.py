@@ -74,7 +74,7 @@ def scenarios(plan: Plan) -> list[Scenario]:
             "p99 ≤ 20 ms, paged",
             [Call(reader, "member list")] * repeat,
             f"{COOP_NAME}: {plan.removed_from} members",
-            paged="next page: member list page:2" if plan.removed_from > MEMBER_PAGE_SIZE else "",
+            paged="member list page:2" if plan.removed_from > MEMBER_PAGE_SIZE else "",
         ),
         Scenario(
             "vote_new",
@@ -132,7 +132,7 @@ def scenarios(plan: Plan) -> list[Scenario]:
                 [Call(reader, f"tally period:{period}")] * repeat,
                 "Contributions —",
                 # from 10 % on, every period has far more members with entries than a page
-                paged=f"next page: tally period:{period} page:2" if plan.members >= 1000 else "",
+                paged=f"tally period:{period} page:2" if plan.members >= 1000 else "",
             )
             for period in ("week", "month", "all")
         ],
