@@ -238,8 +238,14 @@ def _not_met(runs: list[dict[str, Any]], databases: list[str]) -> list[str]:
                 verdict = CHECKS[scenario.key](row, run)
                 if not verdict.met:
                     lines.append(f"- {NAMES[db]}, {scenario.label}: {verdict.why}.")
+    for run in runs:  # an answer a member would not expect counts at every size
+        for scenario in _labelled(runs):
+            row = run["commands"]["scenarios"].get(scenario.key)
             if row and row.get("wrong"):
-                lines.append(f"- {NAMES[db]}, {scenario.label}: unexpected answer {row['wrong']}")
+                lines.append(
+                    f"- {NAMES[run['database']]} at {run['fraction'] * 100:g} %, "
+                    f"{scenario.label}: unexpected answer {row['wrong']}"
+                )
     return lines
 
 
