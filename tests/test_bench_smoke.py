@@ -15,8 +15,9 @@ from bench import measure, report
 from bench.scenarios import STEWARD, scenarios
 from bench.seed.build import seed
 from bench.seed.plan import COOP_ID, NOW, VOTES_PER_CLOSED, Plan
-from bot.db.models import Contribution, ContributionMonth, Decision, Vote
+from bot.db.models import Contribution, ContributionMonth, Decision, SealedBallot, Vote
 from bot.domain.patronage import Weights
+from bot.services import ballots
 from bot.services.contributions import tally_lines
 
 TINY = 0.001  # 40 members, 100 decisions, 1,000 entries, 40 tasks (the plan's floors)
@@ -147,8 +148,22 @@ async def _closed_secret_decisions_show(url: str) -> None:
                 .join(Decision, Decision.id == Vote.decision_id)
                 .where(Decision.secret, Decision.status.in_(("closed", "withdrawn")))
             )
+            stored = (
+                await session.execute(
+                    select(
+                        SealedBallot.decision_id, SealedBallot.choice, SealedBallot.ballot
+                    ).order_by(SealedBallot.decision_id, SealedBallot.position)
+                )
+            ).all()
         assert sealed
         assert votes == 0
+        # sealed in the order ballots.seal writes: by the content of (choice, ballot)
+        by_decision: dict[int, list[tuple[str | None, object]]] = {}
+        for decision_id, choice, ballot in stored:
+            by_decision.setdefault(decision_id, []).append((choice, ballot))
+        assert len(by_decision) >= len(sealed)
+        for cast in by_decision.values():
+            assert cast == sorted(cast, key=ballots._content)  # type: ignore[arg-type]
         speaker = measure.Speaker(core)
         for number in sealed:
             reply = await speaker.reply(STEWARD, f"show {number}")
