@@ -3,7 +3,8 @@ commands through Core.handle on a seeded database and prints its findings as one
 
 Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory),
 `summary_first` (the first weekly summary of a fresh process), `export` and `raw_read`
-(the contribution export vs a plain streamed read, with the extra peak memory of each),
+(the contribution export through exports.write_csv into a file vs a plain streamed read,
+with the extra peak memory of each),
 `imports` (memory once the bot's modules are imported). Each runs in its own process so
 that memory and first-use costs are its own."""
 
@@ -49,7 +50,7 @@ def reset_peak() -> bool:
     return True
 
 
-async def _core(url: str) -> Any:
+async def open_core(url: str) -> Any:
     from bench.seed.plan import NOW
     from bot.app import create_core
     from bot.clock import ManualClock
@@ -78,8 +79,18 @@ class Speaker:
 
         event.listen(core.engine.sync_engine, "before_cursor_execute", count)
 
+    async def reply(self, user: str, text: str) -> str:
+        """The whole reply, as plain text."""
+        return (await self.said(user, text))[3]
+
     async def say(self, user: str, text: str) -> tuple[float, float, int, str, int]:
         """(ms, CPU ms of this process, statements, first reply line, reply characters)."""
+        spent, cpu_ms, sent, shown = await self.said(user, text)
+        first = shown.splitlines()[0] if shown else "(no reply)"
+        return spent, cpu_ms, sent, first, len(shown)
+
+    async def said(self, user: str, text: str) -> tuple[float, float, int, str]:
+        """(ms, CPU ms of this process, statements, the whole reply as plain text)."""
         from bench.seed.plan import ROOM_ID, ROOM_PLATFORM
         from bot.invocation import Actor, Invocation, RoomRef
         from bot.render.plain import render_plain
@@ -97,8 +108,7 @@ class Speaker:
         spent = (time.perf_counter() - start) * 1000
         cpu_ms = (time.process_time() - cpu) * 1000
         shown = "\n".join(render_plain(r) for r in replies)
-        first = shown.splitlines()[0] if shown else "(no reply)"
-        return spent, cpu_ms, self.statements - before, first, len(shown)
+        return spent, cpu_ms, self.statements - before, shown
 
 
 async def _baseline(core: Any, speaker: Speaker, n: int) -> dict[str, Any]:
@@ -132,7 +142,7 @@ async def commands(
     from bench.seed.plan import Plan
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     speaker = Speaker(core)
     found: dict[str, Any] = {"rss_start_mb": rss_mb(), "scenarios": {}}
     try:
@@ -147,8 +157,9 @@ async def commands(
             most = min(scenario.max_samples, at_most or scenario.max_samples)
             calls = scenario.calls[: most + scenario.warmup]
             for k, call in enumerate(calls):
-                spent, cpu_ms, sent, first, size = await speaker.say(call.user, call.text)
-                if scenario.expect not in first:
+                spent, cpu_ms, sent, shown = await speaker.said(call.user, call.text)
+                first, size = (shown.splitlines() or ["(no reply)"])[0], len(shown)
+                if scenario.expect not in first or scenario.paged not in shown:
                     wrong.append(f"{call.user}: {call.text} → {first}")
                 if k >= scenario.warmup:
                     samples.append(spent)
@@ -174,7 +185,7 @@ async def summary_first(url: str) -> dict[str, Any]:
     from bench.scenarios import STEWARD
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     speaker = Speaker(core)
     try:
         spent, cpu_ms, sent, first, _ = await speaker.say(STEWARD, "summary")
@@ -198,20 +209,35 @@ async def _peak_of(action: Callable[[], Awaitable[str]]) -> dict[str, Any]:
 
 
 async def export(url: str) -> dict[str, Any]:
-    from bench.scenarios import STEWARD
+    """The contribution export through the app's streaming path (`coopbot export
+    contributions` calls exports.write_csv the same way), written into a file."""
+    from bench.seed.plan import COOP_ID
+    from bot.services.exports import write_csv
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
-    speaker = Speaker(core)
-    await speaker.say(STEWARD, "help")  # connect and warm up before measuring
+    core = await open_core(url)
+    async with core.engine.connect() as connection:  # connect before measuring
+        await connection.execute(text_sql("SELECT 1"))
+    folder = tempfile.mkdtemp(prefix="coopbot-bench-export-")
 
     async def run() -> str:
-        return (await speaker.say(STEWARD, "export contributions"))[3]
+        path = Path(folder) / "contributions.csv"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            async with core.sessions() as session:
+                rows, _ = await write_csv(session, COOP_ID, "contributions", out)
+        return f"{rows} rows, {path.stat().st_size / MB:.1f} MB of CSV"
 
     try:
         return await _peak_of(run)
     finally:
         await core.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def text_sql(sql: str) -> Any:
+    from sqlalchemy import text
+
+    return text(sql)
 
 
 async def raw_read(url: str) -> dict[str, Any]:
@@ -220,7 +246,7 @@ async def raw_read(url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     async with core.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
 

@@ -13,13 +13,13 @@ import sys
 import time
 from typing import Any
 
-from bench.measure import Speaker, _core
+from bench.measure import Speaker, open_core
 
 
 async def profile(url: str, command: str, user: str, runs: int) -> str:
     from sqlalchemy import event
 
-    core = await _core(url)
+    core = await open_core(url)
     speaker = Speaker(core)
     slow: list[tuple[float, str]] = []
     started: dict[int, float] = {}

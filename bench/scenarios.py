@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bench.seed.plan import CLOSABLE, Plan, member_name
+from bench.seed.plan import CLOSABLE, COOP_NAME, Plan, member_name
+from bot.services.members import MEMBER_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Scenario:
     expect: str
     max_samples: int = 200
     warmup: int = 1
+    paged: str = ""  # in the whole reply, when the reply must be paged at this size
 
     @property
     def short(self) -> str:
@@ -71,7 +73,8 @@ def scenarios(plan: Plan) -> list[Scenario]:
             "member list",
             "p99 ≤ 20 ms, paged",
             [Call(reader, "member list")] * repeat,
-            "members",
+            f"{COOP_NAME}: {plan.removed_from} members",
+            paged="member list page:2" if plan.removed_from > MEMBER_PAGE_SIZE else "",
         ),
         Scenario(
             "vote_new",
@@ -128,6 +131,8 @@ def scenarios(plan: Plan) -> list[Scenario]:
                 "p99 ≤ 250 ms",
                 [Call(reader, f"tally period:{period}")] * repeat,
                 "Contributions —",
+                # from 10 % on, every period has far more members with entries than a page
+                paged=f"tally period:{period} page:2" if plan.members >= 1000 else "",
             )
             for period in ("week", "month", "all")
         ],

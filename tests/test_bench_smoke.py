@@ -4,14 +4,21 @@ with the answers a member would see, and the report written from it (no timing a
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from bench import measure, report
-from bench.scenarios import scenarios
+from bench.scenarios import STEWARD, scenarios
 from bench.seed.build import seed
-from bench.seed.plan import Plan
+from bench.seed.plan import COOP_ID, NOW, VOTES_PER_CLOSED, Plan
+from bot.db.models import Contribution, ContributionMonth, Decision, SealedBallot, Vote
+from bot.domain.patronage import Weights
+from bot.services import ballots
+from bot.services.contributions import tally_lines
 
 TINY = 0.001  # 40 members, 100 decisions, 1,000 entries, 40 tasks (the plan's floors)
 
@@ -43,6 +50,9 @@ async def test_seed_then_every_scenario_answers(
     assert "PASSED" in closed or "REJECTED" in closed
     assert len(found["baseline"]["samples_ms"]) == 1
 
+    await _tally_is_the_ledger(database_url)
+    await _closed_secret_decisions_show(database_url)
+
     first = await measure.summary_first(database_url)
     assert "at Bench co-op" in first["first_line"]
     exported = await measure.export(database_url)
@@ -52,7 +62,7 @@ async def test_seed_then_every_scenario_answers(
     )
     warmups = 2  # task done and kudos each ran once before their measured runs
     rows = plan.contributions + added + warmups
-    assert f"Export of contributions for all time: {rows} rows" in exported["first_line"]
+    assert exported["first_line"].startswith(f"{rows} rows, ")
     raw = await measure.raw_read(database_url)
     assert raw["first_line"] == f"{rows} rows"
 
@@ -74,3 +84,92 @@ async def test_seed_then_every_scenario_answers(
     assert "| vote (new) | p50 ≤ 2× bare insert+commit |" in written
     assert "export 1M contributions" in written
     assert (tmp_path / "performance.json").exists()
+
+
+async def _tally_is_the_ledger(url: str) -> None:
+    """The app's own tally (rollup months plus partial months from the ledger) equals a raw
+    sum over the ledger, for all time and for a window that cuts months in half: the seeded
+    rollup reflects every seeded entry, and the scenarios' entries went into it too."""
+    core = await measure.open_core(url)
+    try:
+        async with core.sessions() as session:
+            months = await session.scalar(select(func.count()).select_from(ContributionMonth))
+            assert months
+            for start, end in (
+                (datetime(2000, 1, 1, tzinfo=UTC), NOW.replace(year=NOW.year + 1)),
+                (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 10, 20, 6, tzinfo=UTC)),
+            ):
+                lines = await tally_lines(session, COOP_ID, start, end, Weights())
+                app = {
+                    (line.member_id, kind): cents
+                    for line in lines.lines
+                    for kind, cents in (
+                        ("hours", line.hours_cents),
+                        ("points", line.points_cents),
+                        ("kudos", line.kudos_cents),
+                    )
+                    if cents
+                }
+                raw = await session.execute(
+                    select(Contribution.member_id, Contribution.kind, func.sum(Contribution.amount))
+                    .where(
+                        Contribution.coop_id == COOP_ID,
+                        Contribution.created_at >= start,
+                        Contribution.created_at < end,
+                    )
+                    .group_by(Contribution.member_id, Contribution.kind)
+                )
+                ledger = {
+                    (member, kind): int(Decimal(str(total)) * 100)
+                    for member, kind, total in raw.tuples()
+                    if total
+                }
+                assert ledger, (start, end)
+                assert app == ledger, (start, end)
+    finally:
+        await core.close()
+
+
+async def _closed_secret_decisions_show(url: str) -> None:
+    """Closed secret decisions are stored sealed (no vote rows) and `show` reads them."""
+    core = await measure.open_core(url)
+    try:
+        async with core.sessions() as session:
+            sealed = (
+                await session.scalars(
+                    select(Decision.number)
+                    .where(Decision.secret, Decision.status == "closed")
+                    .order_by(Decision.number)
+                )
+            ).all()
+            votes = await session.scalar(
+                select(func.count())
+                .select_from(Vote)
+                .join(Decision, Decision.id == Vote.decision_id)
+                .where(Decision.secret, Decision.status.in_(("closed", "withdrawn")))
+            )
+            stored = (
+                await session.execute(
+                    select(
+                        SealedBallot.decision_id, SealedBallot.choice, SealedBallot.ballot
+                    ).order_by(SealedBallot.decision_id, SealedBallot.position)
+                )
+            ).all()
+        assert sealed
+        assert votes == 0
+        # sealed in the order ballots.seal writes: by the content of (choice, ballot)
+        by_decision: dict[int, list[tuple[str | None, object]]] = {}
+        for decision_id, choice, ballot in stored:
+            by_decision.setdefault(decision_id, []).append((choice, ballot))
+        assert len(by_decision) >= len(sealed)
+        for cast in by_decision.values():
+            assert cast == sorted(cast, key=ballots._content)  # type: ignore[arg-type]
+        speaker = measure.Speaker(core)
+        for number in sealed:
+            reply = await speaker.reply(STEWARD, f"show {number}")
+            assert reply.splitlines()[0].startswith(f"#{number} "), reply
+            # counted from the sealed ballots, as the stored result had counted the votes
+            assert f"turnout {VOTES_PER_CLOSED}/" in reply.splitlines()[0], reply
+            assert "unreadable" not in reply, reply
+    finally:
+        await core.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from bench.seed.derive import STATEMENTS
+from bench.seed.derive import STATEMENTS, spelled
 from bench.seed.load import Loader, PostgresLoader, SqliteLoader
 from bench.seed.plan import Plan
 from bench.seed.rows import Seeder
@@ -62,7 +62,7 @@ async def seed(url: str, fraction: float) -> SeedReport:
         report.rows[table.name] = await loader.load(table)
         mark = stage(f"load {table.name}", mark)
     for name, sql in STATEMENTS:
-        await loader.run(sql.replace("{empty_json}", loader.empty_json))
+        await loader.run(spelled(sql, loader.dialect))
         mark = stage(f"derive {name}", mark)
     await loader.finish()
     stage("finish (checkpoint / sequences, ANALYZE)", mark)

@@ -32,7 +32,7 @@ PG_CODEC = Codec(dt=_pg_dt, num=lambda d: d, json=json.dumps, flag=bool)
 
 class Loader(Protocol):
     codec: Codec
-    empty_json: str  # how the derived statements spell an empty JSON object
+    dialect: str  # which spellings of bench.seed.derive.SPELLINGS its statements take
 
     async def load(self, table: Table) -> int: ...
 
@@ -45,7 +45,7 @@ class SqliteLoader:
     """Writes straight through the stdlib driver; no fsync until the end."""
 
     codec = SQLITE_CODEC
-    empty_json = "'{}'"
+    dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
         self.db = sqlite3.connect(path, isolation_level=None)
@@ -80,7 +80,7 @@ class PostgresLoader:
     autovacuum would soon do on a database that grew to this size)."""
 
     codec = PG_CODEC
-    empty_json = "CAST('{}' AS JSON)"
+    dialect = "postgresql"
 
     def __init__(self, connection: Any) -> None:
         self.db = connection

@@ -122,7 +122,7 @@ class Seeder:
         yield Table("decision_options", ("id", "decision_id", "position", "label"), iter(options))
         yield Table(
             "votes",
-            ("id", "decision_id", "member_id", "choice", "reason", "cast_at", "changes"),
+            ("id", "decision_id", "member_id", "choice", "ballot", "reason", "cast_at", "changes"),
             iter(votes),
         )
         done: list[tuple[datetime, int, int, Decimal, str]] = []
@@ -353,15 +353,16 @@ class Seeder:
                     pick, reason, blocked = "block", "It breaks our lease", True
                 choice = proposals.ProposalChoice(pick)
                 cast.append(choice)
-                text = str(choice)
+                word, stored = str(choice), None  # a proposal's choice word
             else:
                 ballot = _ballot(rng, polls.PollMethod(method), n_options)
                 cast.append(ballot)
-                text = ballot.text()
+                word, stored = None, c.json(ballot.stored())  # a poll's option positions
             at = opened + timedelta(seconds=rng.randrange(1, 6 * 24 * 3600))
             votes.append(
-                (self.next_vote_id, decision_id, member + 1, text, reason, c.dt(min(at, END)), 0)
-            )
+                (self.next_vote_id, decision_id, member + 1, word, stored, reason,
+                 c.dt(min(at, END)), 0)
+            )  # fmt: skip
             self.next_vote_id += 1
         return cast
 
