@@ -123,3 +123,17 @@ def test_one_drain_loop_for_every_adapter() -> None:
         and "core.deliver_pending(" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+MAX_ADAPTER_LINES = 400
+
+
+def test_every_adapter_file_is_small_enough_to_read_at_once() -> None:
+    """No file under adapters/ grows past MAX_ADAPTER_LINES lines: a platform is split by
+    responsibility (session, sync, intake, sending, …) into modules composed by its adapter."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for path in sorted((ROOT / "adapters").rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_ADAPTER_LINES
+    ]
+    assert offenders == []
