@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -109,7 +110,6 @@ class Intake:
         text = parsed.text[len(self.prefix) :].strip()
         if not text:
             return
-        direct = await self._is_direct(core, room, event.sender, text)
         invocation = Invocation(
             room=RoomRef(PLATFORM, room.room_id),
             actor=self.actor(room, event.sender),
@@ -117,8 +117,9 @@ class Intake:
             message_id=event.event_id,
             capabilities=self.capabilities,
             mentioned=parsed.mentioned,
-            direct=direct,
         )
+        direct = await self._is_direct(core, room, invocation)
+        invocation = replace(invocation, direct=direct)
         # A vote typed in a group room on a secret ballot is seen by the whole room.
         secret = not direct and await core.secret_vote(invocation) is not None
         answers = await core.answer(invocation)
@@ -145,12 +146,14 @@ class Intake:
             )
         await self.outgoing.deliver_outbox(core)
 
-    async def _is_direct(self, core: CoreAPI, room: MatrixRoom, sender: str, text: str) -> bool:
+    async def _is_direct(self, core: CoreAPI, room: MatrixRoom, invocation: Invocation) -> bool:
         # room.users holds the invited members too: they could join and read the history.
         flagged = self.direct.flagged(room.room_id)
-        if not is_direct(flagged, set(room.users), self.bot_id, sender, text):
+        readers = set(room.users)
+        binds_room = core.binds_room(invocation)
+        if not is_direct(flagged, readers, self.bot_id, invocation.actor.user_id, binds_room):
             return False
-        return not await core.room_is_bound(RoomRef(PLATFORM, room.room_id))
+        return not await core.room_is_bound(invocation.room)
 
     async def poll_response(self, core: CoreAPI, room: MatrixRoom, event: UnknownEvent) -> None:
         """A click in a native poll, as the `vote N x` command it means (the platform →
