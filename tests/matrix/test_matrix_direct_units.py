@@ -102,3 +102,20 @@ def test_a_typed_secret_vote_is_answered_with_what_happened_to_the_message() -> 
     kept, _ = typed_vote_note(False, BOT)
     assert kept.startswith("your message shows your choice to everyone in this room")
     assert kept.endswith(f"send your vote to {BOT} in a direct message")
+
+
+def test_the_dm_hint_takes_the_vote_form_from_the_choices_not_the_card_text() -> None:
+    ranked = secret_announcement().choices
+    assert ranked is not None
+    reply = Reply(
+        kind="announcement",
+        blocks=(line("Poll #7 opened"), line("vote: ", command("vote 7 nothing-to-read"))),
+        choices=ranked.model_copy(update={"method": "ranked", "vote_command": "vote 7 C>A>B"}),
+        subject="decision:1:7",
+    )
+    plain, _ = direct_vote_hint(reply, BOT, "!")
+    assert plain == f"secret ballot: send !vote 7 C>A>B to {BOT} in a direct message"
+    # A reply stored before the choices said so: the plain form of its options.
+    older = reply.model_copy(update={"choices": ranked})
+    plain, _ = direct_vote_hint(older, BOT, "!")
+    assert plain == f"secret ballot: send !vote 7 yes|no|abstain to {BOT} in a direct message"
