@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,7 @@ class _Parts:
             sync_timeout_ms=adapter.sync_timeout_ms,
             timeline_limit=adapter.timeline_limit,
             max_retry_wait=adapter.max_retry_wait,
+            last_sync=adapter.last_sync,
         )
 
 
@@ -126,6 +128,7 @@ class MatrixAdapter:
         self._direct = DirectRooms()
         self._held = HeldReplies()
         self._parts: _Parts | None = None
+        self._last_sync: datetime | None = None  # of an earlier run, once it has ended
 
     @property
     def client(self) -> AsyncClient:
@@ -174,6 +177,7 @@ class MatrixAdapter:
                 leftover.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             await parts.client.close()
+            self._last_sync = parts.sync.last_sync
             self._parts = None
 
     async def _outbox_loop(self, parts: _Parts, core: CoreAPI) -> None:
@@ -183,10 +187,15 @@ class MatrixAdapter:
     async def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def last_sync(self) -> datetime | None:
+        """When a sync last succeeded (in this run, or the last one once it has ended)."""
+        return self._parts.sync.last_sync if self._parts is not None else self._last_sync
+
     def health(self) -> AdapterHealth:
         parts = self._parts
         connected = parts is not None and self.ready.is_set() and not parts.sync.failures
-        return AdapterHealth(connected=connected, last_sync=parts.sync.last_sync if parts else None)
+        return AdapterHealth(connected=connected, last_sync=self.last_sync)
 
     async def send_reply(
         self,

@@ -74,6 +74,7 @@ class SyncLoop:
         sync_timeout_ms: int,
         timeline_limit: int,
         max_retry_wait: float,
+        last_sync: datetime | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -91,7 +92,7 @@ class SyncLoop:
         self.sync_timeout_ms = sync_timeout_ms
         self.timeline_limit = timeline_limit
         self.max_retry_wait = max_retry_wait
-        self.last_sync: datetime | None = None
+        self.last_sync = last_sync
         self.failures = 0
 
     @property
