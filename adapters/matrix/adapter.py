@@ -1,5 +1,4 @@
-"""The Matrix adapter: composes sign-in, sync and intake, encryption, sending and ballots
-into one ChatAdapter that connects a homeserver's rooms to the core."""
+"""The Matrix adapter: composes sign-in, sync, intake, encryption, sending and ballots."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""Decisions as Matrix ballots: native polls started and ended with a decision's news, the
-secret-ballot hint to vote in a direct message, and the removal of a secret vote typed in a
-group room."""
+"""Matrix ballots: native polls on a decision's news, the secret-ballot hint, typed votes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Room events in, answers out: a command message or a poll response becomes an Invocation
-for the core, and its answers go back to the room."""
+"""Room events in: a command message or a poll response becomes an Invocation, answered."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Sending private replies: into the person's direct-message room, opened (and flagged in
-`m.direct`) when there is none, with the reply held until that room reaches the bot."""
+"""Private replies: sent to the person's DM room, opened and flagged in m.direct if missing."""
 
 from __future__ import annotations
 

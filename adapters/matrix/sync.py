@@ -1,5 +1,4 @@
-"""The sync loop: long-polls the homeserver, hands each new event to intake once, accepts
-invites, and saves the sync token only after the events are handled."""
+"""The sync loop: long-polls, hands new events to intake once, accepts invites, saves the token."""
 
 from __future__ import annotations
 
