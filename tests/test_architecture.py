@@ -91,7 +91,8 @@ def test_importing_the_whole_core_loads_no_platform_library() -> None:
 
 def test_adapters_read_typed_intents_not_the_cores_strings() -> None:
     """No adapter spells or parses a link subject, lists command names that open a card,
-    fakes a `show` to refresh one, or writes discord.py's private attributes."""
+    fakes a `show` to refresh one, matches the room-binding commands, looks for a `vote`
+    example in a reply's text, or writes discord.py's private attributes."""
     forbidden = (
         '"decision:',
         'f"decision:',
@@ -103,6 +104,8 @@ def test_adapters_read_typed_intents_not_the_cores_strings() -> None:
         "messages_about(",
         "link_message(",
         "subject_of(",
+        "(setup|bind)",
+        'startswith("vote ',
     )
     offenders = [
         f"{path.relative_to(ROOT)}: {needle}"
