@@ -32,7 +32,7 @@ from bot.db.optimize import optimize
 from bot.db.prepare import prepare_sqlite
 from bot.db.status import schema_status
 from bot.delivery import Courier, Outcome, Pump
-from bot.dispatch import Dispatcher
+from bot.dispatch import NOT_IN_DIRECT, Dispatcher
 from bot.domain.text import clean_name
 from bot.errors import UserError
 from bot.intents import DecisionRef
@@ -241,6 +241,13 @@ class Core:
             except UserError:
                 return None
         return replies[0] if replies else None
+
+    def binds_room(self, invocation: Invocation) -> bool:
+        """Whether `invocation` names a command that binds its room to a co-op (`coop
+        setup`, `coop bind`), whatever its arguments: a room of just the actor and the bot
+        where one is typed is being made a co-op's room, not a direct message."""
+        found = self.tree.match(invocation.text.split()[:3])
+        return found is not None and found[0].name in NOT_IN_DIRECT
 
     async def secret_vote(self, invocation: Invocation) -> DecisionRef | None:
         """The secret decision a command votes on in its room's co-op, else None: a platform

@@ -149,6 +149,12 @@ class CoreAPI(Protocol):
         """The decision's card as it stands now, to refresh the posted ones (reads only)."""
         ...
 
+    def binds_room(self, invocation: Invocation) -> bool:
+        """Whether `invocation` is a command that binds its room to a co-op: where a room
+        only looks private (just the actor and the bot, not flagged as a direct message),
+        such a command is a group room being set up, not a direct message."""
+        ...
+
     async def secret_vote(self, invocation: Invocation) -> DecisionRef | None:
         """The secret decision `invocation` votes on, if it is one (a platform where room
         messages are public removes the message)."""

@@ -91,7 +91,8 @@ def test_importing_the_whole_core_loads_no_platform_library() -> None:
 
 def test_adapters_read_typed_intents_not_the_cores_strings() -> None:
     """No adapter spells or parses a link subject, lists command names that open a card,
-    fakes a `show` to refresh one, or writes discord.py's private attributes."""
+    fakes a `show` to refresh one, matches the room-binding commands, looks for a `vote`
+    example in a reply's text, or writes discord.py's private attributes."""
     forbidden = (
         '"decision:',
         'f"decision:',
@@ -103,6 +104,8 @@ def test_adapters_read_typed_intents_not_the_cores_strings() -> None:
         "messages_about(",
         "link_message(",
         "subject_of(",
+        "(setup|bind)",
+        'startswith("vote ',
     )
     offenders = [
         f"{path.relative_to(ROOT)}: {needle}"
@@ -121,5 +124,19 @@ def test_one_drain_loop_for_every_adapter() -> None:
         for path in sorted((ROOT / "adapters").rglob("*.py"))
         if "deliver_pending(" in path.read_text(encoding="utf-8")
         and "core.deliver_pending(" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+MAX_ADAPTER_LINES = 400
+
+
+def test_every_adapter_file_is_small_enough_to_read_at_once() -> None:
+    """No file under adapters/ grows past MAX_ADAPTER_LINES lines: a platform is split by
+    responsibility (session, sync, intake, sending, …) into modules composed by its adapter."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for path in sorted((ROOT / "adapters").rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_ADAPTER_LINES
     ]
     assert offenders == []

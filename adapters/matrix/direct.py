@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 M_DIRECT = "m.direct"
-# The room-binding commands: in a room that merely *looks* private (just the bot and the
-# sender, no DM flag) they mean "make this a co-op room", which a DM would refuse.
-_BINDS_ROOM = re.compile(r"coop\s+(setup|bind)\b", re.IGNORECASE)
 
 
 def invite_is_direct(content: Mapping[str, Any]) -> bool:
     """Whether an invite's m.room.member content marks the room as a direct message."""
     return content.get("is_direct") is True
-
-
-def binds_room(command: str) -> bool:
-    """Whether `command` (without the prefix) is `coop setup` or `coop bind`."""
-    return _BINDS_ROOM.match(command.strip()) is not None
 
 
 class DirectRooms:
@@ -56,14 +47,15 @@ class DirectRooms:
 
 
 def is_direct(
-    flagged: bool, readers: Collection[str], bot_id: str, sender: str, command: str
+    flagged: bool, readers: Collection[str], bot_id: str, sender: str, binds_room: bool
 ) -> bool:
     """Whether a command in an unbound room comes from a private conversation.
 
     `readers` are the room's joined and invited members. Whatever the flags say, a room that
     anyone but the bot and the sender can read is never private. Without a flag, a room of
-    just the two is a DM, except for `coop setup`/`coop bind`: a steward who has just
-    created a room for the co-op is alone with the bot too."""
+    just the two is a DM, except for a command that `binds_room` (the core says so: `coop
+    setup`, `coop bind`): a steward who has just created a room for the co-op is alone with
+    the bot too."""
     if sender == bot_id or not set(readers) <= {bot_id, sender}:
         return False
-    return flagged or not binds_room(command)
+    return flagged or not binds_room

@@ -11,27 +11,19 @@ import html
 from typing import Any
 
 from adapters.matrix.render import MATRIX_TO
-from bot.render.document import Bullets, Code, Line, Reply
+from bot.render.document import Choices, Reply
 from bot.render.sanitize import neutralise
 
 REDACTION_REASON = "secret ballot: vote in a direct message"
 
 
-def _vote_example(reply: Reply) -> str:
-    """The reply's own `vote …` example (it knows each method's form), else a generic one."""
-    assert reply.choices is not None
-    lines: list[Line] = []
-    for block in reply.blocks:
-        if isinstance(block, Line):
-            lines.append(block)
-        elif isinstance(block, Bullets):
-            lines.extend(block.items)
-    for line in lines:
-        for part in line.parts:
-            if isinstance(part, Code) and part.command and part.text.startswith("vote "):
-                return part.text
-    keys = "|".join(option.key for option in reply.choices.options)
-    return f"vote {reply.choices.decision_number} {keys}"
+def _vote_example(choices: Choices) -> str:
+    """How to vote by text, as the core wrote it for the decision's method; a reply stored
+    before the core said so gets the plain form of its options."""
+    if choices.vote_command:
+        return choices.vote_command
+    keys = "|".join(option.key for option in choices.options)
+    return f"vote {choices.decision_number} {keys}"
 
 
 def _bot_link(bot_id: str) -> str:
@@ -41,7 +33,8 @@ def _bot_link(bot_id: str) -> str:
 
 def direct_vote_hint(reply: Reply, bot_id: str, prefix: str) -> tuple[str, str]:
     """(plain, HTML) of the line telling members to vote in a direct message to the bot."""
-    example = neutralise(prefix + _vote_example(reply))
+    assert reply.choices is not None
+    example = neutralise(prefix + _vote_example(reply.choices))
     plain = f"secret ballot: send {example} to {bot_id} in a direct message"
     markup = (
         f"secret ballot: send <code>{html.escape(example)}</code> to "

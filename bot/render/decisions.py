@@ -45,6 +45,7 @@ def choices(decision: Decision) -> Choices:
         options=tuple(ChoiceOption(key=k, label=v) for k, v in choice_keys(decision)),
         secret=decision.secret,
         closed=decision.status != "open",
+        vote_command=vote_hint(decision).text,
     )
 
 

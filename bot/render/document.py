@@ -109,6 +109,9 @@ class Choices(_Node):
     options: tuple[ChoiceOption, ...]
     secret: bool = False
     closed: bool = False
+    # How to vote by text, prefix removed, in the decision method's own form (`vote 7
+    # yes|no|abstain`, `vote 3 C>A>B`): what a platform shows where a control cannot go.
+    vote_command: str | None = None
 
 
 ReplyKind = Literal["info", "error", "announcement"]

@@ -3,13 +3,16 @@ in a secret announcement (which votes are secret the core says: tests/services/t
 
 from __future__ import annotations
 
-from adapters.matrix.direct import DirectRooms, binds_room, invite_is_direct, is_direct
+from adapters.matrix.direct import DirectRooms, invite_is_direct, is_direct
 from adapters.matrix.render import render_reply
 from adapters.matrix.secret import add_line, direct_vote_hint, typed_vote_note
+from bot.app import Core
+from bot.invocation import Actor, Invocation, RoomRef
 from bot.render.document import Bold, ChoiceOption, Choices, Reply, command, line
 
 BOT = "@coopbot:coop.test"
 BOB = "@bob:coop.test"
+ROOM = RoomRef("matrix", "!alone:coop.test")
 
 
 def secret_announcement(
@@ -54,19 +57,23 @@ def test_the_bots_m_direct_list_is_learned_and_extended() -> None:
 
 def test_a_room_is_private_only_while_nobody_else_can_read_it() -> None:
     alone = {BOT, BOB}
-    assert is_direct(True, alone, BOT, BOB, "vote 7 no")
-    assert is_direct(False, alone, BOT, BOB, "vote 7 no")  # just the two of them
-    assert not is_direct(True, alone | {"@eve:coop.test"}, BOT, BOB, "vote 7 no")
-    assert not is_direct(False, alone | {"@eve:coop.test"}, BOT, BOB, "list")
-    assert not is_direct(True, alone, BOT, BOT, "list")
+    assert is_direct(True, alone, BOT, BOB, binds_room=False)
+    assert is_direct(False, alone, BOT, BOB, binds_room=False)  # just the two of them
+    assert not is_direct(True, alone | {"@eve:coop.test"}, BOT, BOB, binds_room=False)
+    assert not is_direct(False, alone | {"@eve:coop.test"}, BOT, BOB, binds_room=False)
+    assert not is_direct(True, alone, BOT, BOT, binds_room=False)
 
 
-def test_a_steward_alone_with_the_bot_can_still_set_up_a_coop_room() -> None:
-    assert binds_room("coop setup Riverside") and binds_room("COOP  bind 1A2B")
-    assert not binds_room("coop code") and not binds_room("coopsetup x")
-    assert not is_direct(False, {BOT, BOB}, BOT, BOB, "coop setup Riverside")
+def test_a_steward_alone_with_the_bot_can_still_set_up_a_coop_room(core: Core) -> None:
+    def binds(text: str) -> bool:
+        return core.binds_room(Invocation(ROOM, Actor("matrix", BOB, "Bob"), text, "$e"))
+
+    # The core says which commands bind a room, by its own command tree (any arguments).
+    assert binds("coop setup Riverside") and binds("COOP  bind 1A2B") and binds("coop setup")
+    assert not binds("coop code") and not binds("coopsetup x") and not binds("")
+    assert not is_direct(False, {BOT, BOB}, BOT, BOB, binds_room=True)
     # A room flagged as a DM stays one: the core explains that setup belongs in a group room.
-    assert is_direct(True, {BOT, BOB}, BOT, BOB, "coop setup Riverside")
+    assert is_direct(True, {BOT, BOB}, BOT, BOB, binds_room=True)
 
 
 def test_the_dm_hint_is_the_same_line_in_body_and_html_and_pings_nobody() -> None:
@@ -95,3 +102,20 @@ def test_a_typed_secret_vote_is_answered_with_what_happened_to_the_message() -> 
     kept, _ = typed_vote_note(False, BOT)
     assert kept.startswith("your message shows your choice to everyone in this room")
     assert kept.endswith(f"send your vote to {BOT} in a direct message")
+
+
+def test_the_dm_hint_takes_the_vote_form_from_the_choices_not_the_card_text() -> None:
+    ranked = secret_announcement().choices
+    assert ranked is not None
+    reply = Reply(
+        kind="announcement",
+        blocks=(line("Poll #7 opened"), line("vote: ", command("vote 7 nothing-to-read"))),
+        choices=ranked.model_copy(update={"method": "ranked", "vote_command": "vote 7 C>A>B"}),
+        subject="decision:1:7",
+    )
+    plain, _ = direct_vote_hint(reply, BOT, "!")
+    assert plain == f"secret ballot: send !vote 7 C>A>B to {BOT} in a direct message"
+    # A reply stored before the choices said so: the plain form of its options.
+    older = reply.model_copy(update={"choices": ranked})
+    plain, _ = direct_vote_hint(older, BOT, "!")
+    assert plain == f"secret ballot: send !vote 7 yes|no|abstain to {BOT} in a direct message"

@@ -128,3 +128,25 @@ async def test_a_secret_vote_typed_in_the_group_room_counts_and_is_removed_when_
     assert await stored_votes(core, 1) == {carol.user_id: "yes", bob.user_id: "no"}
     shown = await coop.run(alice, "!show 1")
     assert "secret ballot · turnout 2/3" in body(shown)
+
+
+async def test_the_dm_hint_of_a_secret_ranked_poll_gives_a_ranked_example_that_counts(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    """The example in the hint is the core's own for the method (typed on the card's
+    choices), not a generic `a|b|c` that a ranked ballot would refuse."""
+    alice, bob = [await people(n) for n in ("alice", "bob")]
+    bot = await matrix_bot(core)
+    coop = await coop_room(alice, [bob], bot.user_id)
+
+    opened = await coop.run(
+        alice, '!poll Retreat? options:"Lakehouse | Cabin | Farm" method:ranked secret:yes'
+    )
+    hint = f"secret ballot: send !vote 1 C>A>B to {bot.user_id} in a direct message"
+    assert body(opened).splitlines()[-1] == hint
+    assert "<code>!vote 1 C&gt;A&gt;B</code>" in formatted(opened)
+
+    dm = await bob.create_room("", invite=[bot.user_id], direct=True)
+    await joined(bob, dm, bot.user_id)
+    voted = await command(bob, dm, bot.user_id, "!vote 1 C>A>B")
+    assert "Your vote on #1 is recorded" in body(voted)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.matrix.adapter import inviter_allowed
 from adapters.matrix.mentions import command_text, pill_target
 from adapters.matrix.polls import (
     parse_response,
@@ -16,6 +15,7 @@ from adapters.matrix.polls import (
 from adapters.matrix.power import creators_of, is_room_admin
 from adapters.matrix.render import render_reply
 from adapters.matrix.state import AdapterState, Session
+from adapters.matrix.sync import inviter_allowed
 from bot.render.document import (
     Bold,
     Bullets,
