@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, text
 
+from bench.seed.derive import CONTRIBUTION_MONTHS, spelled
 from bot.app import create_core
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -101,27 +102,9 @@ async def seed(core, members: int, entries: int, non_voters: int) -> None:  # ty
         for i in range(0, len(votes), 5000):
             await session.execute(insert(Vote), votes[i : i + 5000])
     async with core.sessions() as session, session.begin():
-        tables = await session.execute(text("SELECT 1 FROM contribution_months LIMIT 1"))
-        del tables
-        sqlite = core.engine.dialect.name == "sqlite"
-        month = (
-            "CAST(substr(created_at, 1, 4) || substr(created_at, 6, 2) AS INTEGER)"
-            if sqlite
-            else "CAST(EXTRACT(YEAR FROM created_at) * 100 + EXTRACT(MONTH FROM created_at)"
-            " AS INTEGER)"
-        )
-        # The rollup the bot keeps with every entry, built as migration 0006 builds it.
-        cents = "CAST(ROUND(amount * 100) AS BIGINT)"
-        await session.execute(
-            text(
-                "INSERT INTO contribution_months (coop_id, month, member_id, hours_cents, "
-                f"points_cents, kudos_cents) SELECT coop_id, {month}, member_id, "
-                f"SUM(CASE WHEN kind = 'hours' THEN {cents} ELSE 0 END), "
-                f"SUM(CASE WHEN kind = 'points' THEN {cents} ELSE 0 END), "
-                f"SUM(CASE WHEN kind = 'kudos' THEN {cents} ELSE 0 END) FROM contributions "
-                f"GROUP BY coop_id, {month}, member_id"
-            )
-        )
+        # The rollup the bot keeps with every entry, built as the seeder builds it.
+        rollup = spelled(CONTRIBUTION_MONTHS, core.engine.dialect.name)
+        await session.execute(text(rollup))
     async with core.sessions() as session, session.begin():
         await session.execute(text("ANALYZE"))
 
