@@ -12,7 +12,15 @@ from bot.app import Core
 from bot.db.models import OutboxDelivery
 from tests.matrix.conftest import BotFactory, PersonFactory, RunningBot
 from tests.matrix.matrix_people import Person, Predicate, reaction_to, reply_to
-from tests.matrix.matrix_story import POLL_END, POLL_START, CoopRoom, coop_room, joined, poll_of
+from tests.matrix.matrix_story import (
+    POLL_END,
+    POLL_START,
+    CoopRoom,
+    coop_room,
+    joined,
+    pill,
+    poll_of,
+)
 
 PREFIX = "!"
 REPLACE = "m.replace"
@@ -80,15 +88,37 @@ class MatrixDriver:
         return self.room.steward
 
     async def setup(self, steward: str, *members: str) -> None:
-        for name in (steward, *members):
-            self.people[name] = await self._people(name, e2e=True)
-        self.bot = await self._matrix_bot(self.core)
+        await self._meet(steward, *members)
         others = [self.people[m] for m in members]
         self.coop = await coop_room(self.people[steward], others, self.bot_id)
 
+    async def _meet(self, *names: str) -> None:
+        for name in names:
+            if name not in self.people:
+                self.people[name] = await self._people(name, e2e=True)
+        if self.bot is None:
+            self.bot = await self._matrix_bot(self.core)
+
+    async def open_room(self, steward: str, *members: str) -> None:
+        """A room `steward` made, with `members` and the bot in it, not yet bound to a
+        co-op (to bind it to one made elsewhere: `send(steward, "coop bind CODE")`)."""
+        await self._meet(steward, *members)
+        lead, others = self.people[steward], [self.people[m] for m in members]
+        room = await lead.create_room(
+            "Riverside", invite=[p.user_id for p in others] + [self.bot_id]
+        )
+        for person in others:
+            await person.join(room)
+        await joined(lead, room, self.bot_id)
+        self.coop = CoopRoom(room, self.bot_id, lead, others)
+
     async def _say(self, member: str, room: str, text: str) -> None:
+        # `@bob` becomes a mention pill, as a client writes a mention.
+        html = text
+        for name, person in self.people.items():
+            html = re.sub(rf"@{name}(?![\w:-])", pill(person, name), html)
         person = self.people[member]
-        event_id = await person.say(room, PREFIX + text)
+        event_id = await person.say(room, PREFIX + text, PREFIX + html if html != text else None)
         await person.wait_for(room, answered(event_id, self.bot_id))
 
     async def send(self, member: str, text: str) -> None:
@@ -155,7 +185,7 @@ class MatrixDriver:
         return [a["id"] for a in poll["content"][POLL_START]["answers"]]
 
     def mention(self, member: str) -> str:
-        return self.people[member].user_id
+        return f"@{member}"  # sent as a pill, as a client writes a mention
 
     async def notified(self, since: int = 0) -> set[str]:
         names = {person.user_id: name for name, person in self.people.items()}
