@@ -35,15 +35,35 @@ DRIVERS = [
 ]
 
 
+DRIVER_CLASSES: dict[str, type[Driver]] = {
+    "console": ConsoleDriver,
+    "matrix": MatrixDriver,
+    "discord": DiscordDriver,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "platform_has(feature): a contract case only for drivers whose `feature` is true",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Matrix cases cost a real homeserver's round trips: where PostgreSQL is configured
-    (CI), they run on it alone, which keeps the suite within a few minutes; the console
-    and Discord cases run on every database."""
-    if "postgres" not in DATABASES:
-        return
+    """A case for a feature some platforms lack is skipped for them, with the reason, before
+    any fixture runs. Matrix cases cost a real homeserver's round trips: where PostgreSQL
+    is configured (CI) they run on it alone, which keeps the suite within a few minutes;
+    the console and Discord cases run on every database."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("driver") == "matrix" and params.get("database_url") == "sqlite":
+        platform = params.get("driver")
+        if platform not in DRIVER_CLASSES:
+            continue
+        for mark in item.iter_markers("platform_has"):
+            feature = mark.args[0]
+            if not getattr(DRIVER_CLASSES[platform], feature):
+                item.add_marker(pytest.mark.skip(reason=f"{platform} has no {feature}"))
+        if platform == "matrix" and "postgres" in DATABASES and params["database_url"] == "sqlite":
             item.add_marker(pytest.mark.skip(reason="Matrix contract cases run on PostgreSQL"))
 
 

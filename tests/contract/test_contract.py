@@ -214,9 +214,8 @@ async def test_a_ballot_by_the_platforms_own_control_counts(driver: Driver, core
     assert await stored_choices(core, 1) == ["abstain", "no"]
 
 
+@pytest.mark.platform_has("direct_messages")
 async def test_a_ballot_in_a_direct_message_counts(driver: Driver, core: Core) -> None:
-    if not driver.direct_messages:
-        pytest.skip(f"members do not vote in direct messages on {driver.platform}")
     await driver.setup("alice", "bob")
     await driver.send("alice", "propose Buy a kettle")
     before = len(await driver.room_messages())
