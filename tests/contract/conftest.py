@@ -26,6 +26,7 @@ from tests.matrix.conftest import homeserver, matrix_bot, people
 
 __all__ = ["homeserver", "matrix_bot", "people"]  # the Matrix fixtures, used here too
 
+HERE = Path(__file__).parent
 NewCore = Callable[[], Awaitable[Core]]
 # A new adapter joins the suite with a driver and a line here.
 DRIVERS = [
@@ -55,16 +56,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     is configured (CI) they run on it alone, which keeps the suite within a few minutes;
     the console and Discord cases run on every database."""
     for item in items:
+        if item.path.parent != HERE:
+            continue
         params = getattr(getattr(item, "callspec", None), "params", {})
         platform = params.get("driver")
-        if platform not in DRIVER_CLASSES:
-            continue
         for mark in item.iter_markers("platform_has"):
             feature = mark.args[0]
-            if not getattr(DRIVER_CLASSES[platform], feature):
+            if platform in DRIVER_CLASSES and not getattr(DRIVER_CLASSES[platform], feature):
                 item.add_marker(pytest.mark.skip(reason=f"{platform} has no {feature}"))
-        if platform == "matrix" and "postgres" in DATABASES and params["database_url"] == "sqlite":
-            item.add_marker(pytest.mark.skip(reason="Matrix contract cases run on PostgreSQL"))
+        on_synapse = item.get_closest_marker("synapse") is not None
+        if on_synapse and "postgres" in DATABASES and params.get("database_url") == "sqlite":
+            item.add_marker(pytest.mark.skip(reason="Synapse cases here run on PostgreSQL"))
 
 
 @pytest.fixture

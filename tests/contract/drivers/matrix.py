@@ -93,9 +93,10 @@ class MatrixDriver:
         self.coop = await coop_room(self.people[steward], others, self.bot_id)
 
     async def _meet(self, *names: str) -> None:
-        for name in names:
-            if name not in self.people:
-                self.people[name] = await self._people(name, e2e=True)
+        # Accounts are made side by side: the homeserver serves them at once.
+        new = [name for name in names if name not in self.people]
+        made = await asyncio.gather(*(self._people(name, e2e=True) for name in new))
+        self.people.update(zip(new, made, strict=True))
         if self.bot is None:
             self.bot = await self._matrix_bot(self.core)
 
