@@ -5,7 +5,7 @@ is the real adapter under simcord (tests/discord)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
@@ -17,7 +17,7 @@ from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import Settings
 from tests.conftest import DATABASES
-from tests.contract.drivers import Driver
+from tests.contract.drivers import Driver, NewCore
 from tests.contract.drivers.console import ConsoleDriver
 from tests.contract.drivers.discord import DiscordDriver
 from tests.contract.drivers.matrix import MatrixDriver
@@ -27,7 +27,6 @@ from tests.matrix.conftest import homeserver, matrix_bot, people
 __all__ = ["homeserver", "matrix_bot", "people"]  # the Matrix fixtures, used here too
 
 HERE = Path(__file__).parent
-NewCore = Callable[[], Awaitable[Core]]
 # A new adapter joins the suite with a driver and a line here.
 DRIVERS = [
     pytest.param("console"),

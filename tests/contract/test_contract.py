@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from bot.app import Core
 from bot.clock import ManualClock
 from bot.db.models import Decision, OutboxDelivery, Vote
-from tests.contract.conftest import NewCore
-from tests.contract.drivers import Driver, until
+from bot.services import ballots
+from tests.contract.drivers import Driver, NewCore, until
 
 CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b")
 NO_LIVE_CARD_ON_MATRIX = (
@@ -38,11 +38,14 @@ async def current_card(driver: Driver, number: int, asker: str) -> str:
 
 
 async def stored_choices(core: Core, number: int) -> list[str]:
+    """The current votes on decision #number as stored (read as the core reads them)."""
     async with core.sessions() as session:
-        rows = await session.scalars(
-            select(Vote.choice).join(Decision).where(Decision.number == number)
+        rows = await session.execute(
+            select(Decision, Vote.choice, Vote.ballot)
+            .join(Vote, Vote.decision_id == Decision.id)
+            .where(Decision.number == number)
         )
-        return sorted(str(choice) for choice in rows.all())
+        return sorted(ballots.read(d, c, b).letters() for d, c, b in rows.tuples().all())
 
 
 def mentioning(text: str, messages: list[str]) -> int:

@@ -55,6 +55,8 @@ from typing import Protocol, TypeVar
 from bot.app import Core
 
 T = TypeVar("T")
+# `await new_core()`: the core of a restarted process (same database, same clock).
+NewCore = Callable[[], Awaitable[Core]]
 
 
 class Driver(Protocol):
