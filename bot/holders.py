@@ -193,9 +193,12 @@ class Holders:
 
     async def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.terminate()
+        if connection is None:
+            return
+        try:
+            await asyncio.wait_for(connection.close(), timeout=1.0)
+        except Exception:
+            connection.terminate()
 
     async def _keepalive(self) -> None:
         while self._held:

@@ -148,10 +148,16 @@ class Supervisor:
         """Wait as a standby until this process holds the role; False when stopped first."""
         if self.role is None or self.holders is None or self.holders.holds(self.role):
             return True
-        self.state = "standby"
-        log.info("%s: standing by; %s is held by another process", self.platform, self.role.label)
-        if not await self.holders.wait_for(self.role, self._stopping):
-            return False
+        if not await self.holders.claim(self.role):
+            self.state = "standby"
+            log.info(
+                "%s: %s stands by; %s is held by another process",
+                self.platform,
+                self.holders.name,
+                self.role.label,
+            )
+            if not await self.holders.wait_for(self.role, self._stopping):
+                return False
         log.info("%s: %s now holds %s", self.platform, self.holders.name, self.role.label)
         return True
 
