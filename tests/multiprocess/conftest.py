@@ -15,6 +15,9 @@ from bot.db.engine import make_engine
 from bot.db.migrate import upgrade
 from tests.conftest import PG_ENV, _admin_url
 from tests.console.conftest import Console
+from tests.matrix.conftest import homeserver, people, synapse_server
+
+__all__ = ["homeserver", "people", "synapse_server"]  # Synapse fixtures, shared
 
 
 @pytest.fixture
