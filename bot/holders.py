@@ -121,6 +121,8 @@ class Holders:
                         for key in taken:
                             await connection.fetchval("SELECT pg_advisory_unlock($1, $2)", *key)
                         return False
+                if not self._held:
+                    await self._idle_limit(connection, holding=True)
             except Exception as exc:
                 log.warning("could not ask the database who holds %s (%s)", role.label, exc)
                 await self._drop_connection()
@@ -150,6 +152,8 @@ class Holders:
             try:
                 for key in held.role.keys:
                     await self._connection.fetchval("SELECT pg_advisory_unlock($1, $2)", *key)
+                if not self._held:
+                    await self._idle_limit(self._connection, holding=False)
             except Exception:
                 await self._drop_connection()
 
@@ -170,9 +174,6 @@ class Holders:
             return self._connection
         import asyncpg
 
-        # The server ends the session, and so frees the locks, when the holder has said
-        # nothing for a few keep-alives (a holder cut off from the database).
-        idle_ms = int(max(self.keepalive_seconds * 3, 1.0) * 1000)
         seconds = str(max(int(self.keepalive_seconds), 1))
         options = {
             "application_name": (APPLICATION_PREFIX + self.name)[:63],
@@ -181,15 +182,18 @@ class Holders:
             "tcp_keepalives_count": "3",
         }
         timeout = max(self.keepalive_seconds * 2, 5.0)
-        try:
-            connect = asyncpg.connect(
-                self._dsn, server_settings={**options, "idle_session_timeout": str(idle_ms)}
-            )
-            self._connection = await asyncio.wait_for(connect, timeout=timeout)
-        except asyncpg.PostgresError:  # PostgreSQL before 14 has no idle_session_timeout
-            connect = asyncpg.connect(self._dsn, server_settings=options)
-            self._connection = await asyncio.wait_for(connect, timeout=timeout)
+        connect = asyncpg.connect(self._dsn, server_settings=options)
+        self._connection = await asyncio.wait_for(connect, timeout=timeout)
         return self._connection
+
+    async def _idle_limit(self, connection: Any, holding: bool) -> None:
+        """While this process holds a role, the server ends its session (freeing the locks)
+        when it has said nothing for about 3 keep-alives: a holder cut off from the
+        database is replaced even if the server never hears the connection close. A
+        standby, which only asks now and then, has no limit."""
+        idle_ms = int(max(self.keepalive_seconds * 3, 1.0) * 1000) if holding else 0
+        with contextlib.suppress(Exception):  # PostgreSQL before 14 has no such setting
+            await connection.execute(f"SET idle_session_timeout = {idle_ms}")
 
     async def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None

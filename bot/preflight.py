@@ -225,7 +225,7 @@ async def check_topology(settings: Settings, report: Report) -> None:
     for name in platforms:
         if name == "matrix":
             holder = found.get("matrix")
-            text = f"held by {holder}" if holder else "no process holds it now (a bot takes it)"
+            text = f"held by {holder}" if holder else "not held by any process now"
             report.findings.append(Finding("ok", "processes", f"matrix session {text}"))
         else:
             held = found.get("discord", {})

@@ -12,7 +12,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.config import load_settings
 from bot.holders import Holders, describe, discord_role, holdings, matrix_role
+from bot.preflight import Report, check_topology
 from bot.supervise import Backoff, Supervisor
 
 MATRIX = matrix_role("@coopbot:example.org")
@@ -166,3 +168,46 @@ async def test_supervisors_keep_one_connection_across_processes(
     await again.stop()
     await two.stop()
     await asyncio.gather(second, third)
+
+
+async def test_a_holder_that_stops_answering_is_replaced_by_the_server(
+    pg_url: str, processes: Callable[[str], Holders]
+) -> None:
+    frozen, standby = processes("bot-a"), processes("bot-b")
+    assert await frozen.claim(MATRIX)
+    # The holder freezes (a stopped VM, a cut network): it sends no more keep-alives, and
+    # the server never hears its connection close.
+    assert frozen._beat is not None
+    frozen._beat.cancel()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await asyncio.wait_for(standby.wait_for(MATRIX, asyncio.Event()), 10)
+    # The server ended the silent session after about 3 keep-alives (0.5 s each here).
+    assert loop.time() - started < 5
+    assert describe(await holdings(pg_url)) == {"matrix": "bot-b"}
+
+
+async def test_coopbot_check_says_who_holds_the_session_and_the_shards(
+    pg_url: str, processes: Callable[[str], Holders]
+) -> None:
+    settings = load_settings(
+        None,
+        database_url=pg_url,
+        matrix={"homeserver": "http://localhost:1", "user_id": "@bot:x", "password": "p"},
+        discord={"token": "t", "shard_count": 4, "shard_ids": [0, 1]},
+    )
+    report = Report()
+    await check_topology(settings, report)
+    assert [f.message for f in report.findings] == [
+        "matrix session not held by any process now",
+        "discord: no process holds a shard now",
+    ]
+    a, b = processes("bot-a"), processes("bot-b")
+    assert await a.claim(matrix_role("@bot:x")) and await a.claim(discord_role([0, 1]))
+    assert await b.claim(discord_role([2, 3]))
+    report = Report()
+    await check_topology(settings, report)
+    assert [f.message for f in report.findings] == [
+        "matrix session held by bot-a",
+        "discord: bot-a holds shards 0,1; bot-b holds shards 2,3",
+    ]
