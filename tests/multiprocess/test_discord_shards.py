@@ -10,10 +10,12 @@ from pathlib import Path
 import discord
 import pytest
 import simcord
+from sqlalchemy import select
 
 from adapters.discord.adapter import DiscordAdapter
 from bot.app import Core
 from bot.config import ConfigError, load_settings
+from bot.db.models import Coop
 from bot.holders import discord_role
 from bot.runner import role_of
 
@@ -78,3 +80,28 @@ async def test_a_process_connects_only_its_shards_and_serves_their_guilds(
         assert listing.response is not None
         assert "Riverside Co-op: 1 member" in listing.response.content
         await adapter.stop()
+
+
+async def test_two_processes_with_disjoint_shard_sets_each_serve_their_own_guilds(
+    tmp_path: Path, core: Core
+) -> None:
+    # One database (the core), two processes' adapters: shards 0 and 1 of 2. simcord gives
+    # each bot its own Discord; each world holds the guild on that process's shard.
+    served: dict[int, list[int]] = {}
+    for shard in (0, 1):
+        env_settings = load_settings(_config(tmp_path, f"shard_count = 2\nshard_ids = [{shard}]\n"))
+        adapter = DiscordAdapter.from_settings(env_settings)
+        adapter.attach(core)
+        async with simcord.run(adapter.client) as env:
+            guild = env.create_guild(f"Guild {shard}", shard_id=shard)
+            channel = guild.create_text_channel("general")
+            admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+            alice = guild.add_member(env.create_user(f"alice{shard}"), roles=[admins])
+            await alice.slash(channel, "coop setup", name=f"Co-op {shard}")
+            served[shard] = sorted(adapter.client.shards)
+            assert [g.shard_id for g in adapter.client.guilds] == [shard]
+            await adapter.stop()
+    assert served == {0: [0], 1: [1]}
+    async with core.sessions() as session:
+        names = (await session.scalars(select(Coop.name).order_by(Coop.name))).all()
+    assert list(names) == ["Co-op 0", "Co-op 1"]  # both processes' co-ops, one database
