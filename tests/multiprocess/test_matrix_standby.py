@@ -64,9 +64,10 @@ class Cluster:
     database_url: str
     started: list[BotProcess] = field(default_factory=list)
 
-    def start(self, name: str) -> BotProcess:
+    def start(self, name: str, **extra: str) -> BotProcess:
         bot = BotProcess(name, self.workdir / f"{name}-{len(self.started)}.log", free_port())
         env = console_env(
+            **extra,
             COOPBOT_DATABASE_URL=self.database_url,
             COOPBOT_PROCESS_NAME=name,
             COOPBOT_STANDBY_POLL_SECONDS="0.5",
@@ -120,6 +121,20 @@ async def until(condition: Callable[[], bool], within: float, what: str) -> floa
     return time.monotonic() - started
 
 
+async def in_history(
+    person: Person, room: str, predicate: Callable[[dict[str, Any]], bool], within: float = 60
+) -> dict[str, Any]:
+    """The first matching event of the room's whole history, waiting until there is one
+    (a member's sync can skip events in a burst; the history does not)."""
+    started = time.monotonic()
+    while True:
+        found = await matching(person, room, predicate)
+        if found:
+            return found[0]
+        assert time.monotonic() - started < within, "no matching event in the room's history"
+        await asyncio.sleep(0.5)
+
+
 @pytest.fixture
 def cluster(homeserver: Synapse, pg_url: str, tmp_path: Path) -> Iterator[tuple[Cluster, str]]:
     bot_id = homeserver.register(unique("coopbot"), "bot-password")
@@ -170,7 +185,8 @@ async def test_two_processes_one_matrix_account_survive_sigkills(
     cluster: tuple[Cluster, str], people: PersonFactory, homeserver: Synapse
 ) -> None:
     bots, bot_id = cluster
-    a = bots.start("bot-a")
+    # bot-a dies (SIGKILL) right after a vote commits, before its answer is sent.
+    a = bots.start("bot-a", COOPBOT_CRASH_AFTER_COMMIT="vote")
     await until(lambda: "bot-a now holds matrix" in a.log, 60, "bot-a takes the session")
     await until(lambda: "Matrix: signed in" in a.log, 60, "bot-a signs in")
     b = bots.start("bot-b")
@@ -199,16 +215,21 @@ async def test_two_processes_one_matrix_account_survive_sigkills(
         timed.append(title)
     closes_at = time.time() + 60  # at the latest (the bot's times are whole seconds or so)
 
-    # A burst of commands; SIGKILL the holder once the first answers are in.
-    burst = [await alice.say(room, f"!propose Burst item {n}") for n in range(8)]
-    await alice.wait_for(room, reply_to(burst[1], bot_id), within=60)
-    kill(a)
+    # A burst of commands; the holder is SIGKILLed in its middle, as the vote commits.
+    burst = [await alice.say(room, f"!propose Burst item {n}") for n in range(4)]
+    burst.append(await alice.say(room, "!vote 1 yes"))
+    burst += [await alice.say(room, f"!propose Burst item {n}") for n in range(4, 7)]
+    assert a.process is not None
+    await until(lambda: a.process is not None and a.process.poll() is not None, 60, "the kill")
+    assert a.process.returncode == -signal.SIGKILL and "crash_after_commit" in a.log
     took_over = await until(
         lambda: "bot-b now holds matrix" in b.log, 30, "bot-b takes over after SIGKILL"
     )
     assert took_over < 10, took_over
     for event_id in burst:
-        await alice.wait_for(room, reply_to(event_id, bot_id), within=60)
+        await in_history(alice, room, reply_to(event_id, bot_id))
+    vote_answer = await in_history(alice, room, reply_to(burst[4], bot_id))
+    assert "recorded" in str(vote_answer["content"].get("body")), vote_answer
     # bot-a comes back, as the standby now.
     a2 = bots.start("bot-a")
     await until(lambda: "bot-a stands by" in a2.log, 60, "bot-a stands by again")
@@ -218,14 +239,14 @@ async def test_two_processes_one_matrix_account_survive_sigkills(
     kill(b)
     killed_at = time.time()
     for number, title in enumerate(timed, start=1):
-        await alice.wait_for(room, result_of(number, title, bot_id), within=60)
+        await in_history(alice, room, result_of(number, title, bot_id))
     announced_within = time.time() - closes_at
     assert "bot-a now holds matrix" in a2.log
     assert announced_within < 20, (announced_within, killed_at)
 
     # A sentinel: once its answer is in, every earlier answer would be too.
     last = await alice.say(room, "!member list")
-    await alice.wait_for(room, reply_to(last, bot_id), within=60)
+    await in_history(alice, room, reply_to(last, bot_id))
     for event_id in [setup, *burst, last]:
         answers = await matching(alice, room, reply_to(event_id, bot_id))
         assert len(answers) == 1, (event_id, len(answers), bots.logs)
