@@ -33,7 +33,7 @@ def process_name(configured: str = "") -> str:
 
 
 @dataclass(frozen=True)
-class Role:
+class HolderRole:
     """A platform connection only one process may hold: one advisory lock per key."""
 
     platform: str
@@ -45,21 +45,22 @@ class Role:
         return tuple(k for c, k in self.keys if c == DISCORD_KEY and k != ALL_SHARDS)
 
 
-def matrix_role(user_id: str) -> Role:
-    return Role("matrix", ((MATRIX_KEY, zlib.crc32(user_id.encode()) & 0x7FFFFFFF),), "matrix")
+def matrix_role(user_id: str) -> HolderRole:
+    account = zlib.crc32(user_id.encode()) & 0x7FFFFFFF
+    return HolderRole("matrix", ((MATRIX_KEY, account),), "matrix")
 
 
-def discord_role(shard_ids: Sequence[int]) -> Role:
+def discord_role(shard_ids: Sequence[int]) -> HolderRole:
     if not shard_ids:
-        return Role("discord", ((DISCORD_KEY, ALL_SHARDS),), "discord (all shards)")
+        return HolderRole("discord", ((DISCORD_KEY, ALL_SHARDS),), "discord (all shards)")
     ids = sorted(shard_ids)
     label = "discord shards " + ",".join(str(i) for i in ids)
-    return Role("discord", tuple((DISCORD_KEY, i) for i in ids), label)
+    return HolderRole("discord", tuple((DISCORD_KEY, i) for i in ids), label)
 
 
 @dataclass
 class _Held:
-    role: Role
+    role: HolderRole
     lost: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -90,18 +91,18 @@ class Holders:
         self._lock = asyncio.Lock()
         self._beat: asyncio.Task[None] | None = None
 
-    def holds(self, role: Role) -> bool:
+    def holds(self, role: HolderRole) -> bool:
         held = self._held.get(role.label)
         return held is not None and not held.lost.is_set()
 
-    def lost(self, role: Role) -> asyncio.Event:
+    def lost(self, role: HolderRole) -> asyncio.Event:
         """Set when this process no longer holds `role` (it must stop using the connection)."""
         held = self._held.get(role.label)
         if held is None:
             raise RuntimeError(f"{role.label} is not held by this process")
         return held.lost
 
-    async def claim(self, role: Role) -> bool:
+    async def claim(self, role: HolderRole) -> bool:
         """Take `role` without waiting: every one of its locks, or none."""
         if self.holds(role):
             return True
@@ -132,7 +133,7 @@ class Holders:
                 self._beat = asyncio.create_task(self._keepalive(), name="holder-keepalive")
             return True
 
-    async def wait_for(self, role: Role, stopping: asyncio.Event) -> bool:
+    async def wait_for(self, role: HolderRole, stopping: asyncio.Event) -> bool:
         """Poll until `role` is ours (True) or `stopping` is set (False)."""
         while not stopping.is_set():
             if await self.claim(role):
@@ -141,7 +142,7 @@ class Holders:
                 await asyncio.wait_for(stopping.wait(), timeout=self.poll_seconds)
         return False
 
-    async def release(self, role: Role) -> None:
+    async def release(self, role: HolderRole) -> None:
         held = self._held.pop(role.label, None)
         if held is None or not self.shared:
             return

@@ -18,7 +18,7 @@ from bot.clock import Clock, OffsetClock, SystemClock
 from bot.config import Settings
 from bot.db.lock import DatabaseLock
 from bot.files import private_dir, sqlite_path
-from bot.holders import Holders, Role, discord_role, matrix_role, process_name
+from bot.holders import HolderRole, Holders, discord_role, matrix_role, process_name
 from bot.operator_errors import OperatorError
 from bot.platforms import load
 from bot.ports import ChatAdapter, HomeRoom
@@ -162,7 +162,7 @@ async def run_bot(
             await holders.close()
 
 
-def role_of(settings: Settings, platform: str) -> Role | None:
+def role_of(settings: Settings, platform: str) -> HolderRole | None:
     """What only one process on the database may hold of `platform`: the Matrix account's
     session; the Discord shards of this process (all of them without `shard_ids`)."""
     if platform == "matrix":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from bot.holders import Holders, Role
+from bot.holders import HolderRole, Holders
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Supervisor:
         backoff: Backoff | None = None,
         *,
         holders: Holders | None = None,
-        role: Role | None = None,
+        role: HolderRole | None = None,
     ) -> None:
         self.platform = platform
         self.holders = holders
