@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, true, update
 
-from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, Vote
+from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
 from bot.domain.timeparse import format_local, later, parse_duration, parse_when
@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.services import ballots
 from bot.services.ballots import Cast
 from bot.services.context import Context
-from bot.services.members import active_members
+from bot.services.members import covers, membership_tick
 
 DEFAULT_VOTING_TIME = timedelta(days=7)
 MIN_VOTING_TIME = timedelta(seconds=10)
@@ -313,24 +313,32 @@ async def _create(
 
 
 async def open_decision(ctx: Context, decision: Decision) -> bool:
-    """scheduled → open, snapshotting who is eligible. Returns False if it was not scheduled
-    (already opened by another job or process)."""
+    """scheduled → open, fixing who is eligible: the members at this tick of the co-op's
+    membership clock (SPEC §4). Returns False if it was not scheduled (already opened by
+    another job or process)."""
     now = ctx.clock.now()
+    seq = await membership_tick(ctx, decision.coop_id)
     changed = await ctx.session.execute(
         update(Decision)
         .where(Decision.id == decision.id, Decision.status == "scheduled")
-        .values(status="open", opened_at=now)
+        .values(status="open", opened_at=now, opened_seq=seq)
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    members = await active_members(ctx, decision.coop_id)
-    for member in members:
-        ctx.session.add(Eligibility(decision_id=decision.id, member_id=member.id))
+    eligible = int(
+        await ctx.session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.coop_id == decision.coop_id, covers(seq))
+        )
+        or 0
+    )
     decision.status = "open"
     decision.opened_at = now
-    decision.eligible_count = len(members)
-    ctx.audit("decision.open", f"decision:{decision.number}", eligible=len(members))
+    decision.opened_seq = seq
+    decision.eligible_count = eligible
+    ctx.audit("decision.open", f"decision:{decision.number}", eligible=eligible)
     return True
 
 
@@ -359,7 +367,7 @@ async def current_votes(ctx: Context, decision: Decision) -> list[Cast]:
 def count(decision: Decision, votes: Sequence[Cast]) -> Count:
     """Count current votes under the decision's method (SPEC §4), from what was cast.
 
-    Eligibility is the snapshot taken when voting opened: a member removed since keeps the
+    Eligibility is fixed when voting opened: a member removed since keeps the
     vote they cast, and `eligible` does not shrink, so removing someone can't change a
     running count or its quorum. Members admitted later are not in it at all."""
     return count_grouped(decision, [(vote, 1) for vote in votes])
@@ -447,7 +455,8 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
 def _not_voted(decision: Decision) -> tuple[ColumnElement[bool], ...]:
     voted = select(Vote.member_id).where(Vote.decision_id == decision.id)
     return (
-        Eligibility.decision_id == decision.id,
+        Membership.coop_id == decision.coop_id,
+        covers(decision.opened_seq),
         Member.id.not_in(voted),
         Member.active == true(),
     )
@@ -459,7 +468,7 @@ async def non_voters(
     """The eligible active members without a vote, by name; with `limit`, only the first."""
     query = (
         select(Member)
-        .join(Eligibility, Eligibility.member_id == Member.id)
+        .join(Membership, Membership.member_id == Member.id)
         .where(*_not_voted(decision))
         .order_by(Member.name)
     )
@@ -473,7 +482,7 @@ async def count_non_voters(ctx: Context, decision: Decision) -> int:
     found = await ctx.session.scalar(
         select(func.count())
         .select_from(Member)
-        .join(Eligibility, Eligibility.member_id == Member.id)
+        .join(Membership, Membership.member_id == Member.id)
         .where(*_not_voted(decision))
     )
     return int(found or 0)
@@ -530,13 +539,12 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
     # Whether they may vote, and the vote they cast already (if any), in one statement.
     eligible = (
         await ctx.session.execute(
-            select(Eligibility.member_id, Vote)
+            select(Membership.member_id, Vote)
             .outerjoin(
-                Vote,
-                (Vote.decision_id == Eligibility.decision_id)
-                & (Vote.member_id == Eligibility.member_id),
+                Vote, (Vote.decision_id == decision.id) & (Vote.member_id == Membership.member_id)
             )
-            .where(Eligibility.decision_id == decision.id, Eligibility.member_id == member.id)
+            .where(Membership.member_id == member.id, covers(decision.opened_seq))
+            .limit(1)
         )
     ).first()
     if eligible is None:

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 
-from bot.db.models import Identity, Member
+from bot.db.models import Coop, Identity, Member, Membership
 from bot.errors import UserError
 from bot.invocation import Actor
 from bot.services import codes
@@ -44,6 +44,48 @@ def display_name_for(ctx: Context, identity: str) -> str:
     return user[:100]
 
 
+async def membership_tick(ctx: Context, coop_id: int) -> int:
+    """The next value of the co-op's membership clock. The UPDATE holds the co-op's row until
+    the transaction ends (PostgreSQL; SQLite transactions are serialised), so joins, leaves
+    and openings take their numbers in the order they commit."""
+    seq = await ctx.session.scalar(
+        update(Coop)
+        .where(Coop.id == coop_id)
+        .values(membership_seq=Coop.membership_seq + 1)
+        .returning(Coop.membership_seq)
+        .execution_options(synchronize_session=False)
+    )
+    assert seq is not None
+    return int(seq)
+
+
+async def start_membership(ctx: Context, member: Member) -> None:
+    """`member` becomes (again) a member: a new stretch from the next tick."""
+    seq = await membership_tick(ctx, member.coop_id)
+    ctx.session.add(Membership(coop_id=member.coop_id, member_id=member.id, joined_seq=seq))
+
+
+async def end_membership(ctx: Context, member: Member) -> None:
+    """`member` leaves: their open stretch ends at the next tick."""
+    seq = await membership_tick(ctx, member.coop_id)
+    await ctx.session.execute(
+        update(Membership)
+        .where(Membership.member_id == member.id, Membership.left_seq.is_(None))
+        .values(left_seq=seq)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def covers(seq: int | None) -> ColumnElement[bool]:
+    """A Membership row covering the membership clock's `seq` (a member at that moment);
+    nothing covers None (a decision that never opened)."""
+    if seq is None:
+        return Membership.id.is_(None)
+    return and_(
+        Membership.joined_seq < seq, or_(Membership.left_seq.is_(None), Membership.left_seq > seq)
+    )
+
+
 async def member_by_identity(ctx: Context, coop_id: int, identity: str) -> Member | None:
     return await ctx.session.scalar(
         select(Member)
@@ -71,14 +113,6 @@ async def find_member(ctx: Context, token: str) -> Member:
             f"see who is with `{ctx.prefix}member list`",
         )
     return member
-
-
-async def active_members(ctx: Context, coop_id: int) -> Sequence[Member]:
-    return (
-        await ctx.session.scalars(
-            select(Member).where(Member.coop_id == coop_id, Member.active).order_by(Member.name)
-        )
-    ).all()
 
 
 MEMBER_PAGE_SIZE = 200  # names per `member list` reply
@@ -166,6 +200,7 @@ async def create_member(
     )
     ctx.session.add(member)
     await ctx.session.flush()
+    await start_membership(ctx, member)
     ctx.session.add(
         Identity(
             coop_id=coop_id,
@@ -219,6 +254,7 @@ async def remove_member(ctx: Context, token: str) -> Member:
         )
     member.active = False
     member.removed_at = ctx.clock.now()
+    await end_membership(ctx, member)
     ctx.audit("member.remove", f"member:{member.id}")
     return member
 
