@@ -9,6 +9,9 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import noload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
 from bot.domain import polls, proposals
@@ -352,11 +355,16 @@ async def get_decision(ctx: Context, number: int, *, lock: bool = False) -> Deci
         query = query.with_for_update().execution_options(populate_existing=True)
     decision = await ctx.session.scalar(query)
     if decision is None:
-        raise UserError(
-            f"There is no decision #{number} in {coop.name}",
-            f"see them with `{ctx.prefix}list all`",
-        )
+        raise _no_decision(ctx, number)
     return decision
+
+
+def _no_decision(ctx: Context, number: int) -> UserError:
+    coop = ctx.require_coop()
+    return UserError(
+        f"There is no decision #{number} in {coop.name}",
+        f"see them with `{ctx.prefix}list all`",
+    )
 
 
 async def current_votes(ctx: Context, decision: Decision) -> list[Cast]:
@@ -531,23 +539,77 @@ def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
         )
 
 
+async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision, bool]:
+    """Decision #`number` locked for a vote (as get_decision) and whether `member` may vote
+    on it, in one statement; a poll's options then in a second."""
+    coop = ctx.require_coop()
+    row = (
+        await ctx.session.execute(
+            select(Decision, Membership.id)
+            .outerjoin(
+                Membership, (Membership.member_id == member.id) & covers(Decision.opened_seq)
+            )
+            .where(Decision.coop_id == coop.id, Decision.number == number)
+            .limit(1)
+            # A proposal has no options: they are read for a poll only.
+            .options(noload(Decision.options))
+            .with_for_update(of=Decision)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
+        raise _no_decision(ctx, number)
+    decision, stretch = row
+    if decision.kind == "poll":
+        options = await ctx.session.scalars(
+            select(DecisionOption)
+            .where(DecisionOption.decision_id == decision.id)
+            .order_by(DecisionOption.position)
+        )
+        set_committed_value(decision, "options", list(options))
+    return decision, stretch is not None
+
+
+async def _store_vote(
+    ctx: Context, decision: Decision, member: Member, cast: Cast, reason: str
+) -> bool:
+    """Write `member`'s current vote in one statement: a new row, or (the row they cast
+    before) the new choice with one more change. Returns whether it was a change. Atomic on
+    both databases: two votes of one member at once are a cast and a change, never two rows
+    or a lost change."""
+    stored_choice, stored_ballot = ballots.stored(cast)
+    dialect = ctx.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Vote).values(
+        decision_id=decision.id,
+        member_id=member.id,
+        choice=stored_choice,
+        ballot=stored_ballot,
+        reason=reason,
+        cast_at=ctx.clock.now(),
+        changes=0,
+    )
+    changes = await ctx.session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=["decision_id", "member_id"],
+            set_={
+                "choice": statement.excluded.choice,
+                "ballot": statement.excluded.ballot,
+                "reason": statement.excluded.reason,
+                "cast_at": statement.excluded.cast_at,
+                "changes": Vote.changes + 1,
+            },
+        ).returning(Vote.changes)
+    )
+    return bool(changes)
+
+
 async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
     coop = ctx.require_coop()
     member = ctx.require_actor()
-    decision = await get_decision(ctx, number, lock=True)
+    decision, eligible = await _for_vote(ctx, number, member)
     _check_open_for_votes(ctx, decision)
-    # Whether they may vote, and the vote they cast already (if any), in one statement.
-    eligible = (
-        await ctx.session.execute(
-            select(Membership.member_id, Vote)
-            .outerjoin(
-                Vote, (Vote.decision_id == decision.id) & (Vote.member_id == Membership.member_id)
-            )
-            .where(Membership.member_id == member.id, covers(decision.opened_seq))
-            .limit(1)
-        )
-    ).first()
-    if eligible is None:
+    if not eligible:
         raise UserError(
             f"You joined {coop.name} after #{number} opened, so you can't vote on it",
             "you can vote on every decision that opens from now on",
@@ -570,29 +632,11 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
                 polls.PollMethod(decision.method), labels, choice_text, number, prefix=ctx.prefix
             )
         )
-    stored_choice, stored_ballot = ballots.stored(cast)
-    existing: Vote | None = eligible[1]
-    now = ctx.clock.now()
-    if existing is None:
-        ctx.session.add(
-            Vote(
-                decision_id=decision.id,
-                member_id=member.id,
-                choice=stored_choice,
-                ballot=stored_ballot,
-                reason=reason_text,
-                cast_at=now,
-            )
-        )
-    else:
-        existing.choice, existing.ballot = stored_choice, stored_ballot
-        existing.reason, existing.cast_at = reason_text, now
-        existing.changes += 1
+    changed = await _store_vote(ctx, decision, member, cast, reason_text)
     # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
     detail: dict[str, Any] = {} if decision.secret else {"choice": cast.letters()}
-    ctx.audit("vote.change" if existing else "vote.cast", f"decision:{number}", **detail)
-    await ctx.session.flush()
-    return VoteResult(decision, existing is not None, cast)
+    ctx.audit("vote.change" if changed else "vote.cast", f"decision:{number}", **detail)
+    return VoteResult(decision, changed, cast)
 
 
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:

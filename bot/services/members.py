@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
 
-from bot.db.models import Coop, Identity, Member, Membership
+from bot.db.models import Coop, Identity, Member, Membership, RoomBinding
 from bot.errors import UserError
-from bot.invocation import Actor
+from bot.invocation import Actor, RoomRef
 from bot.services import codes
 from bot.services.codes import CodeRefused
 from bot.services.context import Context
@@ -76,9 +77,11 @@ async def end_membership(ctx: Context, member: Member) -> None:
     )
 
 
-def covers(seq: int | None) -> ColumnElement[bool]:
-    """A Membership row covering the membership clock's `seq` (a member at that moment);
-    nothing covers None (a decision that never opened)."""
+def covers(
+    seq: int | ColumnElement[int | None] | InstrumentedAttribute[int | None] | None,
+) -> ColumnElement[bool]:
+    """A Membership row covering the membership clock's `seq` (a member at that moment): a
+    number or a column (Decision.opened_seq). Nothing covers None (a decision not opened)."""
     if seq is None:
         return Membership.id.is_(None)
     return and_(
@@ -86,12 +89,42 @@ def covers(seq: int | None) -> ColumnElement[bool]:
     )
 
 
+async def coop_and_actor(
+    ctx: Context, room: RoomRef, identity: str
+) -> tuple[Coop | None, Member | None]:
+    """The co-op bound to `room` and the active member `identity` is in it (with their
+    identities), in one statement."""
+    member = aliased(Member)
+    row = (
+        (
+            await ctx.session.execute(
+                select(Coop, member)
+                .select_from(RoomBinding)
+                .join(Coop, Coop.id == RoomBinding.coop_id)
+                .outerjoin(
+                    Identity, (Identity.coop_id == Coop.id) & (Identity.identity == identity)
+                )
+                .outerjoin(member, (member.id == Identity.member_id) & member.active)
+                .where(RoomBinding.platform == room.platform, RoomBinding.room_id == room.room_id)
+                .options(joinedload(member.identities))
+            )
+        )
+        .unique()
+        .first()
+    )
+    if row is None:
+        return None, None
+    return row[0], row[1]
+
+
 async def member_by_identity(ctx: Context, coop_id: int, identity: str) -> Member | None:
-    return await ctx.session.scalar(
+    found = await ctx.session.execute(
         select(Member)
         .join(Identity, Identity.member_id == Member.id)
         .where(Identity.coop_id == coop_id, Identity.identity == identity, Member.active)
+        .options(joinedload(Member.identities))
     )
+    return found.unique().scalar_one_or_none()
 
 
 async def find_member(ctx: Context, token: str) -> Member:
