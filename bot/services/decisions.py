@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy import ScalarSelect, Select, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import noload
+from sqlalchemy.orm import aliased, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
@@ -350,13 +350,32 @@ async def get_decision(ctx: Context, number: int, *, lock: bool = False) -> Deci
     (PostgreSQL; SQLite transactions are serialised anyway), so a vote and a close of the
     same decision never interleave: a vote lands before the count or is refused after it."""
     coop = ctx.require_coop()
-    query = select(Decision).where(Decision.coop_id == coop.id, Decision.number == number)
+    query = (
+        select(Decision)
+        .where(Decision.coop_id == coop.id, Decision.number == number)
+        # A proposal has no options: they are read for a poll only (_load_options).
+        .options(noload(Decision.options))
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     decision = await ctx.session.scalar(query)
     if decision is None:
         raise _no_decision(ctx, number)
+    await _load_options(ctx, decision)
     return decision
+
+
+async def _load_options(ctx: Context, decision: Decision) -> None:
+    """A poll's options, read after a query that left them out (`noload`): loaded
+    explicitly, as a refresh would apply that query's `noload` again."""
+    if decision.kind != "poll":
+        return
+    options = await ctx.session.scalars(
+        select(DecisionOption)
+        .where(DecisionOption.decision_id == decision.id)
+        .order_by(DecisionOption.position)
+    )
+    set_committed_value(decision, "options", list(options))
 
 
 def _no_decision(ctx: Context, number: int) -> UserError:
@@ -460,13 +479,50 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
     return {d.id: _turnout(d, _readable(d, choices[d.id])) for d in found}
 
 
-def _not_voted(decision: Decision) -> tuple[ColumnElement[bool], ...]:
-    voted = select(Vote.member_id).where(Vote.decision_id == decision.id)
+def _voted(decision: Decision) -> Select[int]:
+    return select(Vote.member_id).where(Vote.decision_id == decision.id)
+
+
+def _waiting_members(decision: Decision) -> Select[Member]:
+    """The eligible active members without a vote, by name: walked in the order of the
+    members' name index, so the first page stops early."""
+    eligible = (
+        select(Membership.id)
+        .where(Membership.member_id == Member.id, covers(decision.opened_seq))
+        .exists()
+    )
     return (
-        Membership.coop_id == decision.coop_id,
-        covers(decision.opened_seq),
-        Member.id.not_in(voted),
-        Member.active == true(),
+        select(Member)
+        .where(
+            Member.coop_id == decision.coop_id,
+            Member.active == true(),
+            eligible,
+            Member.id.not_in(_voted(decision)),
+        )
+        .order_by(Member.name)
+    )
+
+
+def _waiting_count(decision: Decision) -> ScalarSelect[int]:
+    """How many eligible active members have not voted, from the membership stretches
+    alone (an active member is one with an open stretch)."""
+    stretch, current = aliased(Membership), aliased(Membership)
+    active = or_(
+        stretch.left_seq.is_(None),
+        select(current.id)
+        .where(current.member_id == stretch.member_id, current.left_seq.is_(None))
+        .exists(),
+    )
+    return (
+        select(func.count())
+        .select_from(stretch)
+        .where(
+            stretch.coop_id == decision.coop_id,
+            covers(decision.opened_seq, stretch),
+            active,
+            stretch.member_id.not_in(_voted(decision)),
+        )
+        .scalar_subquery()
     )
 
 
@@ -474,12 +530,7 @@ async def non_voters(
     ctx: Context, decision: Decision, limit: int | None = None
 ) -> Sequence[Member]:
     """The eligible active members without a vote, by name; with `limit`, only the first."""
-    query = (
-        select(Member)
-        .join(Membership, Membership.member_id == Member.id)
-        .where(*_not_voted(decision))
-        .order_by(Member.name)
-    )
+    query = _waiting_members(decision)
     if limit is not None:
         query = query.limit(limit)
     return (await ctx.session.scalars(query)).all()
@@ -487,13 +538,18 @@ async def non_voters(
 
 async def count_non_voters(ctx: Context, decision: Decision) -> int:
     """How many eligible active members have not voted, counted in SQL."""
-    found = await ctx.session.scalar(
-        select(func.count())
-        .select_from(Member)
-        .join(Membership, Membership.member_id == Member.id)
-        .where(*_not_voted(decision))
-    )
-    return int(found or 0)
+    return int(await ctx.session.scalar(select(_waiting_count(decision))) or 0)
+
+
+async def waiting(ctx: Context, decision: Decision, limit: int) -> tuple[Sequence[Member], int]:
+    """The first `limit` eligible active members without a vote (by name) and how many
+    there are in all, in one statement."""
+    rows = (
+        await ctx.session.execute(
+            _waiting_members(decision).add_columns(_waiting_count(decision)).limit(limit)
+        )
+    ).all()
+    return [member for member, _ in rows], (int(rows[0][1]) if rows else 0)
 
 
 async def block_reasons(ctx: Context, decision: Decision) -> Sequence[tuple[Member, str]]:
@@ -560,13 +616,7 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
     if row is None:
         raise _no_decision(ctx, number)
     decision, stretch = row
-    if decision.kind == "poll":
-        options = await ctx.session.scalars(
-            select(DecisionOption)
-            .where(DecisionOption.decision_id == decision.id)
-            .order_by(DecisionOption.position)
-        )
-        set_committed_value(decision, "options", list(options))
+    await _load_options(ctx, decision)
     return decision, stretch is not None
 
 
@@ -645,6 +695,7 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     # Re-read under a row lock: a vote in flight either commits before this count or
     # sees the decision closed.
     await ctx.session.refresh(decision, with_for_update=True)
+    await _load_options(ctx, decision)
     if decision.status != "open":
         return None
     if not early and decision.closes_at > ctx.clock.now():

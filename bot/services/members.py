@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
+from sqlalchemy.orm.util import AliasedClass
 
 from bot.db.models import Coop, Identity, Member, Membership, RoomBinding
 from bot.errors import UserError
@@ -79,14 +80,14 @@ async def end_membership(ctx: Context, member: Member) -> None:
 
 def covers(
     seq: int | ColumnElement[int | None] | InstrumentedAttribute[int | None] | None,
+    stretch: type[Membership] | AliasedClass[Membership] = Membership,
 ) -> ColumnElement[bool]:
-    """A Membership row covering the membership clock's `seq` (a member at that moment): a
-    number or a column (Decision.opened_seq). Nothing covers None (a decision not opened)."""
+    """A Membership row (or an alias of the table: `stretch`) covering the membership
+    clock's `seq`, a member at that moment: a number or a column (Decision.opened_seq).
+    Nothing covers None (a decision not opened)."""
     if seq is None:
-        return Membership.id.is_(None)
-    return and_(
-        Membership.joined_seq < seq, or_(Membership.left_seq.is_(None), Membership.left_seq > seq)
-    )
+        return stretch.id.is_(None)
+    return and_(stretch.joined_seq < seq, or_(stretch.left_seq.is_(None), stretch.left_seq > seq))
 
 
 async def coop_and_actor(
