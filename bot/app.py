@@ -111,10 +111,13 @@ class Core:
         run, since a command may have set or moved a deadline)."""
         self._listeners.append(listener)
 
-    async def answer(self, invocation: Invocation) -> Sequence[Answer]:
+    async def answer(
+        self, invocation: Invocation, *, shown_at_once: bool = False
+    ) -> Sequence[Answer]:
         """Run one command. The answers to a change come with their stored delivery, which
-        the adapter sends through `deliver` (so a crash before that cannot lose them)."""
-        answers = await self.dispatcher.handle(invocation)
+        the adapter sends through `deliver` (so a crash before that cannot lose them);
+        `shown_at_once`: the caller shows them as this returns, nothing is stored."""
+        answers = await self.dispatcher.handle(invocation, shown_at_once=shown_at_once)
         for listener in self._listeners:
             await listener()
         self._crash_after_commit(invocation, answers)
@@ -122,9 +125,8 @@ class Core:
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
         """Run one command whose replies the caller shows at once (tests, a card refresh):
-        its stored answers are marked sent right away."""
-        answers = await self.answer(invocation)
-        await self.courier.mark_sent([a.delivery.delivery_id for a in answers if a.delivery])
+        they are not stored for delivery (Dispatcher.handle, `shown_at_once`)."""
+        answers = await self.answer(invocation, shown_at_once=True)
         return [a.reply for a in answers]
 
     async def deliver(self, delivery: Delivery, send: Send) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,8 +30,8 @@ from bot.invocation import Invocation
 from bot.outgoing import Answer
 from bot.render.document import Reply, error
 from bot.services.context import Context
-from bot.services.coops import coop_for_room, coop_of_person
-from bot.services.members import member_by_identity
+from bot.services.coops import coop_of_person
+from bot.services.members import coop_and_actor, member_by_identity
 from bot.services.outbox import acknowledge
 
 log = logging.getLogger(__name__)
@@ -119,15 +120,19 @@ class Dispatcher:
         self._owner = owner  # who holds the lease on stored answers (this process)
         self._observe = observe
 
-    async def handle(self, inv: Invocation) -> list[Answer]:
+    async def handle(self, inv: Invocation, *, shown_at_once: bool = False) -> list[Answer]:
         """The replies to `inv`. When the command changed state, its replies are stored
         in the same transaction (leased by this process), so that a crash between the
         commit and the send cannot leave the change unacknowledged. A message seen before
-        gets nothing: its answers were sent, or are in the outbox."""
+        gets nothing: its answers were sent, or are in the outbox.
+
+        `shown_at_once`: the caller shows the replies itself as soon as this returns
+        (Core.handle). They are then not stored: storing them and marking them sent in the
+        same transaction would leave nothing behind either."""
         started = time.perf_counter()
         outcome = _Outcome()
         try:
-            found = await self._run(inv, outcome)
+            found = await self._run(inv, outcome, store=not shown_at_once)
         finally:
             # Names and ids only: the text and the parsed arguments may be a secret choice.
             log.debug(
@@ -152,7 +157,9 @@ class Dispatcher:
             answers = [replace(a, binding_changed=True) for a in answers]
         return answers
 
-    async def _run(self, inv: Invocation, outcome: _Outcome) -> list[Reply] | list[Answer]:
+    async def _run(
+        self, inv: Invocation, outcome: _Outcome, *, store: bool = True
+    ) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
             inv = checked(inv)
@@ -172,7 +179,7 @@ class Dispatcher:
                 ctx = await self._context(session, inv)
                 authorise(ctx, cmd)
                 replies = await self._handlers[cmd.command.args](ctx, cmd.args)
-                if ctx.changed and ctx.coop is not None and replies:
+                if store and ctx.changed and ctx.coop is not None and replies:
                     answered: list[Reply] | list[Answer] = await self._store(
                         session,
                         ctx.coop.id,
@@ -251,36 +258,34 @@ class Dispatcher:
 
     async def _context(self, session: AsyncSession, inv: Invocation) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)
-        ctx.coop = await coop_for_room(ctx, inv.room)
+        # The room's co-op and the actor, read fresh in one statement (never cached: another
+        # process may have just changed who is a member or a steward).
+        ctx.coop, ctx.actor = await coop_and_actor(ctx, inv.room, inv.actor.identity)
         if ctx.coop is None and inv.direct:
             ctx.coop = await coop_of_person(ctx, inv.actor.identity)
-        if ctx.coop is not None:
-            ctx.actor = await member_by_identity(ctx, ctx.coop.id, inv.actor.identity)
+            if ctx.coop is not None:
+                ctx.actor = await member_by_identity(ctx, ctx.coop.id, inv.actor.identity)
         return ctx
 
     async def _seen(self, session: AsyncSession, inv: Invocation) -> bool:
-        found = await session.get(HandledMessage, (inv.room.platform, inv.message_id))
-        if found is not None:
-            return True
-        session.add(
-            HandledMessage(
+        """Whether `inv`'s message was handled before; if not, it is now recorded as
+        handled, in one statement (an insert that does nothing on a duplicate)."""
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        inserted = await session.execute(
+            insert(HandledMessage)
+            .values(
                 platform=inv.room.platform, message_id=inv.message_id, handled_at=self._clock.now()
             )
+            .on_conflict_do_nothing(index_elements=["platform", "message_id"])
         )
-        await session.flush()
-        return False
+        return bool(inserted.rowcount != 1)  # type: ignore[attr-defined]
 
     async def _remember(self, inv: Invocation) -> None:
+        """Record a refused command's message as handled (its transaction was undone)."""
         try:
             async with self._sessions() as session, session.begin():
-                if await session.get(HandledMessage, (inv.room.platform, inv.message_id)) is None:
-                    session.add(
-                        HandledMessage(
-                            platform=inv.room.platform,
-                            message_id=inv.message_id,
-                            handled_at=self._clock.now(),
-                        )
-                    )
+                await self._seen(session, inv)
         except IntegrityError:
             pass
 

@@ -87,8 +87,9 @@ async def show(ctx: Context, args: ShowArgs) -> list[Reply]:
     count = await decisions.tally(ctx, decision)
     is_open = decision.status == DecisionStatus.OPEN
     # A large co-op's card names the first few non-voters and counts the rest in SQL.
-    waiting = await decisions.non_voters(ctx, decision, render.WAITING_SHOWN) if is_open else []
-    waiting_total = await decisions.count_non_voters(ctx, decision) if waiting else 0
+    waiting, waiting_total = (
+        await decisions.waiting(ctx, decision, render.WAITING_SHOWN) if is_open else ([], 0)
+    )
     blockers = await decisions.block_reasons(ctx, decision)
     tz, now = ctx.config.timezone, ctx.clock.now()
     lowered_by = (
