@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -46,6 +48,7 @@ from bot.services.context import Context
 from bot.services.coops import coop_for_room, setup
 from bot.services.registry_sync import RoleHolder, SyncResult
 from bot.services.suggest import suggestions
+from bot.write_watch import watch
 
 log = logging.getLogger(__name__)
 
@@ -103,26 +106,66 @@ class Core:
             on_failure=self._count_send_failure,
         )
         self._listeners: list[Callable[[], Awaitable[None]]] = []
+        self._replanning: asyncio.Task[None] | None = None
+        self._replan_again = False
+        self._pumps: list[Pump] = []
+        watch(engine, due_changed=self._due_changed, outbox_queued=self._wake_pumps)
 
     def after_commands(self, listener: Callable[[], Awaitable[None]]) -> None:
-        """Call `listener` after every handled command (the scheduler re-plans its next
-        run, since a command may have set or moved a deadline)."""
+        """Call `listener` (the scheduler's re-plan) after a commit that changed what is due
+        (a deadline set or moved, a decision opened or closed, a task claimed), in the
+        background: never on a command's reply path, never for a change nothing waits on."""
         self._listeners.append(listener)
 
+    def _due_changed(self) -> None:
+        if not self._listeners:
+            return
+        if self._replanning is not None and not self._replanning.done():
+            self._replan_again = True  # one more pass after the running one, not one each
+            return
+        try:
+            self._replanning = asyncio.get_running_loop().create_task(
+                self._replan(), name="re-plan-due-work"
+            )
+        except RuntimeError:
+            return  # no loop (the engine closing): the scheduler's safety net covers it
+
+    async def _replan(self) -> None:
+        while True:
+            self._replan_again = False
+            for listener in self._listeners:
+                try:
+                    await listener()
+                except Exception:
+                    log.exception("re-planning scheduled work failed; the safety net runs it")
+            if not self._replan_again:
+                return
+
+    async def replanned(self) -> None:
+        """Wait until no re-plan is pending (tests, and Core.handle's callers)."""
+        while self._replanning is not None and not self._replanning.done():
+            await asyncio.shield(self._replanning)
+
+    def _wake_pumps(self) -> None:
+        for pump in self._pumps:
+            pump.wake()
+
     async def answer(self, invocation: Invocation) -> Sequence[Answer]:
-        """Run one command. The answers to a change come with their stored delivery, which
-        the adapter sends through `deliver` (so a crash before that cannot lose them)."""
+        """Run one command. The answers to a change come with their stored delivery, leased
+        by this process, which the adapter sends through `deliver` straight after the
+        commit (a crash before that cannot lose them: the lease runs out and a pump sends
+        them). Re-planning and waking the pumps for other rooms happen in the background."""
         answers = await self.dispatcher.handle(invocation)
-        for listener in self._listeners:
-            await listener()
         self._crash_after_commit(invocation, answers)
         return answers
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
         """Run one command whose replies the caller shows at once (tests, a card refresh):
-        its stored answers are marked sent right away."""
+        its stored answers are marked sent right away, and the scheduler's plan is up to
+        date when it returns."""
         answers = await self.answer(invocation)
         await self.courier.mark_sent([a.delivery.delivery_id for a in answers if a.delivery])
+        await self.replanned()
         return [a.reply for a in answers]
 
     async def deliver(self, delivery: Delivery, send: Send) -> bool:
@@ -139,8 +182,11 @@ class Core:
         every: float,
         before_round: Callable[[], Awaitable[object]] | None = None,
     ) -> Pump:
-        """The drain loop of `platform`'s outbox through `send` (bot.delivery.Pump)."""
-        return Pump(self.courier, platform, send, every=every, before_round=before_round)
+        """The drain loop of `platform`'s outbox through `send` (bot.delivery.Pump); it is
+        woken at once when a commit queues deliveries no sender holds."""
+        pump = Pump(self.courier, platform, send, every=every, before_round=before_round)
+        self._pumps.append(pump)
+        return pump
 
     async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
         """Lease due deliveries for a caller that sends them itself and then calls
@@ -343,6 +389,10 @@ class Core:
             return True
 
     async def close(self) -> None:
+        if self._replanning is not None:
+            self._replanning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replanning
         await self.courier.close()
         await self.engine.dispose()
 
