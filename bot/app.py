@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -43,6 +41,7 @@ from bot.metrics import Metrics
 from bot.operator_errors import OperatorError
 from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
+from bot.replan import Replans
 from bot.services import due, outbox, registry_sync, retention
 from bot.services.context import Context
 from bot.services.coops import coop_for_room, setup
@@ -105,46 +104,32 @@ class Core:
             owner=self.owner,
             on_failure=self._count_send_failure,
         )
-        self._listeners: list[Callable[[], Awaitable[None]]] = []
-        self._replanning: asyncio.Task[None] | None = None
-        self._replan_again = False
+        self._replans = Replans()
         self._pumps: list[Pump] = []
-        watch(engine, due_changed=self._due_changed, outbox_queued=self._wake_pumps)
+        # The secret flag of a decision never changes; which co-op a room belongs to
+        # does (bind, unbind), and then every lookup by room is forgotten.
+        self._secret: dict[tuple[str, str, int], DecisionRef | None] = {}
+        self._rooms_generation = 0
+        watch(
+            engine,
+            due_changed=self._replans.changed,
+            outbox_queued=self._wake_pumps,
+            rooms_changed=self._rooms_changed,
+        )
 
     def after_commands(self, listener: Callable[[], Awaitable[None]]) -> None:
         """Call `listener` (the scheduler's re-plan) after a commit that changed what is due
         (a deadline set or moved, a decision opened or closed, a task claimed), in the
         background: never on a command's reply path, never for a change nothing waits on."""
-        self._listeners.append(listener)
-
-    def _due_changed(self) -> None:
-        if not self._listeners:
-            return
-        if self._replanning is not None and not self._replanning.done():
-            self._replan_again = True  # one more pass after the running one, not one each
-            return
-        try:
-            self._replanning = asyncio.get_running_loop().create_task(
-                self._replan(), name="re-plan-due-work"
-            )
-        except RuntimeError:
-            return  # no loop (the engine closing): the scheduler's safety net covers it
-
-    async def _replan(self) -> None:
-        while True:
-            self._replan_again = False
-            for listener in self._listeners:
-                try:
-                    await listener()
-                except Exception:
-                    log.exception("re-planning scheduled work failed; the safety net runs it")
-            if not self._replan_again:
-                return
+        self._replans.listen(listener)
 
     async def replanned(self) -> None:
         """Wait until no re-plan is pending (tests, and Core.handle's callers)."""
-        while self._replanning is not None and not self._replanning.done():
-            await asyncio.shield(self._replanning)
+        await self._replans.settled()
+
+    def _rooms_changed(self) -> None:
+        self._rooms_generation += 1
+        self._secret.clear()
 
     def _wake_pumps(self) -> None:
         for pump in self._pumps:
@@ -307,17 +292,30 @@ class Core:
         number = cmd.values.get("id")
         if cmd.command.path != ("vote",) or not isinstance(number, int):
             return None
+        key = (invocation.room.platform, invocation.room.room_id, number)
+        if key in self._secret:
+            return self._secret[key]  # no round trip before a vote on a known decision
+        generation = self._rooms_generation
+        exists, found = await self._look_up_secret(invocation.room, number)
+        if exists and generation == self._rooms_generation:
+            self._secret[key] = found
+        return found
+
+    async def _look_up_secret(self, room: RoomRef, number: int) -> tuple[bool, DecisionRef | None]:
+        """Whether decision `number` of `room`'s co-op exists (only then is the answer
+        remembered), and it if it is secret."""
         async with self.sessions() as session:
             ctx = Context(session=session, clock=self.clock, settings=self.settings)
-            coop = await coop_for_room(ctx, invocation.room)
+            coop = await coop_for_room(ctx, room)
             if coop is None:
-                return None
+                return False, None
             secret = await session.scalar(
                 select(Decision.secret).where(
                     Decision.coop_id == coop.id, Decision.number == number
                 )
             )
-        return DecisionRef(coop_id=coop.id, number=number) if secret else None
+        ref = DecisionRef(coop_id=coop.id, number=number) if secret else None
+        return secret is not None, ref
 
     async def run_due_work(self) -> int:
         return await due.run_all(self.sessions, self.clock, self.settings)
@@ -389,10 +387,7 @@ class Core:
             return True
 
     async def close(self) -> None:
-        if self._replanning is not None:
-            self._replanning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._replanning
+        await self._replans.close()
         await self.courier.close()
         await self.engine.dispose()
 

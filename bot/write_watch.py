@@ -1,6 +1,7 @@
 """Notices, from the SQL a transaction ran, whether it changed what is due (the scheduler
-re-plans) or queued outbox deliveries no sender holds yet (the pumps wake up), and says so
-once the transaction has ended."""
+re-plans), queued outbox deliveries no sender holds yet (the pumps wake up) or changed
+which co-op a room belongs to (lookups cached by room are forgotten), and says so once the
+transaction has ended."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ _SET = re.compile(r"\bSET\b(.*?)(?:\bWHERE\b|\bFROM\b|\bRETURNING\b|$)", re.IGNO
 _ASSIGNED = re.compile(r'"?(\w+)"?\s*=')
 _DUE = "coopbot_due_changed"
 _QUEUED = "coopbot_outbox_queued"
+_ROOMS = "coopbot_rooms_changed"
+ROOM_TABLES = frozenset({"room_bindings", "coops"})
 
 
 def changes_due(statement: str) -> bool:
@@ -54,15 +57,26 @@ def queues_unleased(statement: str) -> bool:
     )
 
 
+def rebinds_rooms(statement: str) -> bool:
+    """Whether `statement` binds, unbinds or moves a room, or deletes a co-op."""
+    found = _WRITE.match(statement)
+    if found is None or found.group(2).lower() not in ROOM_TABLES:
+        return False
+    return found.group(2).lower() == "room_bindings" or found.group(1).upper().startswith("DEL")
+
+
 def watch(
     engine: AsyncEngine,
     *,
     due_changed: Callable[[], None],
     outbox_queued: Callable[[], None],
+    rooms_changed: Callable[[], None],
 ) -> None:
-    """Call `due_changed` / `outbox_queued` after a transaction on `engine` that did either
-    ended: when its connection goes back to the pool, so a reader started by the callback
-    sees the commit. A rolled-back transaction calls nothing."""
+    """Call `due_changed` / `outbox_queued` / `rooms_changed` after a transaction on
+    `engine` that did so ended: when its connection goes back to the pool, so a reader
+    started by the callback sees the commit. A rolled-back transaction calls the first two
+    nothing; `rooms_changed` is called as soon as the statement runs too (a lookup that
+    starts meanwhile must not keep what it read)."""
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "after_cursor_execute")
@@ -71,6 +85,9 @@ def watch(
             conn.info[_DUE] = True
         if queues_unleased(statement):
             conn.info[_QUEUED] = True
+        if rebinds_rooms(statement):
+            conn.info[_ROOMS] = True
+            rooms_changed()
 
     @event.listens_for(sync_engine, "rollback")
     def _undone(conn: Any) -> None:
@@ -85,3 +102,5 @@ def watch(
             due_changed()
         if record.info.pop(_QUEUED, False):
             outbox_queued()
+        if record.info.pop(_ROOMS, False):
+            rooms_changed()

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import event, select, update
+
 from bot.app import Core
+from bot.db.models import RoomBinding
 from bot.invocation import RoomRef
 from bot.outgoing import Delivery
-from bot.write_watch import changes_due, queues_unleased
+from bot.write_watch import changes_due, queues_unleased, rebinds_rooms
 from tests.support import invocation, one_time_code, say, setup_coop
 
 GUARD = 10.0  # a failure guard, never a wait the test relies on
@@ -99,3 +102,41 @@ def test_which_statements_change_what_is_due() -> None:
     assert not queues_unleased(
         "INSERT INTO outbox_deliveries (outbox_id, leased_until, lease_owner) VALUES (?, ?, ?)"
     )
+    assert rebinds_rooms("UPDATE room_bindings SET coop_id=? WHERE room_bindings.id = ?")
+    assert rebinds_rooms("DELETE FROM coops WHERE coops.id = ?")
+    assert not rebinds_rooms("UPDATE coops SET next_decision_number=? WHERE coops.id = ?")
+
+
+async def test_the_secret_ballot_lookup_before_a_vote_is_remembered_until_rooms_move(
+    core: Core,
+) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!propose Open vote closes:1d")
+    other = RoomRef("console", "other")
+    assert "set up" in await say(core, "zed", "!coop setup Elsewhere", other)
+    await say(core, "zed", "!propose Hidden secret:yes closes:1d", other)
+    vote = invocation("bob", "!vote 1 yes")
+    assert await core.secret_vote(vote) is None
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(core.engine.sync_engine, "after_cursor_execute", count)
+    try:
+        assert await core.secret_vote(vote) is None
+        assert statements == []  # no round trip before a vote on a known decision
+    finally:
+        event.remove(core.engine.sync_engine, "after_cursor_execute", count)
+    # The console room now belongs to the other co-op, whose #1 is secret.
+    async with core.sessions() as session, session.begin():
+        moved = await session.scalar(
+            select(RoomBinding.coop_id).where(RoomBinding.room_id == other.room_id)
+        )
+        await session.execute(
+            update(RoomBinding)
+            .where(RoomBinding.room_id == vote.room.room_id)
+            .values(coop_id=moved)
+        )
+    found = await core.secret_vote(vote)
+    assert found is not None and found.coop_id == moved
