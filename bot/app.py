@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Coop, Decision, PlatformMessage
+from bot.db.one_writer import one_writer
 from bot.db.optimize import optimize
 from bot.db.prepare import prepare_sqlite
 from bot.db.status import schema_status
@@ -106,6 +107,8 @@ class Core:
         )
         self._replans = Replans()
         self._pumps: list[Pump] = []
+        if engine.dialect.name == "sqlite":
+            one_writer(engine)
         # The secret flag of a decision never changes; which co-op a room belongs to
         # does (bind, unbind), and then every lookup by room is forgotten.
         self._secret: dict[tuple[str, str, int], DecisionRef | None] = {}

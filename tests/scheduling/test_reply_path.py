@@ -140,3 +140,22 @@ async def test_the_secret_ballot_lookup_before_a_vote_is_remembered_until_rooms_
         )
     found = await core.secret_vote(vote)
     assert found is not None and found.coop_id == moved
+
+
+async def test_many_commands_at_once_on_sqlite_all_commit(core: Core) -> None:
+    names = tuple(f"m{n:02}" for n in range(30))
+    await setup_coop(core, members=names)
+    await say(core, "alice", "!propose Together closes:1d")
+    answers = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                core.answer(invocation(name, f"!vote 1 {'yes' if n % 2 else 'no'}"))
+                for n, name in enumerate(names)
+            )
+        ),
+        60,
+    )
+    texts = [str(a[0].reply) for a in answers]
+    assert not [t for t in texts if "went wrong" in t or "collided" in t], texts
+    shown = await say(core, "alice", "!show 1")
+    assert "turnout 30/31" in shown, shown
