@@ -184,10 +184,10 @@ class SyncLoop:
             while self.lanes.in_hand > MAX_IN_HAND:
                 await asyncio.wait({saved}, timeout=1.0)
             self.ready.set()
+            # Outbox deliveries go out with the pump's rounds (woken when this process
+            # queues some), off this loop: the next sync is not held up by them, and
+            # the commands of this sync do not wait behind a lease round.
             await self.private.flush()
-            # Deliveries another process queued go out with the pump's next round, off
-            # this loop (the next sync is not held up by them).
-            self.outgoing.pump(core).wake()
 
     @staticmethod
     def _raise_failure(checkpoints: Checkpoints) -> None:
