@@ -266,6 +266,8 @@ def main() -> int:
     found["load"] = f"{load} before, " + "/".join(f"{x:.1f}" for x in os.getloadavg()) + " after"
     found["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     found["history"] = _history(out / "performance-matrix.json", found)
+    if os.environ.get("BENCH_NOTE"):
+        found["note"] = os.environ["BENCH_NOTE"]  # what the reader should know of this run
     (out / "performance-matrix.json").write_text(json.dumps(found, indent=1) + "\n")
     stored = out / "performance.json"
     if stored.exists():

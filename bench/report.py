@@ -275,6 +275,7 @@ def _matrix(path: Path) -> list[str]:
         f"({echo['answered']} answered) | {burst['ratio']:.2f}× | ≤ 1.2×, 0 lost | "
         f"{_mark(Verdict(burst['ratio'] <= 1.2 and drained, ''))} |",
         "",
+        *([found["note"], ""] if found.get("note") else []),
         *_matrix_history(found.get("history", [])),
     ]
 
