@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand, parse
-from bot.commands.spec import Permission
+from bot.commands.spec import Command, Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db.models import HandledMessage
@@ -23,7 +24,7 @@ from bot.domain.vocabulary import Role
 from bot.edge import checked
 from bot.errors import UserError
 from bot.failure_log import log_failure
-from bot.intents import CARD_OPENING_COMMANDS, intent_for
+from bot.intents import intent_for
 from bot.invocation import Invocation
 from bot.outgoing import Answer
 from bot.render.document import Reply, error
@@ -35,10 +36,6 @@ from bot.services.outbox import acknowledge
 log = logging.getLogger(__name__)
 
 CANONICAL_PREFIX = "!"
-# Commands that make sense in a room no co-op is bound to yet.
-UNBOUND_OK = frozenset({"help", "about", "coop setup", "coop bind"})
-# Commands that bind or set up a room make no sense in a private conversation.
-NOT_IN_DIRECT = frozenset({"coop setup", "coop bind"})
 
 
 def refusal(exc: UserError, prefix: str) -> Reply:
@@ -56,12 +53,13 @@ def authorise(ctx: Context, cmd: ParsedCommand) -> None:
     inv = ctx.invocation
     assert inv is not None
     name = cmd.command.name
-    if inv.direct and name in NOT_IN_DIRECT:
+    # A command that binds or sets up a room makes no sense in a private conversation.
+    if inv.direct and cmd.command.binds_room:
         raise UserError(
             f"`{ctx.prefix}{name}` works in a group room, not in a direct message",
             "run it in the room the co-op should live in",
         )
-    if ctx.coop is None and name not in UNBOUND_OK:
+    if ctx.coop is None and not cmd.command.unbound_ok:
         ctx.require_coop()
     permission = cmd.command.permission
     if permission is Permission.ROOM_ADMIN and not inv.actor.is_room_admin:
@@ -93,6 +91,7 @@ CommandObserver = Callable[[str, str, float], None]
 class _Outcome:
     command: str = "unknown"
     result: str = "failed"
+    spec: Command | None = None
 
 
 class Dispatcher:
@@ -104,12 +103,12 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         tree: CommandTree,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[type, Handler[Any]],
         *,
         owner: str = "",
         observe: CommandObserver | None = None,
     ) -> None:
-        missing = {c.name for c in tree} - set(handlers)
+        missing = {c.name for c in tree if c.args not in handlers}
         if missing:
             raise ValueError(f"commands without a handler: {sorted(missing)}")
         self._sessions = sessions
@@ -141,11 +140,17 @@ class Dispatcher:
             )
             if self._observe is not None:
                 self._observe(outcome.command, outcome.result, time.perf_counter() - started)
-        opens_card = outcome.command in CARD_OPENING_COMMANDS
-        return [
+        spec = outcome.spec
+        opens_card = spec is not None and spec.opens_card
+        answers = [
             a if isinstance(a, Answer) else Answer(a, None, intent_for(a, opens_card=opens_card))
             for a in found
         ]
+        changed = all(a.reply.kind != "error" for a in answers)
+        if outcome.result == "ok" and spec is not None and spec.changes_binding and changed:
+            # Said once, typed: an adapter that syncs roles does so now (no command names).
+            answers = [replace(a, binding_changed=True) for a in answers]
+        return answers
 
     async def _run(self, inv: Invocation, outcome: _Outcome) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
@@ -158,6 +163,7 @@ class Dispatcher:
         except Exception as exc:  # a bug in reading the text: the same report as below
             return self._failed(inv, outcome, exc)
         outcome.command = cmd.command.name
+        outcome.spec = cmd.command
         try:
             async with self._sessions() as session, session.begin():
                 if await self._seen(session, inv):
@@ -165,14 +171,14 @@ class Dispatcher:
                     return []
                 ctx = await self._context(session, inv)
                 authorise(ctx, cmd)
-                replies = await self._handlers[cmd.command.name](ctx, cmd)
+                replies = await self._handlers[cmd.command.args](ctx, cmd.args)
                 if ctx.changed and ctx.coop is not None and replies:
                     answered: list[Reply] | list[Answer] = await self._store(
                         session,
                         ctx.coop.id,
                         inv,
                         replies,
-                        opens_card=cmd.command.name in CARD_OPENING_COMMANDS,
+                        opens_card=cmd.command.opens_card,
                     )
                 else:
                     answered = replies

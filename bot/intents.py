@@ -9,9 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from bot.render.document import Reply
 
-# The commands whose decision card is a fresh message (the core owns command names; an
-# adapter only sees CardOpened). After any other command a card updates the posted ones.
-CARD_OPENING_COMMANDS = frozenset({"propose", "poll", "show"})
 # The form intents are stored in (the outbox document's "intent_version"); rows without
 # one are older.
 INTENT_VERSION = 1
@@ -110,7 +107,8 @@ class StoredReply(_Intent):
 
 def intent_for(reply: Reply, *, opens_card: bool = False) -> Intent:
     """The intent of `reply`, from its typed fields; `opens_card` when the command that
-    produced it shows a decision afresh (CARD_OPENING_COMMANDS)."""
+    produced it shows a decision afresh (`Command.opens_card`: propose, poll, show; an
+    adapter only sees CardOpened). After any other command a card updates the posted ones."""
     ref = DecisionRef.from_subject(reply.subject) if reply.kind != "error" else None
     if reply.private_to is not None:
         return PrivateReply(to=reply.private_to, about=ref)

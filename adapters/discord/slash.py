@@ -203,7 +203,11 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
 
     # The options are the callback's parameters (a signature built from the tree); their
     # descriptions, names, choices and autocomplete go through discord.py's public
-    # decorators, applied to the callback before the Command reads them.
+    # decorators, applied to the callback before the Command reads them. discord.py reads
+    # an app command's options only from `inspect.signature(callback)` and has no public
+    # constructor for a list of options; `__signature__` is how Python (PEP 362) lets a
+    # function built at run time state its signature, so it is set here (mypy does not
+    # know the attribute on a function object, hence the ignore).
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     callback.__qualname__ = callback.__name__ = "slash_" + "_".join(command.path)
     decorated = app_commands.describe(**descriptions)(callback)

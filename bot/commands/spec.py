@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Permission(StrEnum):
@@ -54,9 +55,16 @@ class Param:
 
 @dataclass(frozen=True)
 class Command:
-    """One command of the tree: `("task", "claim")` with its parameters.
+    """One command of the tree: `("task", "claim")` with its parameters, declared once:
+    the parser, `help`, the Discord slash command, the dispatcher's checks and the
+    handler's typed arguments all come from here.
 
-    `free_options` lets a command take any `key:value` (coop settings)."""
+    `args` is the frozen dataclass its handler receives (bot.commands.args); the dispatcher
+    finds the handler by it. `free_options` lets a command take any `key:value` (coop
+    settings). `unbound_ok`: it runs in a room no co-op is bound to yet. `binds_room`: it
+    makes its room a co-op's room (so not in a direct message). `changes_binding`: after it
+    succeeds, what the room's binding lets the platform's roles do may have changed.
+    `opens_card`: its decision card is a fresh message, not an update of posted ones."""
 
     path: tuple[str, ...]
     summary: str
@@ -64,6 +72,11 @@ class Command:
     permission: Permission
     example: str
     free_options: bool = False
+    args: type[Any] = field(kw_only=True)
+    unbound_ok: bool = field(default=False, kw_only=True)
+    binds_room: bool = field(default=False, kw_only=True)
+    changes_binding: bool = field(default=False, kw_only=True)
+    opens_card: bool = field(default=False, kw_only=True)
 
     @property
     def name(self) -> str:

@@ -6,6 +6,44 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from bot.commands.args import (
+    AboutArgs,
+    CloseArgs,
+    CoopBindArgs,
+    CoopCodeArgs,
+    CoopOutboxArgs,
+    CoopSettingsArgs,
+    CoopSetupArgs,
+    CoopSyncArgs,
+    CoopUndoArgs,
+    ExportArgs,
+    ExtendArgs,
+    HelpArgs,
+    KudosArgs,
+    ListArgs,
+    LogArgs,
+    MemberAddArgs,
+    MemberLinkArgs,
+    MemberListArgs,
+    MemberRemoveArgs,
+    MemberRoleArgs,
+    PatronageArgs,
+    PollArgs,
+    ProposeArgs,
+    ShowArgs,
+    SummaryArgs,
+    TallyArgs,
+    TaskAddArgs,
+    TaskAssignArgs,
+    TaskCancelArgs,
+    TaskClaimArgs,
+    TaskDoneArgs,
+    TaskListArgs,
+    TaskUnclaimArgs,
+    VoteArgs,
+    WithdrawArgs,
+    check_args,
+)
 from bot.commands.spec import Command, Kind, Param, Permission
 from bot.domain.limits import BODY_MAX, NOTE_MAX, OPTION_MAX, OPTIONS_MAX, REASON_MAX, TITLE_MAX
 from bot.domain.polls import PollMethod
@@ -35,10 +73,18 @@ class CommandTree:
     def __init__(self, commands: Sequence[Command], group_summaries: Mapping[str, str]) -> None:
         self._commands = tuple(commands)
         by_path: dict[tuple[str, ...], Command] = {}
+        by_args: dict[type, Command] = {}
         for command in self._commands:
             if command.path in by_path:
                 raise ValueError(f"command {command.name!r} is defined twice")
+            if command.args in by_args:
+                raise ValueError(
+                    f"{command.name!r} and {by_args[command.args].name!r} share "
+                    f"{command.args.__name__}: each command has its own arguments class"
+                )
+            check_args(command)
             by_path[command.path] = command
+            by_args[command.args] = command
         self._by_path = MappingProxyType(by_path)
         groups: dict[str, list[Command]] = {}
         for command in self._commands:
@@ -188,6 +234,10 @@ def _coop_commands() -> list[Command]:
             (Param("name", Kind.REST, "the co-op's name", max_length=NAME_MAX),),
             Permission.ROOM_ADMIN,
             "coop setup Riverside Co-op",
+            args=CoopSetupArgs,
+            unbound_ok=True,
+            binds_room=True,
+            changes_binding=True,
         ),
         Command(
             ("coop", "bind"),
@@ -197,6 +247,10 @@ def _coop_commands() -> list[Command]:
             # code (made by a steward) is the authority, and the room's admin redeems it.
             Permission.ROOM_ADMIN,
             "coop bind 7K3Q-M2XD-9TPA-W4RE",
+            args=CoopBindArgs,
+            unbound_ok=True,
+            binds_room=True,
+            changes_binding=True,
         ),
         Command(
             ("coop", "code"),
@@ -204,6 +258,7 @@ def _coop_commands() -> list[Command]:
             (),
             Permission.STEWARD,
             "coop code",
+            args=CoopCodeArgs,
         ),
         Command(
             ("coop", "settings"),
@@ -228,6 +283,7 @@ def _coop_commands() -> list[Command]:
             Permission.STEWARD,
             "coop settings timezone:Europe/Berlin quorum:60%",
             free_options=True,
+            args=CoopSettingsArgs,
         ),
         Command(
             ("coop", "sync"),
@@ -243,6 +299,8 @@ def _coop_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "coop sync members",
+            args=CoopSyncArgs,
+            changes_binding=True,
         ),
         Command(
             ("coop", "undo"),
@@ -250,6 +308,7 @@ def _coop_commands() -> list[Command]:
             (Param("change", Kind.INT, "the change's number, like 12"),),
             Permission.STEWARD,
             "coop undo 12",
+            args=CoopUndoArgs,
         ),
         Command(
             ("coop", "outbox"),
@@ -265,6 +324,7 @@ def _coop_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "coop outbox retry",
+            args=CoopOutboxArgs,
         ),
     ]
 
@@ -277,6 +337,7 @@ def _member_commands() -> list[Command]:
             (_member(), _opt("role", Kind.WORD, "member (default) or steward", choices=ROLES)),
             Permission.STEWARD,
             "member add @bob role:steward",
+            args=MemberAddArgs,
         ),
         Command(
             ("member", "remove"),
@@ -284,6 +345,7 @@ def _member_commands() -> list[Command]:
             (_member(),),
             Permission.STEWARD,
             "member remove @bob",
+            args=MemberRemoveArgs,
         ),
         Command(
             ("member", "role"),
@@ -291,6 +353,7 @@ def _member_commands() -> list[Command]:
             (_member(), Param("role", Kind.WORD, "member or steward", choices=ROLES)),
             Permission.STEWARD,
             "member role @bob steward",
+            args=MemberRoleArgs,
         ),
         Command(
             ("member", "list"),
@@ -298,6 +361,7 @@ def _member_commands() -> list[Command]:
             (_PAGE,),
             Permission.ANYONE,
             "member list",
+            args=MemberListArgs,
         ),
         Command(
             ("member", "link"),
@@ -314,6 +378,7 @@ def _member_commands() -> list[Command]:
             # known yet, so the service checks who may do which.
             Permission.ANYONE,
             "member link 4F7T-Q2MX-9TPA-W4RE",
+            args=MemberLinkArgs,
         ),
     ]
 
@@ -350,6 +415,8 @@ def _decision_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "propose Buy a 3D printer closes:3d method:consent",
+            args=ProposeArgs,
+            opens_card=True,
         ),
         Command(
             ("poll",),
@@ -377,6 +444,8 @@ def _decision_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             'poll Where should the retreat be? options:"Lakehouse | Cabin | City" method:ranked',
+            args=PollArgs,
+            opens_card=True,
         ),
         Command(
             ("vote",),
@@ -393,6 +462,7 @@ def _decision_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "vote 7 yes",
+            args=VoteArgs,
         ),
         Command(
             ("show",),
@@ -400,6 +470,8 @@ def _decision_commands() -> list[Command]:
             (_id(),),
             Permission.ANYONE,
             "show 7",
+            args=ShowArgs,
+            opens_card=True,
         ),
         Command(
             ("list",),
@@ -415,6 +487,7 @@ def _decision_commands() -> list[Command]:
             ),
             Permission.ANYONE,
             "list closed",
+            args=ListArgs,
         ),
         Command(
             ("close",),
@@ -422,6 +495,7 @@ def _decision_commands() -> list[Command]:
             (_id(),),
             Permission.STEWARD,
             "close 7",
+            args=CloseArgs,
         ),
         Command(
             ("extend",),
@@ -429,6 +503,7 @@ def _decision_commands() -> list[Command]:
             (_id(), Param("duration", Kind.DURATION, "how much longer: 30m, 36h, 3d, 2w")),
             Permission.STEWARD,
             "extend 7 2d",
+            args=ExtendArgs,
         ),
         Command(
             ("withdraw",),
@@ -437,6 +512,7 @@ def _decision_commands() -> list[Command]:
             # The author may withdraw too: the base level is member, the service checks.
             Permission.MEMBER,
             "withdraw 7",
+            args=WithdrawArgs,
         ),
     ]
 
@@ -455,6 +531,7 @@ def _task_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "task add Fix the gate points:3 due:5d",
+            args=TaskAddArgs,
         ),
         Command(
             ("task", "claim"),
@@ -462,6 +539,7 @@ def _task_commands() -> list[Command]:
             (task_id,),
             Permission.MEMBER,
             "task claim 4",
+            args=TaskClaimArgs,
         ),
         Command(
             ("task", "unclaim"),
@@ -469,6 +547,7 @@ def _task_commands() -> list[Command]:
             (task_id,),
             Permission.MEMBER,
             "task unclaim 4",
+            args=TaskUnclaimArgs,
         ),
         Command(
             ("task", "done"),
@@ -477,6 +556,7 @@ def _task_commands() -> list[Command]:
             # The holder or a steward: the base level is member, the service checks.
             Permission.MEMBER,
             "task done 4",
+            args=TaskDoneArgs,
         ),
         Command(
             ("task", "assign"),
@@ -484,6 +564,7 @@ def _task_commands() -> list[Command]:
             (task_id, _member()),
             Permission.STEWARD,
             "task assign 4 @bob",
+            args=TaskAssignArgs,
         ),
         Command(
             ("task", "cancel"),
@@ -491,6 +572,7 @@ def _task_commands() -> list[Command]:
             (task_id,),
             Permission.STEWARD,
             "task cancel 4",
+            args=TaskCancelArgs,
         ),
         Command(
             ("task", "list"),
@@ -506,6 +588,7 @@ def _task_commands() -> list[Command]:
             ),
             Permission.ANYONE,
             "task list mine",
+            args=TaskListArgs,
         ),
     ]
 
@@ -528,6 +611,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "log 2.5 fixed the gate category:workshop",
+            args=LogArgs,
         ),
         Command(
             ("kudos",),
@@ -539,6 +623,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "kudos @bob points:2 thanks for the newsletter",
+            args=KudosArgs,
         ),
         Command(
             ("tally",),
@@ -550,6 +635,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.ANYONE,
             "tally period:month",
+            args=TallyArgs,
         ),
         Command(
             ("summary",),
@@ -557,6 +643,7 @@ def _contribution_commands() -> list[Command]:
             (),
             Permission.STEWARD,
             "summary",
+            args=SummaryArgs,
         ),
         Command(
             ("patronage",),
@@ -567,6 +654,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "patronage 1200 period:2026",
+            args=PatronageArgs,
         ),
         Command(
             ("export",),
@@ -582,6 +670,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "export votes period:2026-Q4",
+            args=ExportArgs,
         ),
     ]
 
@@ -611,6 +700,8 @@ def build_command_tree() -> CommandTree:
         ),
         Permission.ANYONE,
         "help vote",
+        args=HelpArgs,
+        unbound_ok=True,
     )
     about_command = Command(
         ("about",),
@@ -618,6 +709,8 @@ def build_command_tree() -> CommandTree:
         (),
         Permission.ANYONE,
         "about",
+        args=AboutArgs,
+        unbound_ok=True,
     )
     return CommandTree(
         [

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from bot.commands.handlers import Handler
+from typing import Any
+
+from bot.commands.args import AboutArgs, HelpArgs
+from bot.commands.handlers import Route, route
 from bot.commands.help import help_reply
-from bot.commands.parser import ParsedCommand
 from bot.commands.tree import CommandTree
 from bot.render.document import Bold, Reply, line
 from bot.services.context import Context
 
 
-def help_handlers(tree: CommandTree) -> dict[str, Handler]:
-    async def show_help(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-        topic = cmd.values.get("command")
-        return [help_reply(tree, ctx.prefix, str(topic) if topic else None)]
+def help_routes(tree: CommandTree) -> list[Route[Any]]:
+    async def show_help(ctx: Context, args: HelpArgs) -> list[Reply]:
+        return [help_reply(tree, ctx.prefix, args.command or None)]
 
-    return {"help": show_help, "about": about}
+    return [route(HelpArgs, show_help), route(AboutArgs, about)]
 
 
-async def about(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def about(ctx: Context, args: AboutArgs) -> list[Reply]:
     """The version and the source (AGPL-3.0 §13: users of a network service can get it)."""
     from bot import __version__
 
