@@ -45,16 +45,12 @@ def changes_due(statement: str) -> bool:
     return any(name.lower() in columns for name in _ASSIGNED.findall(assigned.group(1)))
 
 
-def queues_unleased(statement: str) -> bool:
-    """Whether `statement` queues outbox deliveries that no sender holds (announcements to
-    other rooms; a command's own answers are stored leased by the process that sends them)."""
-    found = _WRITE.match(statement)
-    return (
-        found is not None
-        and found.group(1).upper().startswith("INSERT")
-        and found.group(2).lower() == "outbox_deliveries"
-        and "lease_owner" not in statement.lower()
-    )
+def mark_queued(connection: Any) -> None:
+    """Say, on the connection of the transaction that queues them, that outbox deliveries
+    no sender holds yet were written (announcements to the co-op's other rooms); the
+    pumps wake once it has ended. Said by the writer, not read off the SQL: a bulk insert
+    may name every column, held or not."""
+    connection.info[_QUEUED] = True
 
 
 def rebinds_rooms(statement: str) -> bool:
@@ -83,8 +79,6 @@ def watch(
     def _seen(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if changes_due(statement):
             conn.info[_DUE] = True
-        if queues_unleased(statement):
-            conn.info[_QUEUED] = True
         if rebinds_rooms(statement):
             conn.info[_ROOMS] = True
             rooms_changed()

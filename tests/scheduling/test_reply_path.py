@@ -11,7 +11,7 @@ from bot.app import Core
 from bot.db.models import RoomBinding
 from bot.invocation import RoomRef
 from bot.outgoing import Delivery
-from bot.write_watch import changes_due, queues_unleased, rebinds_rooms
+from bot.write_watch import changes_due, rebinds_rooms
 from tests.support import invocation, one_time_code, say, setup_coop
 
 GUARD = 10.0  # a failure guard, never a wait the test relies on
@@ -98,10 +98,6 @@ def test_which_statements_change_what_is_due() -> None:
     assert not changes_due("UPDATE decisions SET title=? WHERE decisions.status = ?")
     assert not changes_due("INSERT INTO votes (decision_id, member_id) VALUES (?, ?)")
     assert not changes_due("SELECT decisions.status FROM decisions")
-    assert queues_unleased("INSERT INTO outbox_deliveries (outbox_id, platform) VALUES (?, ?)")
-    assert not queues_unleased(
-        "INSERT INTO outbox_deliveries (outbox_id, leased_until, lease_owner) VALUES (?, ?, ?)"
-    )
     assert rebinds_rooms("UPDATE room_bindings SET coop_id=? WHERE room_bindings.id = ?")
     assert rebinds_rooms("DELETE FROM coops WHERE coops.id = ?")
     assert not rebinds_rooms("UPDATE coops SET next_decision_number=? WHERE coops.id = ?")
