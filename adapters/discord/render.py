@@ -112,12 +112,17 @@ def _discord_user_id(mention: Mention) -> int | None:
 SLASH = "/"  # Discord commands are slash commands
 
 
-def render_inline(part: Inline, pings: list[int], *, code_marks: bool = False) -> str:
-    """One inline part as Discord markdown; a member's real mention is noted in `pings`."""
+def render_inline(
+    part: Inline, pings: list[int], *, code_marks: bool = False, quiet: bool = False
+) -> str:
+    """One inline part as Discord markdown; a member who must act (`Mention.notify`, not
+    in a `quiet` place such as a table) is noted in `pings`. Anyone else is shown as a
+    mention that `allowed_mentions` does not let notify."""
     if isinstance(part, Mention):
         uid = _discord_user_id(part)
         if uid is not None:
-            pings.append(uid)
+            if part.notify and not quiet:
+                pings.append(uid)
             return f"<@{uid}>"
         return "@" + _escape(part.display)
     if isinstance(part, Bold):
@@ -131,8 +136,12 @@ def render_inline(part: Inline, pings: list[int], *, code_marks: bool = False) -
     return _escape(part.text)
 
 
-def render_line(line: Line, pings: list[int], *, code_marks: bool = False) -> str:
-    text = "".join(render_inline(part, pings, code_marks=code_marks) for part in line.parts)
+def render_line(
+    line: Line, pings: list[int], *, code_marks: bool = False, quiet: bool = False
+) -> str:
+    text = "".join(
+        render_inline(part, pings, code_marks=code_marks, quiet=quiet) for part in line.parts
+    )
     # Every line of a multi-line text (a proposal's body) stays indented: none of them can
     # pass for a line of the bot's own.
     return _INDENT * line.indent + text.replace("\n", "\n" + _INDENT * max(line.indent, 1))
@@ -149,7 +158,10 @@ def render_blocks(reply: Reply, pings: list[int]) -> list[str]:
             out.extend("• " + render_line(item, pings) for item in block.items)
         elif isinstance(block, Table):
             out.append(" · ".join(f"**{_escape(h)}**" for h in block.header))
-            out.extend(" · ".join(render_line(c, pings) for c in row) for row in block.rows)
+            # A table names people; it never notifies them.
+            out.extend(
+                " · ".join(render_line(c, pings, quiet=True) for c in row) for row in block.rows
+            )
     return out
 
 

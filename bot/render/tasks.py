@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.db.models import Contribution, Member, Task
 from bot.domain.timeparse import format_local
 from bot.render.document import Bold, Code, Line, Mention, Reply, Text, command, line
-from bot.render.people import mention
+from bot.render.people import mention, named
 
 
 def subject(task: Task) -> str:
@@ -117,9 +117,9 @@ def cancelled(task: Task, by: Member) -> Reply:
 def _state(task: Task, holders: Mapping[int, Member]) -> list[str | Text | Bold | Code | Mention]:
     holder = holders.get(task.holder_id) if task.holder_id is not None else None
     if task.status == "claimed" and holder is not None:
-        return [" — claimed by ", mention(holder)]
+        return [" — claimed by ", named(holder)]
     if task.status == "done" and holder is not None:
-        return [" — done by ", mention(holder)]
+        return [" — done by ", named(holder)]
     return [f" — {task.status}"]
 
 

@@ -1,0 +1,88 @@
+"""Feeling native on Discord: members are named without pings unless they must act."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import discord
+import pytest
+import simcord
+from discord_world import Server, card_text
+
+from adapters.discord import DiscordAdapter
+from bot.app import Core
+from bot.clock import ManualClock
+
+pytestmark = pytest.mark.simcord
+
+
+def allowed_users(env: simcord.Env, since: int) -> list[set[int]]:
+    """The users each message the bot sent since request `since` allowed to be pinged."""
+    sent = [r.json for r in env.http_requests[since:] if isinstance(r.json, dict)]
+    bodies: list[dict[str, Any]] = [body.get("data", body) for body in sent]
+    return [
+        {int(uid) for uid in body["allowed_mentions"].get("users", [])}
+        for body in bodies
+        if "allowed_mentions" in body
+    ]
+
+
+def pinged(server: Server, message: discord.Message) -> set[int]:
+    """Whom simcord's Discord notified of `message` (not merely named in it)."""
+    stored = server.env.backend.get_message(message.channel.id, message.id)
+    return set(stored.ping_user_ids)
+
+
+async def test_a_tally_names_every_contributor_and_notifies_nobody(server: Server) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    await alice.slash(server.channel, "log", hours="2", note="cleaning")
+    await bob.slash(server.channel, "log", hours="3", note="painting")
+    before = len(server.env.http_requests)
+
+    tally = await alice.slash(server.channel, "tally", period="all")
+
+    message = tally.response.message
+    assert f"<@{alice.id}>" in message.content and f"<@{bob.id}>" in message.content
+    assert pinged(server, message) == set()
+    allowed = allowed_users(server.env, before)
+    assert allowed and all(users == set() for users in allowed)
+
+
+async def test_a_reminder_notifies_exactly_the_members_who_have_not_voted(
+    server: Server, core: Core, adapter: DiscordAdapter, clock: ManualClock
+) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    carol = server.person("carol")
+    await server.coop_with(alice, bob, carol)
+    opened = await bob.slash(server.channel, "propose", title="Paint the door", closes="3d")
+    await bob.click(opened.response.message, label="yes")
+    before = len(server.env.http_requests)
+
+    clock.advance(timedelta(days=2, minutes=1))
+    await core.run_due_work()
+    assert await adapter.deliver_pending() >= 1
+    await server.env.settle()
+
+    reminder = server.channel.last_message
+    assert reminder is not None and reminder.content.startswith("Reminder:")
+    assert pinged(server, reminder) == {alice.id, carol.id}
+    allowing = [users for users in allowed_users(server.env, before) if users]
+    assert allowing == [{alice.id, carol.id}]
+
+
+async def test_a_card_names_who_has_not_voted_without_notifying_them(server: Server) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    before = len(server.env.http_requests)
+
+    opened = await bob.slash(server.channel, "propose", title="Paint the door")
+    await bob.click(opened.response.message, label="yes")
+
+    assert f"<@{alice.id}>" in card_text(server.message(opened.response.message.id))
+    assert pinged(server, opened.response.message) == set()
+    assert all(users == set() for users in allowed_users(server.env, before))

@@ -1,0 +1,56 @@
+"""Feeling native on Matrix: members are named without pills or `m.mentions` unless they
+must act. Real clients against a real Synapse."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+
+from bot.app import Core
+from bot.clock import ManualClock
+from tests.matrix.conftest import BotFactory, PersonFactory
+from tests.matrix.matrix_people import body_contains
+from tests.matrix.matrix_story import body, coop_room, formatted
+
+pytestmark = pytest.mark.synapse
+
+
+def notified(event: dict[str, Any]) -> list[str]:
+    return sorted(event["content"]["m.mentions"].get("user_ids", []))
+
+
+async def test_a_tally_names_every_contributor_and_notifies_nobody(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    alice, bob = [await people(n) for n in ("alice", "bob")]
+    bot = await matrix_bot(core)
+    coop = await coop_room(alice, [bob], bot.user_id)
+    await coop.run(alice, "!log 2 cleaning")
+    await coop.run(bob, "!log 3 painting")
+
+    tally = await coop.run(alice, "!tally period:all")
+
+    assert "| 3 |" in body(tally) and "| 2 |" in body(tally), body(tally)
+    assert notified(tally) == []
+    assert "matrix.to" not in formatted(tally)
+
+
+async def test_a_reminder_notifies_exactly_the_members_who_have_not_voted(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    alice, bob, carol = [await people(n) for n in ("alice", "bob", "carol")]
+    bot = await matrix_bot(core)
+    coop = await coop_room(alice, [bob, carol], bot.user_id)
+    opened = await coop.run(bob, "!propose Paint the door closes:3d")
+    assert notified(opened) == []  # the card names its author without a ping
+    await coop.run(bob, "!vote 1 yes")
+
+    cast(ManualClock, core.clock).advance(timedelta(days=2, minutes=1))
+    await core.run_due_work()
+
+    reminder = await carol.wait_for(coop.room_id, body_contains("Reminder:", bot.user_id))
+    assert notified(reminder) == sorted([alice.user_id, carol.user_id])
+    shown = await coop.run(carol, "!show 1")
+    assert "not yet voted" in body(shown) and notified(shown) == []
