@@ -22,7 +22,7 @@ from bot.db.models import HandledMessage
 from bot.edge import checked
 from bot.errors import UserError
 from bot.failure_log import log_failure
-from bot.intents import CARD_OPENING_COMMANDS, intent_for
+from bot.intents import CARD_OPENING_COMMANDS, READ_COMMANDS, intent_for
 from bot.invocation import Invocation
 from bot.outgoing import Answer
 from bot.render.document import Reply, error
@@ -141,8 +141,11 @@ class Dispatcher:
             if self._observe is not None:
                 self._observe(outcome.command, outcome.result, time.perf_counter() - started)
         opens_card = outcome.command in CARD_OPENING_COMMANDS
+        read = outcome.command in READ_COMMANDS
         return [
-            a if isinstance(a, Answer) else Answer(a, None, intent_for(a, opens_card=opens_card))
+            a
+            if isinstance(a, Answer)
+            else Answer(a, None, intent_for(a, opens_card=opens_card, read=read))
             for a in found
         ]
 

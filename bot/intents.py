@@ -11,7 +11,10 @@ from bot.render.document import Reply
 
 # The commands whose decision card is a fresh message (the core owns command names; an
 # adapter only sees CardOpened). After any other command a card updates the posted ones.
-CARD_OPENING_COMMANDS = frozenset({"propose", "poll", "show"})
+CARD_OPENING_COMMANDS = frozenset({"propose", "poll"})
+# The commands that only read: their answer is for the asker (`Say.read`), never a second
+# live card; `show` links to the decision's live card instead.
+READ_COMMANDS = frozenset({"help", "show", "list", "tally", "member list", "task list"})
 # The form intents are stored in (the outbox document's "intent_version"); rows without
 # one are older.
 INTENT_VERSION = 1
@@ -44,10 +47,17 @@ class DecisionRef(_Intent):
 
 
 class Say(_Intent):
-    """Plain talk: a reply in the room (or, where `ephemeral`, to the actor only)."""
+    """Plain talk: a reply in the room (or, where `ephemeral`, to the actor only).
+
+    `read` marks the answer to a read command (`show`, `list`, `tally`, `member list`,
+    `task list`, `help`): it is for the asker (Discord: ephemeral unless they chose to
+    share it; Matrix: a reply to them, in the decision's thread where there is one) and it
+    never carries voting controls. Its `about` is then the decision it shows (link to its
+    live card), not a decision it changed."""
 
     kind: Literal["say"] = "say"
     about: DecisionRef | None = None  # a decision it changed (a vote): its cards are stale
+    read: bool = False
 
 
 class PrivateReply(_Intent):
@@ -108,12 +118,15 @@ class StoredReply(_Intent):
     intent: Intent
 
 
-def intent_for(reply: Reply, *, opens_card: bool = False) -> Intent:
+def intent_for(reply: Reply, *, opens_card: bool = False, read: bool = False) -> Intent:
     """The intent of `reply`, from its typed fields; `opens_card` when the command that
-    produced it shows a decision afresh (CARD_OPENING_COMMANDS)."""
+    produced it shows a decision afresh (CARD_OPENING_COMMANDS), `read` when it only
+    read (READ_COMMANDS)."""
     ref = DecisionRef.from_subject(reply.subject) if reply.kind != "error" else None
     if reply.private_to is not None:
         return PrivateReply(to=reply.private_to, about=ref)
+    if read and reply.kind != "error":
+        return Say(about=ref, read=True)
     choices = reply.choices
     if choices is not None and ref is not None and not reply.ephemeral:
         news = reply.kind == "announcement"

@@ -16,6 +16,7 @@ from adapters.discord.answer import InteractionAnswer
 from adapters.discord.client import CoopClient, ShardedCoopClient, intents_for
 from adapters.discord.outgoing import CARD_INTENTS, Outgoing
 from adapters.discord.preflight import INTENT_HINT, TOKEN_HINT, refused_token
+from adapters.discord.reads import Reads, is_read
 from adapters.discord.render import PLATFORM
 from adapters.discord.role_sync import RoleSync
 from adapters.discord.roles import DEFAULT_PAGE_SIZE
@@ -121,6 +122,7 @@ class DiscordAdapter:
             self.client = CoopClient(self, **options)
         self.role_sync = RoleSync(settings, self.client, self._core, page_size=role_page_size)
         self.outgoing = Outgoing(self.client, self._core)
+        self.reads = Reads(self.client, self._core)
         # The core lets a steward turn role sync on only where the platform does sync roles.
         self.capabilities = CAPABILITIES | (
             {CAP_ROLE_SYNC} if self.role_sync.enabled else frozenset()
@@ -273,7 +275,7 @@ class DiscordAdapter:
         answers = await self._handle(
             answer, self._invocation(interaction, call.text, dict(call.mentioned))
         )
-        await self._answer(answer, answers)
+        await self._answer(answer, answers, public=call.public)
         replies = [a.reply for a in answers]
         await self._refresh_cards(answers)
         if (
@@ -322,7 +324,11 @@ class DiscordAdapter:
         and edits the posted cards with it."""
         if any(isinstance(a.intent, CARD_INTENTS) for a in answers):
             return  # the core already sent the new state along
-        refs = {a.intent.about for a in answers if not isinstance(a.intent, CARD_INTENTS)}
+        refs = {
+            a.intent.about
+            for a in answers
+            if not isinstance(a.intent, CARD_INTENTS) and not is_read(a.intent)
+        }
         for ref in sorted((r for r in refs if r is not None), key=lambda r: r.number):
             if not await self._core().cards_of(PLATFORM, ref):
                 continue
@@ -336,11 +342,15 @@ class DiscordAdapter:
         room = RoomRef(PLATFORM, str(interaction.channel_id))
         return await self._core().suggest(room, kind, prefix)
 
-    async def _answer(self, answer: InteractionAnswer, answers: Sequence[Answer]) -> None:
+    async def _answer(
+        self, answer: InteractionAnswer, answers: Sequence[Answer], *, public: bool = False
+    ) -> None:
         channel_id = str(answer.interaction.channel_id)
+        guild_id = answer.interaction.guild_id
         actor = f"{PLATFORM}:{answer.interaction.user.id}"
         for item in answers:
-            reply, intent = item.reply, item.intent
+            intent = item.intent
+            reply = await self.reads.shown(item.reply, intent, channel_id, guild_id, public)
 
             async def respond(
                 _: Delivery | None = None, reply: Reply = reply, intent: Intent = intent

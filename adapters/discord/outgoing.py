@@ -87,7 +87,8 @@ class Outgoing:
         first: int | None = None
         for message in render_reply(reply):
             view = None
-            if message.is_card and reply.choices is not None:
+            if message.is_card and reply.choices is not None and isinstance(intent, CARD_INTENTS):
+                # A read (a `show`) shows the decision without controls: one live card.
                 view = build_view(reply.choices)
             sent = await send(message, view)
             if first is None:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from adapters.discord.reads import PUBLIC_HELP, PUBLIC_OPTION, offers_public, public_parameter
 from bot.commands.parser import bind, to_text
 from bot.commands.spec import Command, Kind, Param
 from bot.errors import UserError
@@ -41,6 +42,7 @@ class SlashCall:
     text: str  # canonical text without prefix: `task claim 4`
     mentioned: Mapping[str, str]  # "discord:<id>" → display name
     error: UserError | None = None  # a value the parser refused; nothing reaches the core
+    public: bool = False  # a read the member chose to share with the channel
 
 
 class SlashRunner(Protocol):
@@ -140,6 +142,7 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
     """One tree command as an app command whose callback hands a SlashCall to `runner`."""
     ordered = _ordered(command.params)
     names = {param.name: _py_name(index, param) for index, param in enumerate(ordered)}
+    read = offers_public(command.name) and PUBLIC_OPTION not in names.values()
     by_py = {names[p.name]: p for p in ordered}
 
     async def callback(interaction: discord.Interaction[Any], **kwargs: Any) -> None:
@@ -150,12 +153,13 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
             if py in by_py and value is not None
         }
         free = str(kwargs.get(FREE_OPTIONS_NAME) or "") if command.free_options else ""
+        public = bool(kwargs.get(PUBLIC_OPTION)) if read else False
         try:
             text = slash_text(command, values, free)
         except UserError as exc:
-            await runner.run_slash(interaction, SlashCall(command, "", mentioned, exc))
+            await runner.run_slash(interaction, SlashCall(command, "", mentioned, exc, public))
             return
-        await runner.run_slash(interaction, SlashCall(command, text, mentioned))
+        await runner.run_slash(interaction, SlashCall(command, text, mentioned, public=public))
 
     parameters = [
         inspect.Parameter(
@@ -200,6 +204,9 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
             )
         )
         descriptions[FREE_OPTIONS_NAME] = "key:value pairs to change, e.g. timezone:Europe/Berlin"
+    if read:
+        parameters.append(public_parameter())
+        descriptions[PUBLIC_OPTION] = PUBLIC_HELP
 
     # The options are the callback's parameters (a signature built from the tree); their
     # descriptions, names, choices and autocomplete go through discord.py's public

@@ -7,6 +7,7 @@ from functools import partial
 
 from adapters.matrix.ballots import Ballots
 from adapters.matrix.privately import PrivateReplies
+from adapters.matrix.reads import live_card_line
 from adapters.matrix.render import render_reply
 from adapters.matrix.secret import add_line
 from adapters.matrix.sending import Sender
@@ -102,6 +103,9 @@ class Outgoing:
             content = self.ballots.with_hint(content, reply, intent, direct=direct)
             if extra_line is not None:
                 content = add_line(content, *extra_line)
+            link = await live_card_line(core, room_id, intent)
+            if link is not None:
+                content = add_line(content, *link)
             if in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self.sender.send(room_id, "m.room.message", content, txn)

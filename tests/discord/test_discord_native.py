@@ -8,7 +8,7 @@ from typing import Any
 import discord
 import pytest
 import simcord
-from discord_world import Server, card_text
+from discord_world import Server, button_labels, card_text
 
 from adapters.discord import DiscordAdapter
 from bot.app import Core
@@ -86,3 +86,40 @@ async def test_a_card_names_who_has_not_voted_without_notifying_them(server: Ser
     assert f"<@{alice.id}>" in card_text(server.message(opened.response.message.id))
     assert pinged(server, opened.response.message) == set()
     assert all(users == set() for users in allowed_users(server.env, before))
+
+
+async def test_a_read_by_one_member_is_not_visible_to_another(server: Server) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    await bob.slash(server.channel, "propose", title="Paint the door")
+    posted = len(list(server.channel.history()))
+
+    for command, options in (("list", {}), ("tally", {}), ("member list", {}), ("help", {})):
+        read = await alice.slash(server.channel, command, **options)
+        assert read.ephemeral, command
+    assert len(list(server.channel.history())) == posted
+
+    shared = await alice.slash(server.channel, "list", public=True)
+
+    assert not shared.ephemeral
+    assert "#1" in shared.response.content and "Paint the door" in shared.response.content
+    assert len(list(server.channel.history())) == posted + 1
+
+
+async def test_show_links_to_the_live_card_and_carries_no_controls(server: Server) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    card = (await bob.slash(server.channel, "propose", title="Paint the door")).response.message
+    posted = len(list(server.channel.history()))
+
+    shown = await alice.slash(server.channel, "show", id=1)
+
+    assert shown.ephemeral
+    message = shown.response.message
+    assert button_labels(message) == []
+    link = f"https://discord.com/channels/{server.guild.id}/{server.channel.id}/{card.id}"
+    assert link in card_text(message)
+    assert len(list(server.channel.history())) == posted
+    assert button_labels(server.message(card.id)) == ["yes", "no", "abstain"]

@@ -11,8 +11,15 @@ import pytest
 from bot.app import Core
 from bot.clock import ManualClock
 from tests.matrix.conftest import BotFactory, PersonFactory
-from tests.matrix.matrix_people import body_contains
-from tests.matrix.matrix_story import body, coop_room, formatted
+from tests.matrix.matrix_people import body_contains, of_type, reply_to
+from tests.matrix.matrix_story import (
+    POLL_START,
+    body,
+    coop_room,
+    formatted,
+    matching,
+    sentinel,
+)
 
 pytestmark = pytest.mark.synapse
 
@@ -54,3 +61,23 @@ async def test_a_reminder_notifies_exactly_the_members_who_have_not_voted(
     assert notified(reminder) == sorted([alice.user_id, carol.user_id])
     shown = await coop.run(carol, "!show 1")
     assert "not yet voted" in body(shown) and notified(shown) == []
+
+
+async def test_show_answers_its_asker_and_links_to_the_live_card_without_a_second_poll(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    alice, bob = [await people(n) for n in ("alice", "bob")]
+    bot = await matrix_bot(core)
+    coop = await coop_room(alice, [bob], bot.user_id)
+    await coop.run(bob, "!propose Paint the door")
+    poll = await coop.poll_for(bob, 1)
+
+    asked = await bob.say(coop.room_id, "!show 1")
+    shown = await bob.wait_for(coop.room_id, reply_to(asked, bot.user_id))
+
+    assert "Paint the door" in body(shown)
+    link = f"https://matrix.to/#/{coop.room_id}/{poll['event_id']}"
+    assert f"live card: {link}" in body(shown)
+    assert f'href="{link}"' in formatted(shown)
+    await sentinel(bob, coop.room_id, bot.user_id)
+    assert len(await matching(bob, coop.room_id, of_type(POLL_START, bot.user_id))) == 1

@@ -52,6 +52,13 @@ def test_a_card_opens_updates_and_closes_by_intent_not_by_command_name() -> None
     assert intent_for(card(closed=True), opens_card=True) == CardClosed(ref=REF, news=True)
 
 
+def test_a_read_is_for_its_asker_and_never_a_card() -> None:
+    assert intent_for(card(kind="info"), read=True) == Say(about=REF, read=True)
+    assert intent_for(Reply(blocks=(line("Decisions (open)"),)), read=True) == Say(read=True)
+    refused = Reply(kind="error", blocks=(line("No decision #9"),), ephemeral=True)
+    assert intent_for(refused, read=True) == Say()
+
+
 def test_only_the_news_of_an_open_secret_decision_asks_for_a_private_ballot() -> None:
     assert intent_for(card(secret=True), opens_card=True) == CardOpened(
         ref=REF, news=True, secret_ballot=True
