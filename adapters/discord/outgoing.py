@@ -49,8 +49,7 @@ class Outgoing:
         linked = sorted(linked, key=lambda pair: int(pair[1]))[-MAX_CARDS_EDITED:]
         if not linked:
             return 0
-        if reply.choices.secret and not reply.choices.closed:
-            return len(linked)  # a secret count must not move in public while it is open
+        # A secret decision's card shows its turnout (who voted, never how) as it grows.
         card = render_reply(reply)[0]
         for room, mid in linked:
             message = self.client.get_partial_messageable(int(room)).get_partial_message(int(mid))

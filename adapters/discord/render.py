@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown
 
+from adapters.discord.cards import card_document, read_more
 from bot.render.document import (
     Bold,
     Bullets,
@@ -234,14 +235,16 @@ def render_reply(reply: Reply) -> list[OutMessage]:
     """A reply as one or more Discord messages, each within Discord's limits.
 
     A decision (a reply with `choices`) becomes an embed card, the message the voting
-    buttons hang on; lines that do not fit in the card follow as plain messages. Any other
-    reply is plain content, split between lines into as many messages as it needs (at most
-    MAX_MESSAGES, then cut with a note)."""
+    buttons hang on, with its title once. A public card is one message: what does not fit
+    is cut with a "read more"; shown to one person, lines that do not fit in the card
+    follow as plain messages. Any other reply is plain content, split between lines into
+    as many messages as it needs (at most MAX_MESSAGES, then cut with a note)."""
+    hidden = reply.ephemeral or reply.private  # a private reply is never a public message
+    reply = card_document(reply, live=not hidden)
     pings: list[int] = []
     lines = render_blocks(reply, pings)
     files = _files(reply)
     messages: list[OutMessage] = []
-    hidden = reply.ephemeral or reply.private  # a private reply is never a public message
     if reply.choices is not None:
         title = card_title(reply)
         budget = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(title))
@@ -255,6 +258,13 @@ def render_reply(reply: Reply) -> list[OutMessage]:
                 break
             description_lines.append(text)
             used += cost
+        if rest_start < len(lines) and not hidden:
+            # One live card, never several messages: the rest is for `show`.
+            note = render_line(read_more(reply.choices), [])
+            while description_lines and used + len(note) + 1 > budget:
+                used -= len(description_lines.pop()) + 1
+            description_lines.append(note)
+            rest_start = len(lines)
         embed = discord.Embed(
             title=title, description="\n".join(description_lines) or None, colour=_colour(reply)
         )

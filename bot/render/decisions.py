@@ -46,6 +46,7 @@ def choices(decision: Decision) -> Choices:
         secret=decision.secret,
         closed=decision.status != "open",
         vote_command=vote_hint(decision).text,
+        show_command=f"show {decision.number}",
     )
 
 

@@ -122,6 +122,9 @@ class Choices(_Node):
     # How to vote by text, prefix removed, in the decision method's own form (`vote 7
     # yes|no|abstain`, `vote 3 C>A>B`): what a platform shows where a control cannot go.
     vote_command: str | None = None
+    # How to read the decision in full, prefix removed (`show 7`): where a live card cuts
+    # a long body, its "read more" points there.
+    show_command: str | None = None
 
 
 ReplyKind = Literal["info", "error", "announcement"]

@@ -123,3 +123,78 @@ async def test_show_links_to_the_live_card_and_carries_no_controls(server: Serve
     assert link in card_text(message)
     assert len(list(server.channel.history())) == posted
     assert button_labels(server.message(card.id)) == ["yes", "no", "abstain"]
+
+
+def card_edits(env: simcord.Env, card_id: int, since: int = 0) -> int:
+    """How many times the bot edited message `card_id` (PATCH requests), from request `since`."""
+    return sum(
+        1
+        for r in env.http_requests[since:]
+        if r.method == "PATCH" and r.path.endswith(f"/messages/{card_id}")
+    )
+
+
+BURST = 100
+
+
+async def test_a_burst_of_votes_costs_a_bounded_number_of_card_edits(
+    server: Server, adapter: DiscordAdapter, clock: ManualClock
+) -> None:
+    alice = server.person("alice", admin=True)
+    voters = [server.person(f"voter{n}") for n in range(BURST)]
+    await server.coop_with(alice, *voters)
+    card = (await alice.slash(server.channel, "propose", title="Paint the door")).response.message
+    before = len(server.env.http_requests)
+
+    for voter in voters:
+        await voter.click(card, label="yes")
+    clock.advance(timedelta(seconds=5))
+    await adapter.live.flush()
+    await server.env.settle()
+
+    edits = card_edits(server.env, card.id, before)
+    assert 1 <= edits <= 10, edits
+    assert f"yes {BURST} · no 0" in card_text(server.message(card.id))
+    assert f"turnout {BURST}/{BURST + 1}" in card_text(server.message(card.id))
+    print(f"{BURST} votes cost {edits} card edits")
+
+    closed = await alice.slash(server.channel, "close", id=1)
+    assert "PASSED" in card_text(closed.response.message)
+    final = server.message(card.id)
+    assert "PASSED" in card_text(final) and button_labels(final) == []
+    assert len([m for m in server.channel.history() if m.embeds]) == 2  # the card, the news
+
+
+async def test_a_secret_card_shows_its_turnout_and_no_choice(server: Server) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    opened = await alice.slash(server.channel, "propose", title="Raise dues", secret="yes")
+    card = opened.response.message
+
+    await bob.click(card, label="no")
+
+    shown = card_text(server.message(card.id))
+    assert "turnout 1/2" in shown
+    assert "no 1" not in shown and "yes 0" not in shown
+    assert shown.count("Raise dues") == 1  # the title, once
+
+
+async def test_a_long_body_is_cut_on_the_card_with_a_read_more_never_split(
+    server: Server,
+) -> None:
+    alice = server.person("alice", admin=True)
+    await server.coop_with(alice)
+    posted = len(list(server.channel.history()))
+    body = " ".join(f"w{n}" for n in range(800))  # about 3,900 characters
+
+    opened = await alice.slash(server.channel, "propose", title="Long one", body=body)
+
+    assert len(list(server.channel.history())) == posted + 1  # one card, nothing after it
+    shown = card_text(opened.response.message)
+    assert "w0 " in shown and "w799" not in shown
+    assert shown.rstrip().endswith("read more: `/show 1`")
+    full = await alice.slash(server.channel, "show", id=1)
+    assert full.ephemeral
+    everything = card_text(full.response.message) + "".join(f.content for f in full.followups)
+    assert "w799" in everything
