@@ -70,8 +70,8 @@ def _annotation(param: Param) -> Any:
         return int
     if param.kind is Kind.MENTION:
         return discord.Member
-    if param.max_length:
-        return app_commands.Range[str, 1, min(param.max_length, 6000)]
+    # No max_length on text options: Discord would refuse a long value with its own
+    # generic words; the parser checks every bound (SPEC §7) and says it in ours.
     return str
 
 

@@ -198,3 +198,28 @@ async def test_a_long_body_is_cut_on_the_card_with_a_read_more_never_split(
     assert full.ephemeral
     everything = card_text(full.response.message) + "".join(f.content for f in full.followups)
     assert "w799" in everything
+
+
+async def test_every_bound_is_checked_by_us_with_our_words(server: Server) -> None:
+    alice = server.person("alice", admin=True)
+    await server.coop_with(alice)
+    posted = len(list(server.channel.history()))
+
+    refusals = [
+        await alice.slash(server.channel, "propose", title="T" * 201),
+        await alice.slash(server.channel, "propose", title="Long", body="b" * 4001),
+        await alice.slash(server.channel, "log", hours="2", note="n" * 501),
+        await alice.slash(
+            server.channel,
+            "poll",
+            question="Where?",
+            options=" | ".join(f"place {n}" for n in range(21)),
+        ),
+    ]
+
+    for refused in refusals:
+        assert refused.ephemeral
+        text = refused.response.content
+        assert "limit is" in text or "at most" in text, text
+        assert "`" in text, text  # how to write it right
+    assert len(list(server.channel.history())) == posted
