@@ -19,6 +19,7 @@ from bot.commands.spec import Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db.models import HandledMessage
+from bot.domain.vocabulary import Role
 from bot.edge import checked
 from bot.errors import UserError
 from bot.failure_log import log_failure
@@ -70,13 +71,13 @@ def authorise(ctx: Context, cmd: ParsedCommand) -> None:
         )
     if permission in (Permission.MEMBER, Permission.STEWARD):
         actor = ctx.require_actor()
-        if permission is Permission.STEWARD and actor.role != "steward":
+        if permission is Permission.STEWARD and actor.role != Role.STEWARD:
             raise UserError(
                 f"Only stewards can run `{ctx.prefix}{name}`",
                 f"see who the stewards are with `{ctx.prefix}member list`",
             )
     for option, needed in cmd.restricted.items():
-        if needed is Permission.STEWARD and (ctx.actor is None or ctx.actor.role != "steward"):
+        if needed is Permission.STEWARD and (ctx.actor is None or ctx.actor.role != Role.STEWARD):
             raise UserError(
                 f"Only stewards can use {option}: with `{ctx.prefix}{name}`",
                 f"leave out {option}: — for example `{ctx.prefix}{cmd.command.example}`",

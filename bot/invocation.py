@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NewType
-
-Platform = NewType("Platform", str)  # "console", "discord", "matrix"
 
 CAP_BUTTONS = "buttons"
 CAP_NATIVE_POLLS = "native_polls"

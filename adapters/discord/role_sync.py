@@ -12,8 +12,9 @@ from typing import Protocol, runtime_checkable
 import discord
 
 from adapters.discord.render import PLATFORM
-from adapters.discord.roles import DEFAULT_PAGE_SIZE, CoopRole, role_holders, role_of
+from adapters.discord.roles import DEFAULT_PAGE_SIZE, role_holders, role_of
 from bot.config import DiscordSettings
+from bot.domain.vocabulary import Role
 from bot.invocation import RoomRef
 from bot.services.registry_sync import RoleHolder, SyncResult
 
@@ -69,7 +70,7 @@ class RoleSync:
     def enabled(self) -> bool:
         return bool(self._member_role or self._steward_role)
 
-    def role_of(self, member: discord.Member) -> CoopRole | None:
+    def role_of(self, member: discord.Member) -> Role | None:
         return role_of(member, self._member_role, self._steward_role)
 
     # ------------------------------------------------------------------ triggers

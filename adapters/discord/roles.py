@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal
 
 import discord
 
+from bot.domain.vocabulary import Role
 from bot.services.registry_sync import RoleHolder
 
 DEFAULT_PAGE_SIZE = 500
-
-CoopRole = Literal["member", "steward"]
 
 
 def identity_of(user_id: int) -> str:
@@ -19,16 +17,16 @@ def identity_of(user_id: int) -> str:
     return f"discord:{user_id}"
 
 
-def role_of(member: discord.Member, member_role: str, steward_role: str) -> CoopRole | None:
+def role_of(member: discord.Member, member_role: str, steward_role: str) -> Role | None:
     """The co-op role a guild member's Discord roles give them (steward wins when both);
     None for bots and for people holding neither role."""
     if member.bot:
         return None
     names = {role.name for role in member.roles}
     if steward_role and steward_role in names:
-        return "steward"
+        return Role.STEWARD
     if member_role and member_role in names:
-        return "member"
+        return Role.MEMBER
     return None
 
 

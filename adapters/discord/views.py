@@ -12,6 +12,8 @@ from typing import Any, Protocol
 import discord
 from discord import ui
 
+from bot.domain.polls import PollMethod
+from bot.domain.vocabulary import DecisionKind
 from bot.render.document import Choices
 
 PROPOSAL_STYLES = {
@@ -197,9 +199,9 @@ def build_view(choices: Choices) -> ui.View | None:
         return None
     view = ui.View(timeout=None)
     coop, number = choices.coop_id, choices.decision_number
-    if choices.decision_kind == "proposal" or choices.method == "single":
+    if choices.decision_kind == DecisionKind.PROPOSAL or choices.method == PollMethod.SINGLE:
         for option in choices.options[:MAX_BUTTONS]:
-            if choices.decision_kind == "proposal":
+            if choices.decision_kind == DecisionKind.PROPOSAL:
                 label, style = (
                     option.label,
                     PROPOSAL_STYLES.get(option.key, discord.ButtonStyle.primary),
@@ -207,7 +209,7 @@ def build_view(choices: Choices) -> ui.View | None:
             else:
                 label, style = f"{option.key} · {option.label}", discord.ButtonStyle.primary
             view.add_item(VoteButton(coop, number, option.key, label, style))
-    elif choices.method == "approval":
+    elif choices.method == PollMethod.APPROVAL:
         options = [
             discord.SelectOption(
                 label=_short(f"{o.key} · {o.label}", SELECT_LABEL_LIMIT), value=o.key
@@ -215,8 +217,9 @@ def build_view(choices: Choices) -> ui.View | None:
             for o in choices.options[:25]
         ]
         view.add_item(ApprovalSelect(coop, number, options))
-    elif choices.method in ("ranked", "score"):
-        view.add_item(BallotButton(coop, number, "rank" if choices.method == "ranked" else "score"))
+    elif choices.method in (PollMethod.RANKED, PollMethod.SCORE):
+        kind = "rank" if choices.method == PollMethod.RANKED else "score"
+        view.add_item(BallotButton(coop, number, kind))
     else:
         return None
     return view

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.polls import PollMethod
+from bot.domain.proposals import ProposalMethod
 from bot.render.document import Choices
 from bot.render.sanitize import neutralise
 
@@ -29,8 +31,8 @@ END_TYPES = frozenset({UNSTABLE_END, STABLE_END})
 _TEXT = "org.matrix.msc1767.text"
 # Methods a poll can express: one choice, or several (approval). Ranked and score ballots
 # need an order or a number per option, which Matrix polls cannot carry: text vote only.
-_SINGLE = frozenset({"majority", "supermajority", "consent", "single"})
-_MULTI = frozenset({"approval"})
+_SINGLE: frozenset[str] = frozenset({*ProposalMethod, PollMethod.SINGLE})
+_MULTI: frozenset[str] = frozenset({PollMethod.APPROVAL})
 
 
 def supports_native_poll(choices: Choices) -> bool:

@@ -8,6 +8,9 @@ from types import MappingProxyType
 
 from bot.commands.spec import Command, Kind, Param, Permission
 from bot.domain.limits import BODY_MAX, NOTE_MAX, OPTION_MAX, OPTIONS_MAX, REASON_MAX, TITLE_MAX
+from bot.domain.polls import PollMethod
+from bot.domain.proposals import ProposalMethod
+from bot.domain.vocabulary import Role
 
 # A vote's choice names options by letter or full text: a ranked ballot of 20 options
 # written out in full can be long, but it stays bounded.
@@ -170,10 +173,10 @@ _CLOSES = _opt(
     "closes", Kind.WHEN, "when voting closes: a duration (3d) or a date (2026-12-01 18:00)"
 )
 
-PROPOSAL_METHODS = ("majority", "supermajority", "consent")
-POLL_METHODS = ("single", "approval", "ranked", "score")
+PROPOSAL_METHODS = tuple(ProposalMethod)
+POLL_METHODS = tuple(PollMethod)
 EXPORT_KINDS = ("decisions", "votes", "tasks", "contributions", "audit")
-ROLES = ("member", "steward")
+ROLES = tuple(Role)
 SYNC_MODES = ("off", "members", "stewards")
 
 

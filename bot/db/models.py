@@ -22,7 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.db.types import UTCDateTime
+from bot.db.types import MethodColumn, StrEnumColumn, UTCDateTime
+from bot.domain.polls import PollMethod
+from bot.domain.proposals import ProposalMethod
+from bot.domain.vocabulary import DecisionKind, DecisionStatus, Role, TaskStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -104,7 +107,7 @@ class Member(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(10))  # member | steward
+    role: Mapped[Role] = mapped_column(StrEnumColumn(Role, 10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
@@ -154,15 +157,15 @@ class Decision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
     number: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(10))  # proposal | poll
+    kind: Mapped[DecisionKind] = mapped_column(StrEnumColumn(DecisionKind, 10))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
-    method: Mapped[str] = mapped_column(String(20))
+    method: Mapped[ProposalMethod | PollMethod] = mapped_column(MethodColumn(20))
     threshold: Mapped[str | None] = mapped_column(String(20))  # exact fraction "2/3"
     quorum: Mapped[str] = mapped_column(String(20))  # exact fraction of eligible "1/2"
     rule_class: Mapped[str | None] = mapped_column(String(50))
     secret: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(12))  # scheduled | open | closed | withdrawn
+    status: Mapped[DecisionStatus] = mapped_column(StrEnumColumn(DecisionStatus, 12))
     outcome: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict[str, Any] | None]
     author_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -276,7 +279,7 @@ class Task(Base):
     points: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal(1))
     due_at: Mapped[datetime | None]
     from_decision: Mapped[int | None]  # the decision number it came from
-    status: Mapped[str] = mapped_column(String(12))  # open | claimed | done | cancelled
+    status: Mapped[TaskStatus] = mapped_column(StrEnumColumn(TaskStatus, 12))
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     claimed_at: Mapped[datetime | None]
     claim_reminded_at: Mapped[datetime | None]
@@ -342,9 +345,9 @@ class SyncChange(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     identity: Mapped[str] = mapped_column(String(300))
     action: Mapped[str] = mapped_column(String(10))  # add | remove | role
-    role_before: Mapped[str | None] = mapped_column(String(10))
-    role_after: Mapped[str | None] = mapped_column(String(10))
-    platform_role: Mapped[str | None] = mapped_column(String(10))
+    role_before: Mapped[Role | None] = mapped_column(StrEnumColumn(Role, 10))
+    role_after: Mapped[Role | None] = mapped_column(StrEnumColumn(Role, 10))
+    platform_role: Mapped[Role | None] = mapped_column(StrEnumColumn(Role, 10))
     at: Mapped[datetime]
     undone_at: Mapped[datetime | None]
     undone_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from bot.domain.limits import OPTION_MAX, OPTIONS_MAX, OPTIONS_MIN, SCORE_MAX, SCORE_MIN
 from bot.domain.numbers import whole_number
+from bot.domain.proposals import votes_needed
 from bot.errors import UserError
 
 
@@ -405,3 +406,18 @@ def _and_list(names: list[str]) -> str:
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+@dataclass(frozen=True)
+class QuorumVerdict:
+    """Whether a poll's turnout reached its quorum: `needed` ballots of `eligible` members."""
+
+    needed: int
+    met: bool
+
+
+def quorum_verdict(quorum: Fraction, eligible: int, ballots: int) -> QuorumVerdict:
+    """A poll counts only if at least quorum × eligible members cast a ballot (SPEC §4);
+    quorum 0 needs nobody, so even a poll nobody answered reaches it."""
+    needed = votes_needed(quorum, eligible)
+    return QuorumVerdict(needed, ballots >= needed)

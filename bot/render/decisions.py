@@ -13,6 +13,7 @@ from bot.domain import polls, proposals
 from bot.domain.limits import SCORE_MAX, SCORE_MIN
 from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import format_duration, format_local
+from bot.domain.vocabulary import DecisionKind, DecisionStatus
 from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, command, line
 from bot.render.people import mention_run, named
 from bot.services.ballots import Cast
@@ -29,7 +30,7 @@ def _labels(decision: Decision) -> list[str]:
 
 def choice_keys(decision: Decision) -> list[tuple[str, str]]:
     """(what `vote` takes, what a member sees) for each choice."""
-    if decision.kind == "proposal":
+    if decision.kind == DecisionKind.PROPOSAL:
         method = proposals.ProposalMethod(decision.method)
         return [(str(c), str(c)) for c in proposals.choices_for(method)]
     return [(polls.option_label(i), label) for i, label in enumerate(_labels(decision))]
@@ -39,12 +40,12 @@ def choices(decision: Decision) -> Choices:
     return Choices(
         coop_id=decision.coop_id,
         decision_number=decision.number,
-        decision_kind="proposal" if decision.kind == "proposal" else "poll",
+        decision_kind=decision.kind,
         method=decision.method,
         question=decision.title,
         options=tuple(ChoiceOption(key=k, label=v) for k, v in choice_keys(decision)),
         secret=decision.secret,
-        closed=decision.status != "open",
+        closed=decision.status != DecisionStatus.OPEN,
         vote_command=vote_hint(decision).text,
         show_command=f"show {decision.number}",
     )
@@ -59,7 +60,7 @@ def ballot_text(decision: Decision, cast: Cast) -> str:
 
 def score_note(decision: Decision) -> Line | None:
     """SPEC §4: a score poll's card says what an option left unscored counts as."""
-    if decision.kind != "poll" or decision.method != str(polls.PollMethod.SCORE):
+    if decision.kind != DecisionKind.POLL or decision.method != polls.PollMethod.SCORE:
         return None
     return line(
         f"score each option {SCORE_MIN}–{SCORE_MAX}; "
@@ -83,12 +84,12 @@ def unreadable_note(count: Count) -> list[Line]:
 
 
 def _kind(decision: Decision) -> str:
-    return "Proposal" if decision.kind == "proposal" else "Poll"
+    return "Proposal" if decision.kind == DecisionKind.PROPOSAL else "Poll"
 
 
 def _rules(decision: Decision, count: Count) -> str:
     quorum = Fraction(decision.quorum)
-    method = decision.method
+    method = str(decision.method)
     if decision.threshold:
         method += f" {format_ratio(Fraction(decision.threshold))}"
     if decision.rule_class:
@@ -103,7 +104,7 @@ def _rules(decision: Decision, count: Count) -> str:
 
 def vote_hint(decision: Decision) -> Code:
     """How to vote on `decision`, as a command each platform writes in its own form."""
-    if decision.kind == "proposal":
+    if decision.kind == DecisionKind.PROPOSAL:
         keys = "|".join(k for k, _ in choice_keys(decision))
         return command(f"vote {decision.number} {keys}")
     example = polls.ballot_example(
@@ -138,7 +139,7 @@ def _deadline(decision: Decision, tz: ZoneInfo, now: datetime) -> str:
 
 def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: datetime) -> Reply:
     """`Proposal #7 opened by @alice — closes Mon 1 Dec 18:00 (Europe/Berlin), in 2 days`."""
-    if decision.status == "scheduled":
+    if decision.status == DecisionStatus.SCHEDULED:
         head = line(
             Bold(text=f"{_kind(decision)} #{decision.number} scheduled"),
             " by ",
@@ -163,7 +164,7 @@ def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: 
     ]
     if decision.body:
         blocks.append(line(decision.body, indent=1))
-    if decision.kind == "poll":
+    if decision.kind == DecisionKind.POLL:
         for key, label in choice_keys(decision):
             blocks.append(line(f"{key}: {label}", indent=1))
     note = score_note(decision)
@@ -192,7 +193,7 @@ def _count_text(decision: Decision, count: Count) -> str:
     if count.proposal is not None:
         p = count.proposal
         text = f"yes {p.yes} · no {p.no} · abstain {p.abstain}"
-        if decision.method == "consent":
+        if decision.method == proposals.ProposalMethod.CONSENT:
             text += f" · block {p.block}"
         return text
     assert count.poll is not None
@@ -290,9 +291,9 @@ def status(
     """`show`: the count (only turnout while secret), any blocks with their reasons, who has
     not voted yet (`waiting`: the first ones by name, `waiting_total`: how many in all),
     and who set it below the co-op's defaults and why."""
-    if decision.status == "closed":
+    if decision.status == DecisionStatus.CLOSED:
         return result(decision, count, blockers).model_copy(update={"kind": "info"})
-    if decision.status != "open":
+    if decision.status != DecisionStatus.OPEN:
         return _not_open(decision, tz)
     blocks: list[Line] = [
         line(
@@ -302,7 +303,7 @@ def status(
     ]
     if decision.body:
         blocks.append(line(decision.body, indent=1))
-    if decision.kind == "poll":
+    if decision.kind == DecisionKind.POLL:
         blocks.extend(line(f"{k}: {v}", indent=1) for k, v in choice_keys(decision))
     note = score_note(decision)
     if note is not None:
@@ -323,7 +324,7 @@ def status(
 
 def _not_open(decision: Decision, tz: ZoneInfo) -> Reply:
     """A scheduled or withdrawn decision: its state and times, no count."""
-    if decision.status == "scheduled":
+    if decision.status == DecisionStatus.SCHEDULED:
         state = (
             f"scheduled, opens {format_local(decision.opens_at, tz)}, "
             f"closes {format_local(decision.closes_at, tz)} ({tz.key})"
@@ -333,7 +334,7 @@ def _not_open(decision: Decision, tz: ZoneInfo) -> Reply:
     blocks = [line(Bold(text=f"#{decision.number} {decision.title}"), f" — {state}")]
     if decision.body:
         blocks.append(line(decision.body, indent=1))
-    if decision.kind == "poll":
+    if decision.kind == DecisionKind.POLL:
         blocks.extend(line(f"{k}: {v}", indent=1) for k, v in choice_keys(decision))
     return Reply(blocks=tuple(blocks), subject=subject(decision))
 
@@ -366,7 +367,7 @@ def result(decision: Decision, count: Count, blockers: Sequence[tuple[Member, st
     if count.proposal is not None:
         p = count.proposal
         counts = f"yes {p.yes}, no {p.no}, abstain {p.abstain}"
-        if decision.method == "consent":
+        if decision.method == proposals.ProposalMethod.CONSENT:
             counts += f", block {p.block}"
         blocks.append(
             line(
@@ -439,12 +440,12 @@ def listing(decisions: Sequence[Decision], which: str, tz: ZoneInfo, now: dateti
         head += f" — the latest {LIST_MAX}"
     blocks = [line(Bold(text=head))]
     for d in decisions:
-        if d.status == "open":
+        if d.status == DecisionStatus.OPEN:
             left = format_duration(d.closes_at - now)
             state = f"open, closes {format_local(d.closes_at, tz)} (in {left})"
-        elif d.status == "scheduled":
+        elif d.status == DecisionStatus.SCHEDULED:
             state = f"scheduled, opens {format_local(d.opens_at, tz)}"
-        elif d.status == "closed":
+        elif d.status == DecisionStatus.CLOSED:
             state = f"closed — {d.outcome}"
         else:
             state = d.status

@@ -10,6 +10,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.domain.polls import PollMethod
+from bot.domain.proposals import ProposalMethod
+from bot.domain.vocabulary import DecisionKind
+
 
 class _Node(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -113,8 +117,8 @@ class Choices(_Node):
 
     coop_id: int
     decision_number: int
-    decision_kind: Literal["proposal", "poll"]
-    method: str
+    decision_kind: DecisionKind
+    method: ProposalMethod | PollMethod
     question: str
     options: tuple[ChoiceOption, ...]
     secret: bool = False

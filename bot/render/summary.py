@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.db.models import Decision
 from bot.domain.timeparse import format_local
+from bot.domain.vocabulary import DecisionStatus
 from bot.render.document import Attachment, Bold, Code, Line, Mention, Reply, Text, line
 from bot.render.people import named
 from bot.render.tasks import number, points
@@ -43,7 +44,9 @@ def _done(item: DoneTask) -> list[Part]:
 
 
 def _decided(decision: Decision) -> list[Part]:
-    outcome = "withdrawn" if decision.status == "withdrawn" else decision.outcome or "closed"
+    outcome = (
+        "withdrawn" if decision.status == DecisionStatus.WITHDRAWN else decision.outcome or "closed"
+    )
     return [f"#{decision.number} ", decision.title, f" — {outcome}"]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Text, cast, delete, func, select
 
 from bot.db.models import Decision, Participation, SealedBallot, Vote
 from bot.domain import polls, proposals
+from bot.domain.vocabulary import FINISHED, DecisionKind
 from bot.services.context import Context
 
 
@@ -50,7 +51,7 @@ def stored(cast: Cast) -> tuple[str | None, list[Any] | None]:
 
 def read(decision: Decision, choice: str | None, ballot: object) -> Cast:
     """A stored vote, read back from its structure (never by parsing what a member typed)."""
-    if decision.kind == "proposal":
+    if decision.kind == DecisionKind.PROPOSAL:
         return _read(None, 0, choice, ballot)
     return _read(polls.PollMethod(decision.method), len(decision.options), choice, ballot)
 
@@ -73,7 +74,7 @@ def _read(
 def sealed(decision: Decision) -> bool:
     """Whether the decision's ballots are sealed: a secret decision that closed or was
     withdrawn (sealing happens in the transaction that ends it)."""
-    return decision.secret and decision.status in ("closed", "withdrawn")
+    return decision.secret and decision.status in FINISHED
 
 
 async def current(ctx: Context, decision: Decision) -> list[Cast]:
@@ -110,7 +111,7 @@ async def grouped(ctx: Context, decision: Decision) -> list[tuple[Cast, int]]:
     """The current votes as cast, each distinct one once with how many cast it: grouped in
     SQL by the stored text, so Python reads each distinct ballot once. Two texts of the same
     ballot are two groups of the same Cast, which counts the same."""
-    if decision.kind == "proposal":
+    if decision.kind == DecisionKind.PROPOSAL:
         return [
             (read(decision, choice, None), n)
             for choice, n in (await choice_counts(ctx, decision)).items()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.db import rollup
 from bot.db.models import Contribution, ContributionMonth, Member
+from bot.domain.kudos import check_kudos_allowance
 from bot.domain.limits import (
     KUDOS_DEFAULT,
     NOTE_MAX,
@@ -175,15 +176,7 @@ async def give_kudos(ctx: Context, token: str, note: str, points: int | None = N
     week = current_week(ctx.config.timezone, now)
     given = await kudos_given(ctx.session, coop.id, giver.id, week.start, week.end)
     limit = ctx.config.kudos_per_week
-    if given + amount > limit:
-        left = max(0, limit - given)
-        raise UserError(
-            f"You can give {limit} kudos points a week; you have given {given} this week, "
-            f"so {left} {'is' if left == 1 else 'are'} left",
-            "the allowance starts again on Monday"
-            if left == 0
-            else f"give fewer, e.g. `points:{left}`",
-        )
+    given_now = check_kudos_allowance(given, amount, limit)
     entry = Contribution(
         coop_id=coop.id,
         member_id=receiver.id,
@@ -197,7 +190,7 @@ async def give_kudos(ctx: Context, token: str, note: str, points: int | None = N
     await ctx.session.flush()
     await rollup.add_entry(ctx.session, entry)
     ctx.audit("contribution.kudos", f"contribution:{entry.id}", to=receiver.id, points=amount)
-    return Kudos(entry, giver, receiver, given + amount, limit)
+    return Kudos(entry, giver, receiver, given_now, limit)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.db.models import Coop, Identity, Member, RoomBinding
 from bot.domain.limits import check_text
+from bot.domain.vocabulary import Role
 from bot.errors import UserError
 from bot.invocation import Actor, RoomRef
 from bot.services import codes
@@ -63,7 +64,9 @@ async def setup(ctx: Context, name: str, room: RoomRef, founder: Actor) -> tuple
         RoomBinding(coop_id=coop.id, platform=room.platform, room_id=room.room_id, created_at=now)
     )
     ctx.coop = coop
-    steward = await create_member(ctx, coop.id, founder.identity, founder.display_name, "steward")
+    steward = await create_member(
+        ctx, coop.id, founder.identity, founder.display_name, Role.STEWARD
+    )
     ctx.actor = steward
     ctx.audit("coop.setup", f"coop:{coop.id}", name=name, room=room.key)
     return coop, steward

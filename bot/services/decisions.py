@@ -14,6 +14,7 @@ from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, V
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
 from bot.domain.timeparse import format_local, later, parse_duration, parse_when
+from bot.domain.vocabulary import FINISHED, LIVE, DecisionKind, DecisionStatus, Role
 from bot.errors import UserError
 from bot.services import ballots
 from bot.services.ballots import Cast
@@ -119,7 +120,7 @@ def _below_defaults(
                 "leave out reason: (put the reasoning in body: or in the room)",
             )
         return None
-    if author.role != "steward":
+    if author.role != Role.STEWARD:
         raise below[0].refusal()
     if not reason:
         raise below[0].needs_reason()
@@ -134,7 +135,7 @@ def _voting(closes: str | None, opens_at: datetime, closes_at: datetime) -> tupl
 def _author(ctx: Context, opens: str | None) -> Member:
     """The member opening a decision; scheduling one for later (`opens:`) is for stewards."""
     author = ctx.require_actor()
-    if opens is not None and author.role != "steward":
+    if opens is not None and author.role != Role.STEWARD:
         raise UserError(
             "Only stewards can schedule a vote with opens:", "leave out opens: to open it now"
         )
@@ -194,7 +195,7 @@ async def create_proposal(
         ctx,
         coop,
         author,
-        "proposal",
+        DecisionKind.PROPOSAL,
         title,
         body_text,
         str(rules.method),
@@ -240,7 +241,7 @@ async def create_poll(
         ctx,
         coop,
         author,
-        "poll",
+        DecisionKind.POLL,
         question,
         "",
         str(poll_method),
@@ -286,7 +287,7 @@ async def _create(
         quorum=str(quorum),
         rule_class=rule_class,
         secret=secret,
-        status="scheduled",
+        status=DecisionStatus.SCHEDULED,
         author_id=author.id,
         created_at=now,
         opens_at=opens_at,
@@ -318,8 +319,8 @@ async def open_decision(ctx: Context, decision: Decision) -> bool:
     now = ctx.clock.now()
     changed = await ctx.session.execute(
         update(Decision)
-        .where(Decision.id == decision.id, Decision.status == "scheduled")
-        .values(status="open", opened_at=now)
+        .where(Decision.id == decision.id, Decision.status == DecisionStatus.SCHEDULED)
+        .values(status=DecisionStatus.OPEN, opened_at=now)
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
@@ -327,7 +328,7 @@ async def open_decision(ctx: Context, decision: Decision) -> bool:
     members = await active_members(ctx, decision.coop_id)
     for member in members:
         ctx.session.add(Eligibility(decision_id=decision.id, member_id=member.id))
-    decision.status = "open"
+    decision.status = DecisionStatus.OPEN
     decision.opened_at = now
     decision.eligible_count = len(members)
     ctx.audit("decision.open", f"decision:{decision.number}", eligible=len(members))
@@ -370,7 +371,7 @@ def count_grouped(decision: Decision, groups: Sequence[tuple[Cast, int]]) -> Cou
     quorum = Fraction(decision.quorum)
     eligible = decision.eligible_count
     unreadable = sum(n for v, n in groups if not v.readable)
-    if decision.kind == "proposal":
+    if decision.kind == DecisionKind.PROPOSAL:
         method = proposals.ProposalMethod(decision.method)
         tally: dict[proposals.ProposalChoice, int] = {}
         for vote, n in groups:
@@ -394,13 +395,13 @@ def count_grouped(decision: Decision, groups: Sequence[tuple[Cast, int]]) -> Cou
     poll_method = polls.PollMethod(decision.method)
     cast = [(v.ballot, n) for v, n in groups if v.ballot is not None]
     result_poll = polls.count_weighted(poll_method, len(decision.options), cast)
-    needed = proposals.votes_needed(quorum, eligible)
+    verdict = polls.quorum_verdict(quorum, eligible, result_poll.ballots)
     return Count(
         eligible,
         result_poll.ballots,
-        needed,
+        verdict.needed,
         poll=result_poll,
-        no_quorum=result_poll.ballots < needed,
+        no_quorum=not verdict.met,
         unreadable=unreadable,
     )
 
@@ -413,7 +414,7 @@ async def tally(ctx: Context, decision: Decision) -> Count:
 
 def _readable(decision: Decision, choices: Mapping[str | None, int]) -> int:
     """How many of the counted stored choices (`ballots.choice_counts`) are readable votes."""
-    if decision.kind == "proposal":
+    if decision.kind == DecisionKind.PROPOSAL:
         known = {str(choice) for choice in proposals.ProposalChoice}
         return sum(n for choice, n in choices.items() if choice in known)
     return choices.get(None, 0)
@@ -482,7 +483,7 @@ async def count_non_voters(ctx: Context, decision: Decision) -> int:
 async def block_reasons(ctx: Context, decision: Decision) -> Sequence[tuple[Member, str]]:
     """Who blocks a consent proposal and why, so the group can address it; nothing for a
     secret ballot, whose choices are never shown."""
-    if decision.secret or decision.method != str(proposals.ProposalMethod.CONSENT):
+    if decision.secret or decision.method != proposals.ProposalMethod.CONSENT:
         return []
     rows = await ctx.session.execute(
         select(Member, Vote.reason)
@@ -502,13 +503,13 @@ class VoteResult:
 
 def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
     number, tz = decision.number, ctx.config.timezone
-    if decision.status == "scheduled":
+    if decision.status == DecisionStatus.SCHEDULED:
         raise UserError(
             f"#{number} is not open yet; voting opens {format_local(decision.opens_at, tz)} "
             f"({tz.key})",
             f"see it with `{ctx.prefix}show {number}`",
         )
-    if decision.status != "open":
+    if decision.status != DecisionStatus.OPEN:
         raise UserError(
             f"#{number} is {decision.status}; its votes can no longer change",
             f"see the result with `{ctx.prefix}show {number}`",
@@ -545,7 +546,7 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
             "you can vote on every decision that opens from now on",
         )
     reason_text = check_text("reason", reason, NOTE_MAX) if reason else ""
-    if decision.kind == "proposal":
+    if decision.kind == DecisionKind.PROPOSAL:
         choice = proposals.parse_proposal_choice(
             proposals.ProposalMethod(decision.method), choice_text, number, prefix=ctx.prefix
         )
@@ -593,7 +594,7 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     # Re-read under a row lock: a vote in flight either commits before this count or
     # sees the decision closed.
     await ctx.session.refresh(decision, with_for_update=True)
-    if decision.status != "open":
+    if decision.status != DecisionStatus.OPEN:
         return None
     if not early and decision.closes_at > ctx.clock.now():
         return None  # extended after the scheduler found it due: it closes later
@@ -602,13 +603,18 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     now = ctx.clock.now()
     changed = await ctx.session.execute(
         update(Decision)
-        .where(Decision.id == decision.id, Decision.status == "open")
-        .values(status="closed", closed_at=now, outcome=outcome, result=result_record(result))
+        .where(Decision.id == decision.id, Decision.status == DecisionStatus.OPEN)
+        .values(
+            status=DecisionStatus.CLOSED,
+            closed_at=now,
+            outcome=outcome,
+            result=result_record(result),
+        )
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    decision.status, decision.closed_at, decision.outcome = "closed", now, outcome
+    decision.status, decision.closed_at, decision.outcome = DecisionStatus.CLOSED, now, outcome
     if decision.secret:
         await ballots.seal(ctx, decision)
     ctx.audit("decision.close", f"decision:{decision.number}", outcome=outcome, early=early)
@@ -656,7 +662,7 @@ def result_record(result: Count) -> dict[str, Any]:
 
 async def extend(ctx: Context, number: int, duration: str) -> Decision:
     decision = await get_decision(ctx, number, lock=True)
-    if decision.status not in ("open", "scheduled"):
+    if decision.status not in LIVE:
         raise UserError(
             f"#{number} is {decision.status}; only an open or scheduled vote can be extended",
             f"see it with `{ctx.prefix}show {number}`",
@@ -684,12 +690,12 @@ async def extend(ctx: Context, number: int, duration: str) -> Decision:
 async def withdraw(ctx: Context, number: int) -> Decision:
     member = ctx.require_actor()
     decision = await get_decision(ctx, number, lock=True)
-    if member.role != "steward" and decision.author_id != member.id:
+    if member.role != Role.STEWARD and decision.author_id != member.id:
         raise UserError(f"Only the author of #{number} or a steward can withdraw it")
     changed = await ctx.session.execute(
         update(Decision)
-        .where(Decision.id == decision.id, Decision.status.in_(("open", "scheduled")))
-        .values(status="withdrawn", closed_at=ctx.clock.now())
+        .where(Decision.id == decision.id, Decision.status.in_(LIVE))
+        .values(status=DecisionStatus.WITHDRAWN, closed_at=ctx.clock.now())
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
@@ -697,7 +703,7 @@ async def withdraw(ctx: Context, number: int) -> Decision:
             f"#{number} is {decision.status}; it can no longer be withdrawn",
             f"see it with `{ctx.prefix}show {number}`",
         )
-    decision.status = "withdrawn"
+    decision.status = DecisionStatus.WITHDRAWN
     if decision.secret:
         await ballots.seal(ctx, decision)
     ctx.audit("decision.withdraw", f"decision:{number}")
@@ -708,7 +714,7 @@ async def list_decisions(ctx: Context, which: str) -> Sequence[Decision]:
     coop = ctx.require_coop()
     query = select(Decision).where(Decision.coop_id == coop.id)
     if which == "open":
-        query = query.where(Decision.status.in_(("open", "scheduled")))
+        query = query.where(Decision.status.in_(LIVE))
     elif which == "closed":
-        query = query.where(Decision.status.in_(("closed", "withdrawn")))
+        query = query.where(Decision.status.in_(FINISHED))
     return (await ctx.session.scalars(query.order_by(Decision.number.desc()).limit(LIST_MAX))).all()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import Coop, Decision, Member, Task
+from bot.domain.vocabulary import DecisionStatus, TaskStatus
 from bot.failure_log import log_failure
 from bot.render import decisions as render_decisions
 from bot.render import reminders as render_reminders
@@ -94,7 +95,9 @@ async def remind_voters(ctx: Context, decision_id: int) -> bool:
     claimed = await ctx.session.execute(
         update(Decision)
         .where(
-            Decision.id == decision_id, Decision.status == "open", Decision.reminded_at.is_(None)
+            Decision.id == decision_id,
+            Decision.status == DecisionStatus.OPEN,
+            Decision.reminded_at.is_(None),
         )
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
@@ -119,7 +122,9 @@ async def remind_claim(ctx: Context, task_id: int) -> bool:
     now = ctx.clock.now()
     claimed = await ctx.session.execute(
         update(Task)
-        .where(Task.id == task_id, Task.status == "claimed", Task.claim_reminded_at.is_(None))
+        .where(
+            Task.id == task_id, Task.status == TaskStatus.CLAIMED, Task.claim_reminded_at.is_(None)
+        )
         .values(claim_reminded_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -139,7 +144,7 @@ async def remind_claim(ctx: Context, task_id: int) -> bool:
 
 async def release_claim(ctx: Context, task_id: int) -> bool:
     task = await ctx.session.get(Task, task_id)
-    if task is None or task.status != "claimed" or task.claimed_at is None:
+    if task is None or task.status != TaskStatus.CLAIMED or task.claimed_at is None:
         return False
     claimed_at = task.claimed_at
     release_at, _ = claim_times(ctx.config, claimed_at)
@@ -191,24 +196,26 @@ async def run_all(
     """Every due transition, kind by kind, each item in its own transaction."""
     now = clock.now()
     await schedule_summaries(sessions, clock, settings)
-    claimed = select(Task.coop_id, Task.id).where(Task.status == "claimed")
+    claimed = select(Task.coop_id, Task.id).where(Task.status == TaskStatus.CLAIMED)
     passes: list[tuple[Select[int, int], Step]] = [
         (
             select(Decision.coop_id, Decision.id)
-            .where(Decision.status == "scheduled", Decision.opens_at <= now)
+            .where(Decision.status == DecisionStatus.SCHEDULED, Decision.opens_at <= now)
             .order_by(Decision.opens_at),
             open_scheduled,
         ),
         (
             select(Decision.coop_id, Decision.id)
-            .where(Decision.status == "open", Decision.closes_at <= now)
+            .where(Decision.status == DecisionStatus.OPEN, Decision.closes_at <= now)
             .order_by(Decision.closes_at),
             close_due,
         ),
         # Reminder windows differ per co-op: select the candidates, each step decides.
         (
             select(Decision.coop_id, Decision.id).where(
-                Decision.status == "open", Decision.reminded_at.is_(None), Decision.closes_at > now
+                Decision.status == DecisionStatus.OPEN,
+                Decision.reminded_at.is_(None),
+                Decision.closes_at > now,
             ),
             _remind_if_due,
         ),
@@ -234,7 +241,7 @@ async def _remind_if_due(ctx: Context, decision_id: int) -> bool:
 
 async def _claim_reminder_if_due(ctx: Context, task_id: int) -> bool:
     task = await ctx.session.get(Task, task_id)
-    if task is None or task.status != "claimed" or task.claimed_at is None:
+    if task is None or task.status != TaskStatus.CLAIMED or task.claimed_at is None:
         return False
     _, remind_at = claim_times(ctx.config, task.claimed_at)
     if remind_at is None or remind_at > ctx.clock.now():
@@ -260,10 +267,12 @@ async def next_due(
 
         moments = [
             await session.scalar(
-                select(func.min(Decision.opens_at)).where(Decision.status == "scheduled")
+                select(func.min(Decision.opens_at)).where(
+                    Decision.status == DecisionStatus.SCHEDULED
+                )
             ),
             await session.scalar(
-                select(func.min(Decision.closes_at)).where(Decision.status == "open")
+                select(func.min(Decision.closes_at)).where(Decision.status == DecisionStatus.OPEN)
             ),
             await session.scalar(select(func.min(Coop.next_summary_at))),
         ]
@@ -271,14 +280,14 @@ async def next_due(
             moments.append(now)
         unreminded = await session.execute(
             select(Decision.coop_id, Decision.opened_at, Decision.closes_at).where(
-                Decision.status == "open", Decision.reminded_at.is_(None)
+                Decision.status == DecisionStatus.OPEN, Decision.reminded_at.is_(None)
             )
         )
         for coop_id, opened_at, closes_at in unreminded.all():
             moments.append(reminder_time(await config_of(coop_id), opened_at, closes_at))
         claims = await session.execute(
             select(Task.coop_id, Task.claimed_at, Task.claim_reminded_at).where(
-                Task.status == "claimed"
+                Task.status == TaskStatus.CLAIMED
             )
         )
         for coop_id, claimed_at, reminded_at in claims.all():

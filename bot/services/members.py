@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, true
 
 from bot.db.models import Identity, Member
+from bot.domain.vocabulary import Role
 from bot.errors import UserError
 from bot.invocation import Actor
 from bot.services import codes
 from bot.services.codes import CodeRefused
 from bot.services.context import Context
 
-ROLES = ("member", "steward")
 _DISCORD_MENTION = re.compile(r"^<@!?(\d{5,25})>$")
 _MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
 _NAME = re.compile(r"^@?([\w.\-]{1,64})$")
@@ -88,7 +88,7 @@ MEMBER_PAGE_SIZE = 200  # names per `member list` reply
 class MemberPage:
     """One page of the registry: (name, role) of stewards first, then members, by name."""
 
-    people: Sequence[tuple[str, str]]
+    people: Sequence[tuple[str, Role]]
     total: int
     page: int
     pages: int
@@ -109,7 +109,7 @@ async def member_page(ctx: Context, coop_id: int, page: int | None = None) -> Me
     found = await ctx.session.execute(
         select(Member.name, Member.role)
         .where(*active)
-        .order_by((Member.role != "steward"), Member.name, Member.id)
+        .order_by((Member.role != Role.STEWARD), Member.name, Member.id)
         .limit(MEMBER_PAGE_SIZE)
         .offset((wanted - 1) * MEMBER_PAGE_SIZE)
     )
@@ -150,7 +150,7 @@ async def create_member(
     coop_id: int,
     identity: str,
     name: str,
-    role: str,
+    role: Role,
     *,
     source_binding_id: int | None = None,
 ) -> Member:
@@ -179,7 +179,7 @@ async def create_member(
     return member
 
 
-async def add_member(ctx: Context, token: str, role: str) -> tuple[Member, bool]:
+async def add_member(ctx: Context, token: str, role: Role) -> tuple[Member, bool]:
     """Admit the person `token` names; returns (member, created). Re-adding a removed
     identity creates a fresh member; adding an existing member just reports them."""
     coop = ctx.require_coop()
@@ -202,7 +202,7 @@ async def steward_count(ctx: Context, coop_id: int) -> int:
     return int(
         await ctx.session.scalar(
             select(func.count()).where(
-                Member.coop_id == coop_id, Member.active, Member.role == "steward"
+                Member.coop_id == coop_id, Member.active, Member.role == Role.STEWARD
             )
         )
         or 0
@@ -212,7 +212,7 @@ async def steward_count(ctx: Context, coop_id: int) -> int:
 async def remove_member(ctx: Context, token: str) -> Member:
     coop = ctx.require_coop()
     member = await find_member(ctx, token)
-    if member.role == "steward" and await steward_count(ctx, coop.id) <= 1:
+    if member.role == Role.STEWARD and await steward_count(ctx, coop.id) <= 1:
         raise UserError(
             f"@{member.name} is the last steward of {coop.name}",
             f"make someone else a steward first: `{ctx.prefix}member role @name steward`",
@@ -223,16 +223,11 @@ async def remove_member(ctx: Context, token: str) -> Member:
     return member
 
 
-async def set_role(ctx: Context, token: str, role: str) -> Member:
+async def set_role(ctx: Context, token: str, role: Role) -> Member:
     coop = ctx.require_coop()
-    role = role.lower()
-    if role not in ROLES:
-        raise UserError(
-            f"`{role}` is not a role",
-            f"choose member or steward, e.g. `{ctx.prefix}member role @bob steward`",
-        )
     member = await find_member(ctx, token)
-    if member.role == "steward" and role == "member" and await steward_count(ctx, coop.id) <= 1:
+    last = member.role == Role.STEWARD and role == Role.MEMBER
+    if last and await steward_count(ctx, coop.id) <= 1:
         raise UserError(f"@{member.name} is the last steward of {coop.name}; appoint another first")
     member.role = role
     ctx.audit("member.role", f"member:{member.id}", role=role)

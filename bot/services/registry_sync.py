@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from bot.db.models import Coop, Identity, Member, RoomBinding, SyncChange
+from bot.domain.vocabulary import Role
 from bot.invocation import RoomRef
 from bot.services.context import Context
 from bot.services.members import create_member, steward_count
@@ -27,7 +28,7 @@ class RoleHolder:
 
     identity: str  # "discord:123"
     display_name: str
-    role: str  # member | steward
+    role: Role
 
 
 @dataclass
@@ -70,7 +71,7 @@ async def apply_page(
     coop = ctx.require_coop()
     holds = await _holds(ctx, binding)
     for holder in holders:
-        seen = holder.role if manage_roles else "member"
+        seen = holder.role if manage_roles else Role.MEMBER
         hold = holds.get(holder.identity)
         if hold is not None:
             if hold.platform_role == seen:
@@ -102,7 +103,7 @@ async def apply_page(
         identity, member = found
         if identity.source_binding_id != binding.id or not manage_roles or member.role == seen:
             continue
-        if member.role == "steward" and await steward_count(ctx, coop.id) <= 1:
+        if member.role == Role.STEWARD and await steward_count(ctx, coop.id) <= 1:
             continue
         before, member.role = member.role, seen
         await _record(ctx, binding, member, holder.identity, "role", before, seen, seen)
@@ -136,7 +137,7 @@ async def remove_missing(
             continue
         if any(other.source_binding_id != binding.id for other in member.identities):
             continue
-        if member.role == "steward" and await steward_count(ctx, coop.id) <= 1:
+        if member.role == Role.STEWARD and await steward_count(ctx, coop.id) <= 1:
             continue
         member.active = False
         member.removed_at = ctx.clock.now()

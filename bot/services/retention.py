@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import Decision, HandledMessage, PlatformMessage, RoomBinding
+from bot.domain.vocabulary import FINISHED
 
 # Rows per transaction: pruning never holds a long transaction or a long lock.
 BATCH = 500
-FINISHED = ("closed", "withdrawn")
 
 
 @dataclass

@@ -8,6 +8,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Decision, Task
+from bot.domain.vocabulary import ACTIVE_TASK, LIVE
 
 
 async def suggestions(
@@ -17,7 +18,7 @@ async def suggestions(
     first: the number starts with it, or the title contains it (any case)."""
     text = prefix.strip().lstrip("#").lower()
     model: type[Decision] | type[Task] = Decision if kind == "decision" else Task
-    states = ("open", "scheduled") if kind == "decision" else ("open", "claimed")
+    states = LIVE if kind == "decision" else ACTIVE_TASK
     query = select(model.number, model.title).where(
         model.coop_id == coop_id, model.status.in_(states)
     )

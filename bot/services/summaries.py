@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.db.models import Decision, Task
 from bot.domain.cron import next_fires
 from bot.domain.periods import ALL_END, parse_period
+from bot.domain.vocabulary import FINISHED, DecisionStatus, TaskStatus
 from bot.render import chart as render_chart
 from bot.render import summary as render_summary
 from bot.render.chart import MAX_BARS
@@ -51,7 +52,7 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
 
     done_where = (
         Task.coop_id == coop.id,
-        Task.status == "done",
+        Task.status == TaskStatus.DONE,
         Task.done_at >= week.start,
         Task.done_at < week.end,
     )
@@ -64,7 +65,7 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
 
     decided_where = (
         Decision.coop_id == coop.id,
-        Decision.status.in_(("closed", "withdrawn")),
+        Decision.status.in_(FINISHED),
         Decision.closed_at >= week.start,
         Decision.closed_at < week.end,
     )
@@ -77,7 +78,7 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
         )
     ).all()
 
-    open_where = (Decision.coop_id == coop.id, Decision.status == "open")
+    open_where = (Decision.coop_id == coop.id, Decision.status == DecisionStatus.OPEN)
     still_open = (
         await ctx.session.scalars(
             select(Decision)
@@ -90,7 +91,7 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
     turnouts = await decisions.turnouts(ctx, still_open)
     open_counts = [OpenDecision(d, turnouts[d.id]) for d in still_open]
 
-    unclaimed_where = (Task.coop_id == coop.id, Task.status == "open")
+    unclaimed_where = (Task.coop_id == coop.id, Task.status == TaskStatus.OPEN)
     unclaimed = (
         await ctx.session.scalars(
             select(Task).where(*unclaimed_where).order_by(Task.number).limit(LIST_MAX)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.db.models import Identity, Member, RoomBinding, SyncChange
+from bot.domain.vocabulary import Role
 from bot.errors import UserError
 from bot.invocation import RoomRef
 from bot.services.context import Context
@@ -35,8 +36,8 @@ class ChangeView:
     number: int
     action: str  # add | remove | role
     member: Member
-    role_before: str | None
-    role_after: str | None
+    role_before: Role | None
+    role_after: Role | None
     room: RoomRef
     at: datetime
     undone: bool
@@ -172,7 +173,7 @@ async def _undo_add(ctx: Context, number: int, member: Member) -> None:
     coop = ctx.require_coop()
     if not member.active:
         raise _gone(number, member)
-    if member.role == "steward" and await steward_count(ctx, coop.id) <= 1:
+    if member.role == Role.STEWARD and await steward_count(ctx, coop.id) <= 1:
         raise UserError(f"@{member.name} is the last steward of {coop.name}; appoint another first")
     member.active = False
     member.removed_at = ctx.clock.now()
@@ -198,6 +199,6 @@ async def _undo_role(ctx: Context, number: int, member: Member, change: SyncChan
     coop = ctx.require_coop()
     if not member.active or member.role != change.role_after or change.role_before is None:
         raise _gone(number, member)
-    if member.role == "steward" and await steward_count(ctx, coop.id) <= 1:
+    if member.role == Role.STEWARD and await steward_count(ctx, coop.id) <= 1:
         raise UserError(f"@{member.name} is the last steward of {coop.name}; appoint another first")
     member.role = change.role_before

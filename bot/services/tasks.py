@@ -13,6 +13,7 @@ from bot.db import rollup
 from bot.db.models import Contribution, Member, Task
 from bot.domain.limits import TITLE_MAX, check_task_points, check_text
 from bot.domain.timeparse import parse_when
+from bot.domain.vocabulary import ACTIVE_TASK, Role, TaskStatus
 from bot.errors import UserError
 from bot.services import decisions
 from bot.services.context import Context
@@ -78,7 +79,7 @@ async def add_task(
         points=Decimal(task_points),
         due_at=due_at,
         from_decision=from_decision,
-        status="open",
+        status=TaskStatus.OPEN,
         created_by=author.id,
         created_at=now,
     )
@@ -100,7 +101,9 @@ async def _lock_member(ctx: Context, member: Member) -> None:
 async def claimed_count(ctx: Context, member_id: int) -> int:
     return int(
         await ctx.session.scalar(
-            select(func.count()).where(Task.holder_id == member_id, Task.status == "claimed")
+            select(func.count()).where(
+                Task.holder_id == member_id, Task.status == TaskStatus.CLAIMED
+            )
         )
         or 0
     )
@@ -122,7 +125,7 @@ async def _check_room_for_claim(ctx: Context, holder: Member, *, own: bool) -> N
 
 async def _refuse_state(ctx: Context, task: Task, action: str) -> UserError:
     """The error for a task that is not in a state `action` can apply to."""
-    if task.status == "claimed":
+    if task.status == TaskStatus.CLAIMED:
         holder = await member_by_id(ctx, task.holder_id)
         name = f"@{holder.name}" if holder else "someone"
         return UserError(
@@ -159,20 +162,20 @@ async def claim(ctx: Context, number: int) -> Task:
     """open → claimed by the actor."""
     member = ctx.require_actor()
     task = await get_task(ctx, number)
-    if task.status == "claimed" and task.holder_id == member.id:
+    if task.status == TaskStatus.CLAIMED and task.holder_id == member.id:
         raise UserError(
             f"You already hold task {number}",
             f"when it's finished: `{ctx.prefix}task done {number}`",
         )
-    if task.status != "open":
+    if task.status != TaskStatus.OPEN:
         raise await _refuse_state(ctx, task, "claimed")
     await _check_room_for_claim(ctx, member, own=True)
     if not await _move(
         ctx,
         task,
-        "open",
+        TaskStatus.OPEN,
         None,
-        status="claimed",
+        status=TaskStatus.CLAIMED,
         holder_id=member.id,
         claimed_at=ctx.clock.now(),
         claim_reminded_at=None,
@@ -187,9 +190,9 @@ async def assign(ctx: Context, number: int, token: str) -> tuple[Task, Member]:
     it protects members from being loaded with more than they agreed to carry."""
     member = await find_member(ctx, token)
     task = await get_task(ctx, number)
-    if task.status not in ("open", "claimed"):
+    if task.status not in ACTIVE_TASK:
         raise await _refuse_state(ctx, task, "assigned")
-    if task.status == "claimed" and task.holder_id == member.id:
+    if task.status == TaskStatus.CLAIMED and task.holder_id == member.id:
         raise UserError(f"Task {number} is already held by @{member.name}")
     await _check_room_for_claim(ctx, member, own=member.id == ctx.require_actor().id)
     previous = task.holder_id
@@ -198,7 +201,7 @@ async def assign(ctx: Context, number: int, token: str) -> tuple[Task, Member]:
         task,
         task.status,
         previous,
-        status="claimed",
+        status=TaskStatus.CLAIMED,
         holder_id=member.id,
         claimed_at=ctx.clock.now(),
         claim_reminded_at=None,
@@ -215,12 +218,12 @@ async def release(ctx: Context, task: Task, action: str = "task.unclaim") -> Mem
     """claimed → open; returns the former holder, or None when the task was no longer
     claimed (released by someone else first). Used by `task unclaim` and stale releases."""
     holder_id = task.holder_id
-    if task.status != "claimed" or not await _move(
+    if task.status != TaskStatus.CLAIMED or not await _move(
         ctx,
         task,
-        "claimed",
+        TaskStatus.CLAIMED,
         holder_id,
-        status="open",
+        status=TaskStatus.OPEN,
         holder_id=None,
         claimed_at=None,
         claim_reminded_at=None,
@@ -234,11 +237,11 @@ async def unclaim(ctx: Context, number: int) -> tuple[Task, Member]:
     """The holder (or a steward) gives a claimed task back to the board."""
     actor = ctx.require_actor()
     task = await get_task(ctx, number)
-    if task.status != "claimed":
+    if task.status != TaskStatus.CLAIMED:
         raise UserError(
             f"Task {number} is {task.status}, not claimed; there is nothing to give back"
         )
-    if task.holder_id != actor.id and actor.role != "steward":
+    if task.holder_id != actor.id and actor.role != Role.STEWARD:
         holder = await member_by_id(ctx, task.holder_id)
         raise UserError(
             f"Task {number} is held by @{holder.name if holder else '?'}; only they or a steward "
@@ -261,15 +264,15 @@ async def complete(ctx: Context, number: int) -> TaskDone:
     coop = ctx.require_coop()
     actor = ctx.require_actor()
     task = await get_task(ctx, number)
-    if task.status == "claimed":
-        if task.holder_id != actor.id and actor.role != "steward":
+    if task.status == TaskStatus.CLAIMED:
+        if task.holder_id != actor.id and actor.role != Role.STEWARD:
             holder = await member_by_id(ctx, task.holder_id)
             raise UserError(
                 f"Task {number} is held by @{holder.name if holder else '?'}; only they or a "
                 "steward can mark it done"
             )
         holder_id = task.holder_id
-    elif task.status == "open":
+    elif task.status == TaskStatus.OPEN:
         holder_id = actor.id
     else:
         raise UserError(
@@ -278,7 +281,13 @@ async def complete(ctx: Context, number: int) -> TaskDone:
     assert holder_id is not None
     now = ctx.clock.now()
     if not await _move(
-        ctx, task, task.status, task.holder_id, status="done", holder_id=holder_id, done_at=now
+        ctx,
+        task,
+        task.status,
+        task.holder_id,
+        status=TaskStatus.DONE,
+        holder_id=holder_id,
+        done_at=now,
     ):
         raise UserError(
             f"Task {number} changed a moment ago; it is now {task.status}",
@@ -307,9 +316,9 @@ async def complete(ctx: Context, number: int) -> TaskDone:
 async def cancel(ctx: Context, number: int) -> Task:
     """A steward takes an open or claimed task off the board."""
     task = await get_task(ctx, number)
-    if task.status not in ("open", "claimed"):
+    if task.status not in ACTIVE_TASK:
         raise UserError(f"Task {number} is already {task.status}")
-    if not await _move(ctx, task, task.status, task.holder_id, status="cancelled"):
+    if not await _move(ctx, task, task.status, task.holder_id, status=TaskStatus.CANCELLED):
         raise UserError(f"Task {number} changed a moment ago; it is now {task.status}")
     ctx.audit("task.cancel", f"task:{number}")
     return task
@@ -329,7 +338,7 @@ async def list_tasks(ctx: Context, which: str = "open") -> Sequence[Task]:
         # never read (an IN over both states would walk every task in number order).
         found = [
             task
-            for status in ("open", "claimed")
+            for status in ACTIVE_TASK
             for task in await ctx.session.scalars(
                 query.where(Task.status == status).order_by(Task.number).limit(LIST_LIMIT)
             )
@@ -337,7 +346,7 @@ async def list_tasks(ctx: Context, which: str = "open") -> Sequence[Task]:
         return sorted(found, key=lambda task: task.number)[:LIST_LIMIT]
     if which == "mine":
         actor = ctx.require_actor()
-        query = query.where(Task.status == "claimed", Task.holder_id == actor.id)
+        query = query.where(Task.status == TaskStatus.CLAIMED, Task.holder_id == actor.id)
         query = query.order_by(Task.number)
     else:
         query = query.order_by(Task.number.desc())

@@ -7,6 +7,7 @@ from bot.commands.parser import ParsedCommand
 from bot.domain.cron import explain, next_fires
 from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import duration_text, format_local
+from bot.domain.vocabulary import Role
 from bot.errors import UserError
 from bot.invocation import CAP_ROLE_SYNC, Invocation
 from bot.render.document import Bold, Code, Line, Reply, command, error, line, private
@@ -241,7 +242,7 @@ def _summary_schedule(ctx: Context) -> Line:
 
 
 async def member_add(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    role = str(cmd.values.get("role") or "member").lower()
+    role = Role(str(cmd.values.get("role") or Role.MEMBER).lower())
     member, created = await members.add_member(ctx, str(cmd.values["member"]), role)
     if not created:
         raise UserError(
@@ -259,15 +260,15 @@ async def member_remove(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 
 
 async def member_role(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    member = await members.set_role(ctx, str(cmd.values["member"]), str(cmd.values["role"]))
+    member = await members.set_role(ctx, str(cmd.values["member"]), Role(str(cmd.values["role"])))
     return [Reply(blocks=(line(mention(member), f" is now a {member.role}"),))]
 
 
 async def member_list(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     coop = ctx.require_coop()
     found = await members.member_page(ctx, coop.id, cmd.get_int("page"))
-    stewards = [name for name, role in found.people if role == "steward"]
-    others = [name for name, role in found.people if role != "steward"]
+    stewards = [name for name, role in found.people if role == Role.STEWARD]
+    others = [name for name, role in found.people if role != Role.STEWARD]
     total = found.total
     blocks = [line(Bold(text=f"{coop.name}: {total} member{'s' if total != 1 else ''}"))]
     for title, group in (("stewards", stewards), ("members", others)):

@@ -6,6 +6,7 @@ from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand
 from bot.db.models import Member
 from bot.domain import polls
+from bot.domain.vocabulary import DecisionStatus
 from bot.errors import UserError
 from bot.invocation import CAP_EPHEMERAL
 from bot.render import decisions as render
@@ -26,7 +27,7 @@ async def _opened(ctx: Context, decision_number: int) -> list[Reply]:
     assert author is not None
     count = decisions.count(decision, [])
     reply = render.opened(decision, author, count, ctx.config.timezone, ctx.clock.now())
-    stage = "scheduled" if decision.status == "scheduled" else "announced"
+    stage = "scheduled" if decision.status == DecisionStatus.SCHEDULED else "announced"
     await announce_from_command(ctx, reply, dedupe_key=f"{render.subject(decision)}:{stage}")
     return [reply]
 
@@ -79,7 +80,7 @@ async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     decision = await decisions.get_decision(ctx, int(cmd.values["id"]))  # type: ignore[call-overload]
     count = await decisions.tally(ctx, decision)
-    is_open = decision.status == "open"
+    is_open = decision.status == DecisionStatus.OPEN
     # A large co-op's card names the first few non-voters and counts the rest in SQL.
     waiting = await decisions.non_voters(ctx, decision, render.WAITING_SHOWN) if is_open else []
     waiting_total = await decisions.count_non_voters(ctx, decision) if waiting else 0
@@ -104,7 +105,7 @@ async def list_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
 async def close(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     number = int(cmd.values["id"])  # type: ignore[call-overload]
     decision = await decisions.get_decision(ctx, number)
-    if decision.status != "open":
+    if decision.status != DecisionStatus.OPEN:
         raise UserError(
             f"#{number} is {decision.status}; only an open decision can be closed",
             f"see it with `{ctx.prefix}show {number}`",
