@@ -43,6 +43,7 @@ from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Reply
 from bot.services import due, outbox, registry_sync, retention
 from bot.services.context import Context
+from bot.services.coop_config import effective
 from bot.services.coops import coop_for_room, setup
 from bot.services.registry_sync import RoleHolder, SyncResult
 from bot.services.suggest import suggestions
@@ -241,6 +242,15 @@ class Core:
             except UserError:
                 return None
         return replies[0] if replies else None
+
+    async def threads_on(self, ref: DecisionRef) -> bool:
+        """Whether decision `ref`'s co-op keeps a thread per decision (`coop settings
+        threads:on`): its card starts one, and its reminders and result go there."""
+        async with self.sessions() as session:
+            coop = await session.get(Coop, ref.coop_id)
+            if coop is None:
+                return False
+            return effective(self.settings.defaults, coop.settings).threads
 
     def binds_room(self, invocation: Invocation) -> bool:
         """Whether `invocation` names a command that binds its room to a co-op (`coop

@@ -141,6 +141,16 @@ def intent_for(reply: Reply, *, opens_card: bool = False, read: bool = False) ->
     return Say(about=ref)
 
 
+def thread_news(intent: Intent) -> DecisionRef | None:
+    """The decision whose thread this news belongs in (a reminder, its result), if any:
+    where the co-op keeps a thread per decision, it goes there and the room keeps a line."""
+    if isinstance(intent, Announcement):
+        return intent.about
+    if isinstance(intent, CardClosed) and intent.news:
+        return intent.ref
+    return None
+
+
 def is_card(intent: Intent) -> bool:
     return isinstance(intent, CARD_INTENTS)
 

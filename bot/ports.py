@@ -149,6 +149,12 @@ class CoreAPI(Protocol):
         """The decision's card as it stands now, to refresh the posted ones (reads only)."""
         ...
 
+    async def threads_on(self, ref: DecisionRef) -> bool:
+        """Whether the decision's co-op keeps a thread per decision (`threads:on`): a
+        platform with threads starts one at its card and sends its reminders and result
+        there, keeping one line per event in the room."""
+        ...
+
     def binds_room(self, invocation: Invocation) -> bool:
         """Whether `invocation` is a command that binds its room to a co-op: where a room
         only looks private (just the actor and the bot, not flagged as a direct message),

@@ -352,6 +352,8 @@ class DiscordAdapter:
                     edited = await self.outgoing.edit_cards(reply, intent.ref)
                     if edited and not isinstance(intent, CardClosed):
                         return None
+                if not isinstance(intent, PrivateReply):
+                    reply = await self.outgoing.threads.route(reply, intent, channel_id)
                 sent = await self.outgoing.post(reply, intent, channel_id, answer.send)
                 return str(sent) if sent is not None else None
 

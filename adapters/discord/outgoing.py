@@ -11,6 +11,7 @@ from typing import Any
 import discord
 
 from adapters.discord.render import PLATFORM, OutMessage, render_reply
+from adapters.discord.threads import Threads
 from adapters.discord.views import build_view
 from bot.ports import (
     CardClosed,
@@ -37,6 +38,7 @@ class Outgoing:
     def __init__(self, client: discord.Client, core: Callable[[], CoreAPI]) -> None:
         self.client = client
         self._core = core
+        self.threads = Threads(client, core)
 
     async def edit_cards(self, reply: Reply, ref: DecisionRef, room_id: str | None = None) -> int:
         """Edit the cards linked to decision `ref` with the card `reply` (in `room_id` only,
@@ -99,6 +101,8 @@ class Outgoing:
                 and not message.ephemeral
             ):
                 await self._core().link_card(PLATFORM, room_id, str(sent), intent.ref)
+                if isinstance(intent, CardOpened) and intent.news and reply.choices is not None:
+                    await self.threads.start(intent.ref, room_id, sent, reply.choices.question)
         return first
 
     async def send_delivery(self, delivery: Delivery) -> str | None:
@@ -131,6 +135,7 @@ class Outgoing:
                 edited = await self.edit_cards(reply, intent.ref, room_id)
                 if edited and not isinstance(intent, CardClosed):
                     return None
+            reply = await self.threads.route(reply, intent, room_id, nonce=delivery.key)
             channel = self.client.get_partial_messageable(int(room_id))
 
         async def send(message: OutMessage, view: discord.ui.View | None) -> int:

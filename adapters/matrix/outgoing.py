@@ -11,8 +11,10 @@ from adapters.matrix.reads import live_card_line
 from adapters.matrix.render import render_reply
 from adapters.matrix.secret import add_line
 from adapters.matrix.sending import Sender
+from adapters.matrix.threads import for_thread, in_thread, thread_root
 from bot.ports import CoreAPI, Delivery, Intent, OutboxPump, Say
 from bot.render.document import Reply
+from bot.render.threads import headline
 
 PLATFORM = "matrix"
 
@@ -99,7 +101,15 @@ class Outgoing:
         async with self.send_lock:
             if reply.private and not direct:
                 return await self.private.send(core, room_id, reply, txn, in_reply_to)
-            content = render_reply(reply, self.prefix)
+            shown = reply
+            threaded = None if direct else await thread_root(core, room_id, intent)
+            if threaded is not None and for_thread(reply):
+                # The news in full in the decision's thread; the room keeps one line.
+                ref, root = threaded
+                full = in_thread(render_reply(reply, self.prefix), root)
+                await self.sender.send(room_id, "m.room.message", full, f"{txn}-thread")
+                shown = headline(reply, ref.number)
+            content = render_reply(shown, self.prefix)
             content = self.ballots.with_hint(content, reply, intent, direct=direct)
             if extra_line is not None:
                 content = add_line(content, *extra_line)

@@ -224,6 +224,12 @@ def _coop_commands() -> list[Command]:
                     Kind.DURATION,
                     "the shortest time a member's vote stays open, like 1h or 2d",
                 ),
+                _opt(
+                    "threads",
+                    Kind.WORD,
+                    "a thread per decision for its reminders and result",
+                    choices=("on", "off"),
+                ),
             ),
             Permission.STEWARD,
             "coop settings timezone:Europe/Berlin quorum:60%",

@@ -223,3 +223,40 @@ async def test_every_bound_is_checked_by_us_with_our_words(server: Server) -> No
         assert "limit is" in text or "at most" in text, text
         assert "`" in text, text  # how to write it right
     assert len(list(server.channel.history())) == posted
+
+
+async def test_the_close_lands_in_the_decisions_thread_and_in_the_channel_once(
+    server: Server, core: Core, adapter: DiscordAdapter, clock: ManualClock
+) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    changed = await alice.slash(server.channel, "coop settings", changes="threads:on")
+    assert "threads" in changed.response.content
+    card = (
+        await bob.slash(server.channel, "propose", title="Paint the door", closes="3d")
+    ).response.message
+    [thread] = server.channel.threads
+    assert thread.id == card.id and thread.name == "#1 Paint the door"
+    await bob.click(card, label="yes")
+
+    clock.advance(timedelta(days=2, minutes=1))
+    await core.run_due_work()
+    await adapter.deliver_pending()
+    await server.env.settle()
+    [reminder] = [m for m in thread.history() if m.content.startswith("Reminder:")]
+    assert pinged(server, reminder) == {alice.id}
+    room_line = server.channel.last_message
+    assert room_line is not None and "more in its thread" in room_line.content
+    assert pinged(server, room_line) == set()
+    posted = len(server.channel.history())
+
+    clock.advance(timedelta(days=1))
+    await core.run_due_work()
+    await adapter.deliver_pending()
+    await server.env.settle()
+
+    new = server.channel.history()[posted:]
+    assert len(new) == 1 and "PASSED" in new[0].content and "thread" in new[0].content
+    assert any("PASSED" in card_text(m) for m in thread.history() if m.embeds)
+    assert "PASSED" in card_text(server.message(card.id))

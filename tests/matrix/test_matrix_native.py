@@ -81,3 +81,46 @@ async def test_show_answers_its_asker_and_links_to_the_live_card_without_a_secon
     assert f'href="{link}"' in formatted(shown)
     await sentinel(bob, coop.room_id, bot.user_id)
     assert len(await matching(bob, coop.room_id, of_type(POLL_START, bot.user_id))) == 1
+
+
+def thread_of(event: dict[str, Any]) -> str | None:
+    relates = event.get("content", {}).get("m.relates_to", {})
+    return relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+
+
+async def test_the_close_lands_in_the_decisions_thread_and_in_the_room_once(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    alice, bob = [await people(n) for n in ("alice", "bob")]
+    bot = await matrix_bot(core)
+    coop = await coop_room(alice, [bob], bot.user_id)
+    changed = await coop.run(alice, "!coop settings threads:on")
+    assert "threads = on" in body(changed)
+    await coop.run(bob, "!propose Paint the door closes:3d")
+    poll = await coop.poll_for(bob, 1)
+    await coop.run(bob, "!vote 1 yes")
+    clock = cast(ManualClock, core.clock)
+
+    clock.advance(timedelta(days=2, minutes=1))
+    await core.run_due_work()
+    reminder = await alice.wait_for(
+        coop.room_id,
+        lambda e: thread_of(e) == poll["event_id"] and body(e).startswith("Reminder:"),
+    )
+    assert notified(reminder) == [alice.user_id]
+    line = await alice.wait_for(coop.room_id, body_contains("more in its thread", bot.user_id))
+    assert thread_of(line) is None and notified(line) == []
+
+    clock.advance(timedelta(days=1))
+    await core.run_due_work()
+    result = await alice.wait_for(
+        coop.room_id, lambda e: thread_of(e) == poll["event_id"] and "PASSED" in body(e)
+    )
+    assert "Paint the door" in body(result)
+    await sentinel(alice, coop.room_id, bot.user_id)
+    in_room = [
+        e
+        for e in await matching(alice, coop.room_id, body_contains("PASSED", bot.user_id))
+        if e.get("type") == "m.room.message" and thread_of(e) is None
+    ]
+    assert len(in_room) == 1 and "more in its thread" in body(in_room[0])
