@@ -40,7 +40,7 @@ from bot.invocation import Actor, Invocation, RoomRef
 from bot.metrics import Metrics
 from bot.operator_errors import OperatorError
 from bot.outgoing import Answer, Delivery, Send
-from bot.render.document import Reply
+from bot.render.document import Choices, Reply
 from bot.services import due, outbox, registry_sync, retention
 from bot.services.context import Context
 from bot.services.coop_config import effective
@@ -242,6 +242,18 @@ class Core:
             except UserError:
                 return None
         return replies[0] if replies else None
+
+    async def vote_choices(self, room: RoomRef, number: int) -> Choices | None:
+        """The voting choices of open decision #`number` of `room`'s co-op (its method, its
+        options, how to vote by text), for a platform that completes a vote while typed."""
+        async with self.sessions() as session:
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            coop = await coop_for_room(ctx, room)
+        if coop is None:
+            return None
+        card = await self.card(DecisionRef(coop_id=coop.id, number=number))
+        choices = card.choices if card is not None else None
+        return choices if choices is not None and not choices.closed else None
 
     async def threads_on(self, ref: DecisionRef) -> bool:
         """Whether decision `ref`'s co-op keeps a thread per decision (`coop settings

@@ -15,6 +15,9 @@ CARD_OPENING_COMMANDS = frozenset({"propose", "poll"})
 # The commands that only read: their answer is for the asker (`Say.read`), never a second
 # live card; `show` links to the decision's live card instead.
 READ_COMMANDS = frozenset({"help", "show", "list", "tally", "member list", "task list"})
+# The (command, parameter) whose values are a decision's choices: a platform that completes
+# what a member types offers the choices of the decision named by the command's `id`.
+VOTE_CHOICE_PARAM = ("vote", "choice")
 # The form intents are stored in (the outbox document's "intent_version"); rows without
 # one are older.
 INTENT_VERSION = 1

@@ -21,7 +21,7 @@ from bot.intents import (
 )
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.outgoing import Answer, Delivery, PermanentSendError, Send
-from bot.render.document import Reply
+from bot.render.document import Choices, Reply
 
 # What the core hands an adapter to send (defined in the core, part of this contract).
 __all__ = [
@@ -147,6 +147,10 @@ class CoreAPI(Protocol):
 
     async def card(self, ref: DecisionRef) -> Reply | None:
         """The decision's card as it stands now, to refresh the posted ones (reads only)."""
+        ...
+
+    async def vote_choices(self, room: RoomRef, number: int) -> Choices | None:
+        """The choices of open decision #`number` in `room`'s co-op, for autocomplete."""
         ...
 
     async def threads_on(self, ref: DecisionRef) -> bool:

@@ -47,7 +47,7 @@ from bot.ports import (
     OutboxPump,
     PrivateReply,
 )
-from bot.render.document import Reply, error
+from bot.render.document import Choices, Reply, error
 from bot.supervise import AdapterHealth, PlatformRefused
 
 log = logging.getLogger(__name__)
@@ -330,6 +330,12 @@ class DiscordAdapter:
     ) -> Sequence[tuple[int, str]]:
         room = RoomRef(PLATFORM, str(interaction.channel_id))
         return await self._core().suggest(room, kind, prefix)
+
+    async def vote_choices(
+        self, interaction: discord.Interaction[Any], number: int
+    ) -> Choices | None:
+        room = RoomRef(PLATFORM, str(interaction.channel_id))
+        return await self._core().vote_choices(room, number)
 
     async def _answer(
         self, answer: InteractionAnswer, answers: Sequence[Answer], *, public: bool = False

@@ -16,10 +16,13 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from adapters.discord.choices import choice_autocomplete
 from adapters.discord.reads import PUBLIC_HELP, PUBLIC_OPTION, offers_public, public_parameter
 from bot.commands.parser import bind, to_text
 from bot.commands.spec import Command, Kind, Param
 from bot.errors import UserError
+from bot.intents import VOTE_CHOICE_PARAM
+from bot.render.document import Choices
 
 DESCRIPTION_LIMIT = 100
 CHOICES_LIMIT = 25
@@ -55,6 +58,12 @@ class SlashRunner(Protocol):
     ) -> Sequence[tuple[int, str]]:
         """(number, label) of decisions (`kind` "decision") or tasks ("task") in this room
         whose number or title starts with / contains `prefix`."""
+        ...
+
+    async def vote_choices(
+        self, interaction: discord.Interaction[Any], number: int
+    ) -> Choices | None:
+        """The choices of open decision #`number` in this room's co-op."""
         ...
 
 
@@ -188,6 +197,8 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
             autocomplete[py] = _fixed_autocomplete(options)  # Discord shows 25 choices at most
         elif options:
             choices[py] = [app_commands.Choice(name=c, value=c) for c in options]
+        elif (command.name, param.name) == VOTE_CHOICE_PARAM:
+            autocomplete[py] = choice_autocomplete(runner)  # the decision's own choices
         elif param.kind is Kind.DECISION_ID:
             autocomplete[py] = _number_autocomplete(runner, "decision")
         elif param.kind is Kind.TASK_ID:

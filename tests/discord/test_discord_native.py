@@ -260,3 +260,27 @@ async def test_the_close_lands_in_the_decisions_thread_and_in_the_channel_once(
     assert len(new) == 1 and "PASSED" in new[0].content and "thread" in new[0].content
     assert any("PASSED" in card_text(m) for m in thread.history() if m.embeds)
     assert "PASSED" in card_text(server.message(card.id))
+
+
+async def test_a_votes_choices_are_offered_from_the_decisions_method(server: Server) -> None:
+    alice = server.person("alice", admin=True)
+    await server.coop_with(alice)
+    await alice.slash(server.channel, "propose", title="Adopt the rota", method="consent")
+    await alice.slash(
+        server.channel,
+        "poll",
+        question="Where?",
+        options="Lakehouse | Cabin | City",
+        method="ranked",
+    )
+
+    proposal = await alice.autocomplete(server.channel, "vote", "choice", "", id=1)
+    ranked = await alice.autocomplete(server.channel, "vote", "choice", "C>", id=2)
+    cabin = await alice.autocomplete(server.channel, "vote", "choice", "cab", id=2)
+    decisions = await alice.autocomplete(server.channel, "vote", "id", "rota")
+
+    assert [c["value"] for c in proposal] == ["yes", "no", "abstain", "block"]
+    assert [c["value"] for c in ranked] == ["C>A", "C>B"]
+    assert ranked[0]["name"] == "C>A — City then Lakehouse"
+    assert [(c["name"], c["value"]) for c in cabin] == [("B — Cabin", "B")]
+    assert decisions == [{"name": "#1 Adopt the rota", "value": 1}]
