@@ -124,3 +124,20 @@ async def test_the_close_lands_in_the_decisions_thread_and_in_the_room_once(
         if e.get("type") == "m.room.message" and thread_of(e) is None
     ]
     assert len(in_room) == 1 and "more in its thread" in body(in_room[0])
+
+
+async def test_help_for_a_command_shows_a_worked_example_with_the_coops_own_items(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    alice, bob = [await people(n) for n in ("alice", "bob")]
+    bot = await matrix_bot(core)
+    coop = await coop_room(alice, [bob], bot.user_id)
+    await coop.run(bob, "!propose Paint the door method:consent")
+    await coop.run(bob, "!task add Fix the gate")
+
+    vote = await coop.run(bob, "!help vote")
+    claim = await coop.run(bob, "!help task claim")
+
+    assert "in this co-op: !vote 1 yes (#1 Paint the door is open)" in body(vote), body(vote)
+    assert "<code>!vote 1 yes</code>" in formatted(vote)
+    assert "in this co-op: !task claim 1 (task 1 Fix the gate)" in body(claim), body(claim)
