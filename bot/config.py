@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -201,8 +208,30 @@ class DiscordSettings(_Section):
     steward_role: str = ""
     sharded: bool = False
     shard_count: int | None = Field(default=None, ge=1)
+    # The shards this process connects (of shard_count); the other processes on the same
+    # database hold the others. Empty: every shard, in this process.
+    shard_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
 
     _guilds = field_validator("guild_ids", mode="before")(comma_list)
+    _shards = field_validator("shard_ids", mode="before")(comma_list)
+
+    @model_validator(mode="after")
+    def _shard_set(self) -> DiscordSettings:
+        ids = self.shard_ids
+        if not ids:
+            return self
+        if self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count (how many shards there are in all)")
+        wrong = sorted({i for i in ids if not 0 <= i < self.shard_count})
+        if wrong:
+            raise ValueError(
+                f"shard id(s) {', '.join(map(str, wrong))} out of range: "
+                f"with shard_count = {self.shard_count} they go from 0 to {self.shard_count - 1}"
+            )
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"shard id(s) {', '.join(map(str, twice))} listed twice in shard_ids")
+        return self
 
     @property
     def configured(self) -> bool:
@@ -245,6 +274,13 @@ class Settings(BaseSettings):
     # Testing only: the process kills itself (SIGKILL) right after a command whose text
     # starts with this commits, before its answer is sent (proves answers survive a crash).
     crash_after_commit: str = ""
+    # Several processes on one PostgreSQL database: how this process is named in
+    # `coopbot check` and /healthz (default host:pid), how often a standby asks whether the
+    # Matrix session (or its Discord shards) is free, and how often the holder proves to the
+    # database that it is alive (it is replaced about 3 keep-alives after it stops).
+    process_name: str = Field(default="", max_length=60)
+    standby_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    holder_keepalive_seconds: float = Field(default=2.0, ge=0.5, le=60)
     defaults: CoopDefaults = CoopDefaults()
     rule_classes: dict[str, RuleClassSettings] = Field(default_factory=dict)
     console: ConsoleSettings = ConsoleSettings()

@@ -1,5 +1,6 @@
-"""What /healthz and /metrics report: the database answers, each adapter is connected,
-how far the outbox and the scheduler are behind."""
+"""What /healthz and /metrics report: the database answers, each adapter is connected (or
+stands by while another process holds its connection), which process holds which platform
+connection, how far the outbox and the scheduler are behind."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from bot.app import Core
 from bot.db.models import OutboxDelivery, OutboxMessage
+from bot.holders import describe, holdings, process_name
 from bot.services import due
 from bot.supervise import Supervisor
 
@@ -74,10 +76,15 @@ async def check(core: Core, supervisors: Sequence[Supervisor]) -> Health:
         report["database"] = {"ok": False, "error": type(exc).__name__}
         database_ok = False
     adapters: dict[str, Any] = {}
+    report["process"] = process_name(core.settings.process_name)
     for supervisor in supervisors:
         state = supervisor.health()
         metrics.adapter_connected.labels(platform=supervisor.platform).set(int(state.connected))
         entry: dict[str, Any] = {"state": supervisor.state, "connected": state.connected}
+        if supervisor.role is not None:
+            entry["holds"] = supervisor.holding
+            if supervisor.role.shards:
+                entry["shards"] = list(supervisor.role.shards)
         if state.last_sync is not None:
             age = (core.clock.now() - state.last_sync).total_seconds()
             entry["last_sync_seconds"] = round(max(age, 0.0), 1)
@@ -85,6 +92,14 @@ async def check(core: Core, supervisors: Sequence[Supervisor]) -> Health:
             entry["error"] = supervisor.last_error
         adapters[supervisor.platform] = entry
     report["adapters"] = adapters
-    healthy = database_ok and all(entry["connected"] for entry in adapters.values())
+    if database_ok and any(s.holders and s.holders.shared for s in supervisors):
+        try:
+            report["holders"] = describe(await holdings(core.settings.database_url))
+        except Exception as exc:
+            report["holders"] = {"error": type(exc).__name__}
+    # A standby is healthy: it is ready to take the connection over.
+    healthy = database_ok and all(
+        entry["connected"] or entry["state"] == "standby" for entry in adapters.values()
+    )
     report["status"] = "ok" if healthy else "unhealthy"
     return Health(healthy, report)

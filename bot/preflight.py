@@ -16,6 +16,7 @@ from bot.db.engine import make_engine
 from bot.db.models import RoomBinding
 from bot.db.status import schema_status
 from bot.files import is_private, sqlite_path
+from bot.holders import describe, holdings
 from bot.operator_errors import OperatorError, explain, safe_url
 from bot.platforms import load
 from bot.ports import Finding, Level
@@ -203,10 +204,51 @@ async def check_platforms(settings: Settings, report: Report, **options: Any) ->
         )
 
 
+async def check_topology(settings: Settings, report: Report) -> None:
+    """Which process holds which platform connection now (PostgreSQL: several processes may
+    run; SQLite: one)."""
+    if sqlite_path(settings.database_url) is not None or settings.database_url.startswith("sqlite"):
+        report.findings.append(
+            Finding("ok", "processes", "SQLite: one bot process holds every connection")
+        )
+        return
+    platforms = [name for name in PLATFORMS if getattr(settings, name).configured]
+    if not platforms:
+        return
+    try:
+        found = describe(await holdings(settings.database_url))
+    except Exception as exc:
+        report.findings.append(
+            Finding("warn", "processes", f"could not read who holds the connections ({exc})")
+        )
+        return
+    for name in platforms:
+        if name == "matrix":
+            holder = found.get("matrix")
+            text = f"held by {holder}" if holder else "not held by any process now"
+            report.findings.append(Finding("ok", "processes", f"matrix session {text}"))
+        else:
+            held = found.get("discord", {})
+            if not held:
+                text = "no process holds a shard now"
+            else:
+                text = "; ".join(
+                    f"{process} holds " + (f"shards {_ids(ids)}" if ids else "all shards")
+                    for process, ids in sorted(held.items())
+                )
+            report.findings.append(Finding("ok", "processes", f"discord: {text}"))
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ",".join(str(i) for i in sorted(ids))
+
+
 async def preflight(settings: Settings, *, will_create: bool, **options: Any) -> Report:
     """Every check, in the order an operator fixes things."""
     report = Report()
     await check_database(settings, report, will_create=will_create)
+    if not any(f.subject == "database" for f in report.failed):
+        await check_topology(settings, report)
     check_state_paths(settings, report)
     await check_platforms(settings, report, **options)
     return report

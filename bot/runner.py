@@ -18,6 +18,7 @@ from bot.clock import Clock, OffsetClock, SystemClock
 from bot.config import Settings
 from bot.db.lock import DatabaseLock
 from bot.files import private_dir, sqlite_path
+from bot.holders import HolderRole, Holders, discord_role, matrix_role, process_name
 from bot.operator_errors import OperatorError
 from bot.platforms import load
 from bot.ports import ChatAdapter, HomeRoom
@@ -41,13 +42,20 @@ def default_clock(settings: Settings) -> Clock:
 
 @contextlib.asynccontextmanager
 async def running_core(settings: Settings, clock: Clock) -> AsyncIterator[Core]:
-    """The core of a running bot: its SQLite file locked (so `db restore` can tell) and
-    private, its state folders private."""
+    """The core of a running bot: its SQLite file locked (so `db restore` can tell, and so
+    that no second bot process runs on it) and private, its state folders private."""
     path = sqlite_path(settings.database_url)
     lock = DatabaseLock(path) if path is not None and path.parent.is_dir() else None
-    if lock is not None and not lock.acquire():
+    refused = lock.take(sole=True) if lock is not None else None
+    if refused == "restoring":
         raise OperatorError(
             f"{path} is being restored by `coopbot db restore`", "start the bot when it is done"
+        )
+    if refused == "running":
+        raise OperatorError(
+            f"another coopbot process is running on {path}: on SQLite only one process "
+            "may run the bot",
+            "stop the other one, or move to PostgreSQL to run several (docs/DEPLOY.md)",
         )
     try:
         core = await create_core(settings, clock)
@@ -135,9 +143,33 @@ async def run_bot(
     await _start_checks(settings, check_options or {})
     if settings.matrix.configured and private_dir(Path(settings.matrix.store_path)):
         log.info("Matrix store %s is private (0700)", settings.matrix.store_path)
+    holders = Holders(
+        settings.database_url,
+        process_name(settings.process_name),
+        keepalive_seconds=settings.holder_keepalive_seconds,
+        poll_seconds=settings.standby_poll_seconds,
+    )
     async with running_core(settings, clock) as core:
-        supervisors = [Supervisor(name, factories[name], core, backoff) for name in platforms]
-        return await _serve(settings, core, clock, supervisors)
+        supervisors = [
+            Supervisor(
+                name, factories[name], core, backoff, holders=holders, role=role_of(settings, name)
+            )
+            for name in platforms
+        ]
+        try:
+            return await _serve(settings, core, clock, supervisors)
+        finally:
+            await holders.close()
+
+
+def role_of(settings: Settings, platform: str) -> HolderRole | None:
+    """What only one process on the database may hold of `platform`: the Matrix account's
+    session; the Discord shards of this process (all of them without `shard_ids`)."""
+    if platform == "matrix":
+        return matrix_role(settings.matrix.user_id)
+    if platform == "discord":
+        return discord_role(settings.discord.shard_ids)
+    return None
 
 
 async def _serve(

@@ -98,6 +98,7 @@ class DiscordAdapter:
         poll_seconds: float = 2.0,
         sharded: bool = False,
         shard_count: int | None = None,
+        shard_ids: Sequence[int] = (),
         sync_commands: bool = True,
         defer_after: float = DEFER_AFTER_SECONDS,
         role_page_size: int = DEFAULT_PAGE_SIZE,
@@ -119,8 +120,10 @@ class DiscordAdapter:
         if connector is not None:  # an aiohttp connector (tests reach a loopback API)
             options["connector"] = connector
         self.client: CoopClient | ShardedCoopClient
-        if sharded:
-            self.client = ShardedCoopClient(self, shard_count=shard_count, **options)
+        if sharded or shard_ids:
+            self.client = ShardedCoopClient(
+                self, shard_count=shard_count, shard_ids=shard_ids, **options
+            )
         else:
             self.client = CoopClient(self, **options)
         self.role_sync = RoleSync(settings, self.client, self._core, page_size=role_page_size)
@@ -143,6 +146,7 @@ class DiscordAdapter:
             poll_seconds=settings.outbox_poll_seconds,
             sharded=section.sharded,
             shard_count=section.shard_count,
+            shard_ids=section.shard_ids,
             clock=clock,
         )
 

@@ -3,6 +3,7 @@ start-up, readiness and member/role events to the adapter."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import discord
@@ -68,4 +69,18 @@ class CoopClient(_CoopEvents, discord.Client):
 
 
 class ShardedCoopClient(_CoopEvents, discord.AutoShardedClient):
-    """The same client for large servers: discord.py runs the shards in one process."""
+    """The same client for large servers: discord.py runs the shards in one process, all
+    of them, or with `shard_ids` only those (other processes hold the rest)."""
+
+    def __init__(
+        self,
+        adapter: ClientOwner,
+        *,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] = (),
+        **options: Any,
+    ) -> None:
+        if shard_ids:
+            # discord.py needs the total with an explicit list (bot.config checks both).
+            options["shard_ids"] = sorted(shard_ids)
+        super().__init__(adapter, shard_count=shard_count, **options)

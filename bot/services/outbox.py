@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # A sender holds a delivery this long and renews it while it sends (see bot.delivery), so
 # the work of a sender that died is taken over within seconds.
-LEASE = timedelta(seconds=10)
+LEASE = timedelta(seconds=5)
 FIRST_RETRY = timedelta(seconds=5)
 REASON_MAX = 300
 

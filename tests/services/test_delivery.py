@@ -148,16 +148,16 @@ async def test_a_dead_senders_delivery_is_taken_over_within_seconds_with_the_sam
     taken = Recorder()
     # While the holder's heartbeat renews its lease, the standby keeps off it.
     for _ in range(3):
-        clock.advance(timedelta(seconds=6))
+        clock.advance(LEASE * 0.6)
         assert await holder.courier.renew() == 1
         assert await standby.deliver_pending("console", taken) == 0
 
     work.cancel()  # the holder dies mid-send: no mark, no renewal any more
     with pytest.raises(asyncio.CancelledError):
         await work
-    clock.advance(timedelta(seconds=6))
+    clock.advance(LEASE * 0.6)
     assert await standby.deliver_pending("console", taken) == 0  # its lease still runs
-    clock.advance(timedelta(seconds=5))  # 11 s after the last renewal
+    clock.advance(LEASE * 0.5)  # just past the lease (5 s) after the last renewal
     assert await standby.deliver_pending("console", taken) == 1
     assert "#1 Fix the roof" in taken.texts[0]
     # The same key: Discord's nonce and Matrix's transaction id make the resend a no-op.
