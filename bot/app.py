@@ -7,22 +7,24 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.commands.handlers import Handler
+from bot.commands.args import ShowArgs, VoteArgs
+from bot.commands.handlers import Handler, by_args
 from bot.commands.handlers import contributions as contribution_handlers
 from bot.commands.handlers import coop as coop_handlers
 from bot.commands.handlers import decisions as decision_handlers
 from bot.commands.handlers import outbox as outbox_handlers
 from bot.commands.handlers import reports as report_handlers
 from bot.commands.handlers import tasks as task_handlers
-from bot.commands.handlers.help import help_handlers
-from bot.commands.parser import ParsedCommand, parse
+from bot.commands.handlers.help import help_routes
+from bot.commands.parser import parse
 from bot.commands.tree import CommandTree, build_command_tree
 from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
@@ -32,7 +34,7 @@ from bot.db.optimize import optimize
 from bot.db.prepare import prepare_sqlite
 from bot.db.status import schema_status
 from bot.delivery import Courier, Outcome, Pump
-from bot.dispatch import NOT_IN_DIRECT, Dispatcher
+from bot.dispatch import Dispatcher
 from bot.domain.text import clean_name
 from bot.errors import UserError
 from bot.intents import DecisionRef
@@ -51,20 +53,20 @@ from bot.services.suggest import suggestions
 log = logging.getLogger(__name__)
 
 
-def all_handlers(tree: CommandTree) -> dict[str, Handler]:
-    """Every command's handler, keyed by command name; the dispatcher checks none is missing."""
-    handlers: dict[str, Handler] = {}
-    for part in (
-        coop_handlers.handlers(),
-        decision_handlers.handlers(),
-        task_handlers.handlers(),
-        contribution_handlers.handlers(),
-        report_handlers.handlers(),
-        outbox_handlers.handlers(),
-        help_handlers(tree),
-    ):
-        handlers.update(part)
-    return handlers
+def all_handlers(tree: CommandTree) -> Mapping[type, Handler[Any]]:
+    """Every command's handler, keyed by its arguments class (`Command.args`); the
+    dispatcher checks none is missing."""
+    return by_args(
+        [
+            *coop_handlers.routes(),
+            *decision_handlers.routes(),
+            *task_handlers.routes(),
+            *contribution_handlers.routes(),
+            *report_handlers.routes(),
+            *outbox_handlers.routes(),
+            *help_routes(tree),
+        ]
+    )
 
 
 class Core:
@@ -110,10 +112,13 @@ class Core:
         run, since a command may have set or moved a deadline)."""
         self._listeners.append(listener)
 
-    async def answer(self, invocation: Invocation) -> Sequence[Answer]:
+    async def answer(
+        self, invocation: Invocation, *, shown_at_once: bool = False
+    ) -> Sequence[Answer]:
         """Run one command. The answers to a change come with their stored delivery, which
-        the adapter sends through `deliver` (so a crash before that cannot lose them)."""
-        answers = await self.dispatcher.handle(invocation)
+        the adapter sends through `deliver` (so a crash before that cannot lose them);
+        `shown_at_once`: the caller shows them as this returns, nothing is stored."""
+        answers = await self.dispatcher.handle(invocation, shown_at_once=shown_at_once)
         for listener in self._listeners:
             await listener()
         self._crash_after_commit(invocation, answers)
@@ -121,9 +126,8 @@ class Core:
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
         """Run one command whose replies the caller shows at once (tests, a card refresh):
-        its stored answers are marked sent right away."""
-        answers = await self.answer(invocation)
-        await self.courier.mark_sent([a.delivery.delivery_id for a in answers if a.delivery])
+        they are not stored for delivery (Dispatcher.handle, `shown_at_once`)."""
+        answers = await self.answer(invocation, shown_at_once=True)
         return [a.reply for a in answers]
 
     async def deliver(self, delivery: Delivery, send: Send) -> bool:
@@ -227,18 +231,13 @@ class Core:
     async def card(self, ref: DecisionRef) -> Reply | None:
         """The decision's card as it stands now (what `show` answers), to refresh the cards
         posted about it; None when there is no such decision. Reads only."""
-        command = next((c for c in self.tree if c.path == ("show",)), None)
-        if command is None:
-            return None
         async with self.sessions() as session:
             ctx = Context(session=session, clock=self.clock, settings=self.settings)
             ctx.coop = await session.get(Coop, ref.coop_id)
             if ctx.coop is None:
                 return None
             try:
-                replies = await self._handlers["show"](
-                    ctx, ParsedCommand(command, {"id": ref.number})
-                )
+                replies = await self._handlers[ShowArgs](ctx, ShowArgs(id=ref.number))
             except UserError:
                 return None
         return replies[0] if replies else None
@@ -269,7 +268,7 @@ class Core:
         setup`, `coop bind`), whatever its arguments: a room of just the actor and the bot
         where one is typed is being made a co-op's room, not a direct message."""
         found = self.tree.match(invocation.text.split()[:3])
-        return found is not None and found[0].name in NOT_IN_DIRECT
+        return found is not None and found[0].binds_room
 
     async def secret_vote(self, invocation: Invocation) -> DecisionRef | None:
         """The secret decision a command votes on in its room's co-op, else None: a platform
@@ -280,9 +279,9 @@ class Core:
             cmd = parse(invocation.text, self.tree, prefix)
         except UserError:
             return None
-        number = cmd.values.get("id")
-        if cmd.command.path != ("vote",) or not isinstance(number, int):
+        if not isinstance(cmd.args, VoteArgs):
             return None
+        number = cmd.args.id
         async with self.sessions() as session:
             ctx = Context(session=session, clock=self.clock, settings=self.settings)
             coop = await coop_for_room(ctx, invocation.room)

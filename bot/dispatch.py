@@ -6,16 +6,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand, parse
-from bot.commands.spec import Permission
+from bot.commands.spec import Command, Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db.models import HandledMessage
@@ -23,22 +25,18 @@ from bot.domain.vocabulary import Role
 from bot.edge import checked
 from bot.errors import UserError
 from bot.failure_log import log_failure
-from bot.intents import CARD_OPENING_COMMANDS, READ_COMMANDS, intent_for
+from bot.intents import intent_for
 from bot.invocation import Invocation
 from bot.outgoing import Answer
 from bot.render.document import Reply, error
 from bot.services.context import Context
-from bot.services.coops import coop_for_room, coop_of_person
-from bot.services.members import member_by_identity
+from bot.services.coops import coop_of_person
+from bot.services.members import coop_and_actor, member_by_identity
 from bot.services.outbox import acknowledge
 
 log = logging.getLogger(__name__)
 
 CANONICAL_PREFIX = "!"
-# Commands that make sense in a room no co-op is bound to yet.
-UNBOUND_OK = frozenset({"help", "about", "coop setup", "coop bind"})
-# Commands that bind or set up a room make no sense in a private conversation.
-NOT_IN_DIRECT = frozenset({"coop setup", "coop bind"})
 
 
 def refusal(exc: UserError, prefix: str) -> Reply:
@@ -56,12 +54,13 @@ def authorise(ctx: Context, cmd: ParsedCommand) -> None:
     inv = ctx.invocation
     assert inv is not None
     name = cmd.command.name
-    if inv.direct and name in NOT_IN_DIRECT:
+    # A command that binds or sets up a room makes no sense in a private conversation.
+    if inv.direct and cmd.command.binds_room:
         raise UserError(
             f"`{ctx.prefix}{name}` works in a group room, not in a direct message",
             "run it in the room the co-op should live in",
         )
-    if ctx.coop is None and name not in UNBOUND_OK:
+    if ctx.coop is None and not cmd.command.unbound_ok:
         ctx.require_coop()
     permission = cmd.command.permission
     if permission is Permission.ROOM_ADMIN and not inv.actor.is_room_admin:
@@ -93,6 +92,7 @@ CommandObserver = Callable[[str, str, float], None]
 class _Outcome:
     command: str = "unknown"
     result: str = "failed"
+    spec: Command | None = None
 
 
 class Dispatcher:
@@ -104,12 +104,12 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         tree: CommandTree,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[type, Handler[Any]],
         *,
         owner: str = "",
         observe: CommandObserver | None = None,
     ) -> None:
-        missing = {c.name for c in tree} - set(handlers)
+        missing = {c.name for c in tree if c.args not in handlers}
         if missing:
             raise ValueError(f"commands without a handler: {sorted(missing)}")
         self._sessions = sessions
@@ -120,15 +120,19 @@ class Dispatcher:
         self._owner = owner  # who holds the lease on stored answers (this process)
         self._observe = observe
 
-    async def handle(self, inv: Invocation) -> list[Answer]:
+    async def handle(self, inv: Invocation, *, shown_at_once: bool = False) -> list[Answer]:
         """The replies to `inv`. When the command changed state, its replies are stored
         in the same transaction (leased by this process), so that a crash between the
         commit and the send cannot leave the change unacknowledged. A message seen before
-        gets nothing: its answers were sent, or are in the outbox."""
+        gets nothing: its answers were sent, or are in the outbox.
+
+        `shown_at_once`: the caller shows the replies itself as soon as this returns
+        (Core.handle). They are then not stored: storing them and marking them sent in the
+        same transaction would leave nothing behind either."""
         started = time.perf_counter()
         outcome = _Outcome()
         try:
-            found = await self._run(inv, outcome)
+            found = await self._run(inv, outcome, store=not shown_at_once)
         finally:
             # Names and ids only: the text and the parsed arguments may be a secret choice.
             log.debug(
@@ -141,16 +145,24 @@ class Dispatcher:
             )
             if self._observe is not None:
                 self._observe(outcome.command, outcome.result, time.perf_counter() - started)
-        opens_card = outcome.command in CARD_OPENING_COMMANDS
-        read = outcome.command in READ_COMMANDS
-        return [
+        spec = outcome.spec
+        opens_card = spec is not None and spec.opens_card
+        read = spec is not None and spec.reads
+        answers = [
             a
             if isinstance(a, Answer)
             else Answer(a, None, intent_for(a, opens_card=opens_card, read=read))
             for a in found
         ]
+        changed = all(a.reply.kind != "error" for a in answers)
+        if outcome.result == "ok" and spec is not None and spec.changes_binding and changed:
+            # Said once, typed: an adapter that syncs roles does so now (no command names).
+            answers = [replace(a, binding_changed=True) for a in answers]
+        return answers
 
-    async def _run(self, inv: Invocation, outcome: _Outcome) -> list[Reply] | list[Answer]:
+    async def _run(
+        self, inv: Invocation, outcome: _Outcome, *, store: bool = True
+    ) -> list[Reply] | list[Answer]:
         prefix = self._settings.prefix_for(inv.room.platform)
         try:
             inv = checked(inv)
@@ -161,6 +173,7 @@ class Dispatcher:
         except Exception as exc:  # a bug in reading the text: the same report as below
             return self._failed(inv, outcome, exc)
         outcome.command = cmd.command.name
+        outcome.spec = cmd.command
         try:
             async with self._sessions() as session, session.begin():
                 if await self._seen(session, inv):
@@ -168,14 +181,14 @@ class Dispatcher:
                     return []
                 ctx = await self._context(session, inv)
                 authorise(ctx, cmd)
-                replies = await self._handlers[cmd.command.name](ctx, cmd)
-                if ctx.changed and ctx.coop is not None and replies:
+                replies = await self._handlers[cmd.command.args](ctx, cmd.args)
+                if store and ctx.changed and ctx.coop is not None and replies:
                     answered: list[Reply] | list[Answer] = await self._store(
                         session,
                         ctx.coop.id,
                         inv,
                         replies,
-                        opens_card=cmd.command.name in CARD_OPENING_COMMANDS,
+                        opens_card=cmd.command.opens_card,
                     )
                 else:
                     answered = replies
@@ -248,36 +261,34 @@ class Dispatcher:
 
     async def _context(self, session: AsyncSession, inv: Invocation) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)
-        ctx.coop = await coop_for_room(ctx, inv.room)
+        # The room's co-op and the actor, read fresh in one statement (never cached: another
+        # process may have just changed who is a member or a steward).
+        ctx.coop, ctx.actor = await coop_and_actor(ctx, inv.room, inv.actor.identity)
         if ctx.coop is None and inv.direct:
             ctx.coop = await coop_of_person(ctx, inv.actor.identity)
-        if ctx.coop is not None:
-            ctx.actor = await member_by_identity(ctx, ctx.coop.id, inv.actor.identity)
+            if ctx.coop is not None:
+                ctx.actor = await member_by_identity(ctx, ctx.coop.id, inv.actor.identity)
         return ctx
 
     async def _seen(self, session: AsyncSession, inv: Invocation) -> bool:
-        found = await session.get(HandledMessage, (inv.room.platform, inv.message_id))
-        if found is not None:
-            return True
-        session.add(
-            HandledMessage(
+        """Whether `inv`'s message was handled before; if not, it is now recorded as
+        handled, in one statement (an insert that does nothing on a duplicate)."""
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        inserted = await session.execute(
+            insert(HandledMessage)
+            .values(
                 platform=inv.room.platform, message_id=inv.message_id, handled_at=self._clock.now()
             )
+            .on_conflict_do_nothing(index_elements=["platform", "message_id"])
         )
-        await session.flush()
-        return False
+        return bool(inserted.rowcount != 1)  # type: ignore[attr-defined]
 
     async def _remember(self, inv: Invocation) -> None:
+        """Record a refused command's message as handled (its transaction was undone)."""
         try:
             async with self._sessions() as session, session.begin():
-                if await session.get(HandledMessage, (inv.room.platform, inv.message_id)) is None:
-                    session.add(
-                        HandledMessage(
-                            platform=inv.room.platform,
-                            message_id=inv.message_id,
-                            handled_at=self._clock.now(),
-                        )
-                    )
+                await self._seen(session, inv)
         except IntegrityError:
             pass
 

@@ -9,15 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from bot.render.document import Reply
 
-# The commands whose decision card is a fresh message (the core owns command names; an
-# adapter only sees CardOpened). After any other command a card updates the posted ones.
-CARD_OPENING_COMMANDS = frozenset({"propose", "poll"})
-# The commands that only read: their answer is for the asker (`Say.read`), never a second
-# live card; `show` links to the decision's live card instead.
-READ_COMMANDS = frozenset({"help", "show", "list", "tally", "member list", "task list"})
-# The (command, parameter) whose values are a decision's choices: a platform that completes
-# what a member types offers the choices of the decision named by the command's `id`.
-VOTE_CHOICE_PARAM = ("vote", "choice")
 # The form intents are stored in (the outbox document's "intent_version"); rows without
 # one are older.
 INTENT_VERSION = 1
@@ -123,8 +114,10 @@ class StoredReply(_Intent):
 
 def intent_for(reply: Reply, *, opens_card: bool = False, read: bool = False) -> Intent:
     """The intent of `reply`, from its typed fields; `opens_card` when the command that
-    produced it shows a decision afresh (CARD_OPENING_COMMANDS), `read` when it only
-    read (READ_COMMANDS)."""
+    produced it shows a decision afresh (`Command.opens_card`: propose, poll; an adapter
+    only sees CardOpened; after any other command a card updates the posted ones), `read`
+    when it only read (`Command.reads`: its answer is for the asker, never a second live card).
+    """
     ref = DecisionRef.from_subject(reply.subject) if reply.kind != "error" else None
     if reply.private_to is not None:
         return PrivateReply(to=reply.private_to, about=ref)

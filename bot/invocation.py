@@ -27,6 +27,28 @@ class RoomRef:
 
 
 @dataclass(frozen=True)
+class IdentityRef:
+    """A person on one platform: ("matrix", "@bob:example.org"), ("discord", "<user id>").
+    The registry and a private reply's `private_to` spell it `platform:user_id` (`key`);
+    `parse` is the one place that reads that spelling back."""
+
+    platform: str
+    user_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+    @classmethod
+    def parse(cls, key: str | None) -> IdentityRef | None:
+        """The identity `key` spells, or None when it is not `platform:user_id`."""
+        platform, sep, user_id = (key or "").partition(":")
+        if not sep or not platform or not user_id:
+            return None
+        return cls(platform, user_id)
+
+
+@dataclass(frozen=True)
 class Actor:
     """The person who sent a command, as their platform knows them.
 
@@ -39,8 +61,12 @@ class Actor:
     is_room_admin: bool = False
 
     @property
+    def ref(self) -> IdentityRef:
+        return IdentityRef(self.platform, self.user_id)
+
+    @property
     def identity(self) -> str:
-        return f"{self.platform}:{self.user_id}"
+        return self.ref.key
 
 
 @dataclass(frozen=True)
@@ -62,3 +88,29 @@ class Invocation:
     # A private conversation between the actor and the bot (a Matrix DM): no co-op is bound
     # to it, so the co-op is the one the actor belongs to, and replies are seen by them only.
     direct: bool = False
+
+
+def build_invocation(
+    room: RoomRef,
+    user_id: str,
+    text: str,
+    message_id: str,
+    *,
+    display_name: str | None = None,
+    is_room_admin: bool = False,
+    capabilities: frozenset[str] = frozenset(),
+    mentioned: Mapping[str, str] | None = None,
+    direct: bool = False,
+) -> Invocation:
+    """The one way an adapter (or a test) hands the core a command: the actor is a person
+    on the room's own platform, the text is the command without its prefix and without
+    surrounding blanks, and a person without a display name is shown by their user id."""
+    return Invocation(
+        room=room,
+        actor=Actor(room.platform, user_id, display_name or user_id, is_room_admin),
+        text=text.strip(),
+        message_id=message_id,
+        capabilities=capabilities,
+        mentioned=dict(mentioned or {}),
+        direct=direct,
+    )

@@ -37,11 +37,15 @@ class Delivery:
 @dataclass(frozen=True)
 class Answer:
     """One reply to a command. `delivery` is set when the command changed state: the reply
-    is stored with the change, and the adapter sends it through `CoreAPI.deliver`."""
+    is stored with the change, and the adapter sends it through `CoreAPI.deliver`.
+    `binding_changed`: the command set up or bound its room, or changed what the room's
+    roles may do (`coop setup`, `coop bind`, `coop sync`); a platform that syncs the
+    registry from its roles syncs now."""
 
     reply: Reply
     delivery: Delivery | None = None
     given_intent: Intent | None = None
+    binding_changed: bool = False
 
     @property
     def intent(self) -> Intent:

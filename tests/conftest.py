@@ -1,5 +1,5 @@
 """Shared fixtures: a manual clock, a database URL (SQLite, and PostgreSQL when
-COOPBOT_TEST_DATABASE_URL is set), and a core built on them."""
+COOPBOT_TEST_DATABASE_URL is set), a core built on them, and the session's Synapse."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.db.engine import make_engine
 from bot.db.migrate import upgrade
+from tests.matrix.synapse_server import Synapse
 
 PG_ENV = "COOPBOT_TEST_DATABASE_URL"
 DATABASES = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
@@ -77,3 +78,17 @@ async def core(settings: Settings, clock: ManualClock) -> AsyncIterator[Core]:
         yield built
     finally:
         await built.close()
+
+
+@pytest.fixture(scope="session")
+def synapse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """One real Synapse for the whole session, shared by the Matrix tests and the adapter
+    contract suite (tests/contract)."""
+    try:
+        import synapse.app.homeserver  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - only where Synapse is not installed
+        pytest.skip(f"Synapse cannot be imported here ({exc}); install matrix-synapse")
+    server = Synapse.prepare(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    yield server
+    server.stop()

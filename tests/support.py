@@ -6,7 +6,7 @@ import itertools
 import re
 
 from bot.app import Core
-from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
+from bot.invocation import CAP_ATTACHMENTS, Invocation, RoomRef, build_invocation
 from bot.render.plain import render_plain
 
 CONSOLE_ROOM = RoomRef("console", "local")
@@ -23,11 +23,12 @@ def invocation(
     capabilities: frozenset[str] = frozenset({CAP_ATTACHMENTS}),
 ) -> Invocation:
     command = text.strip().removeprefix("!").removeprefix("/")
-    return Invocation(
-        room=room,
-        actor=Actor(room.platform, user, user, is_room_admin=admin),
-        text=command,
-        message_id=message_id or f"m{next(_ids)}",
+    return build_invocation(
+        room,
+        user,
+        command,
+        message_id or f"m{next(_ids)}",
+        is_room_admin=admin,
         capabilities=capabilities,
     )
 

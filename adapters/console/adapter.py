@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.invocation import CAP_ATTACHMENTS, Actor, Invocation, RoomRef
+from bot.invocation import CAP_ATTACHMENTS, Actor, RoomRef, build_invocation
 from bot.ports import CoreAPI, Delivery, OutboxPump
 from bot.render.document import Reply
 from bot.render.plain import render_plain
@@ -92,11 +92,13 @@ class ConsoleAdapter:
                 self._print(f"(commands start with {self.prefix} — try {self.prefix}help)")
             return
         speaker, command = parsed
-        invocation = Invocation(
-            room=self.room,
-            actor=self.actor(speaker),
-            text=command,
-            message_id=uuid.uuid4().hex,
+        # A console user runs the terminal: they are its room admin.
+        invocation = build_invocation(
+            self.room,
+            speaker,
+            command,
+            uuid.uuid4().hex,
+            is_room_admin=True,
             capabilities=self.capabilities,
         )
         for answer in await core.answer(invocation):
@@ -131,10 +133,10 @@ class ConsoleAdapter:
         with the one console user it is for (one for someone elsewhere is not printed)."""
         text = render_plain(reply, self.prefix)
         if reply.private:
-            platform, _, user = (reply.private_to or "").partition(":")
-            if platform != PLATFORM:
+            reader = reply.recipient
+            if reader is None or reader.platform != PLATFORM:
                 return
-            text = f"(to @{user}) {text}"
+            text = f"(to @{reader.user_id}) {text}"
         elif reply.ephemeral and to is not None:
             text = f"(to @{to}) {text}"
         for attachment in reply.attachments:

@@ -33,9 +33,9 @@ from bot.invocation import (
     CAP_BUTTONS,
     CAP_EPHEMERAL,
     CAP_ROLE_SYNC,
-    Actor,
     Invocation,
     RoomRef,
+    build_invocation,
 )
 from bot.ports import (
     Answer,
@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 __all__ = ["CAPABILITIES", "CoopClient", "DiscordAdapter", "ShardedCoopClient", "intents_for"]
 
 CAPABILITIES = frozenset({CAP_BUTTONS, CAP_EPHEMERAL, CAP_ATTACHMENTS})
-# After these bind a channel or change what its roles may do, the roles are synced at once.
-BINDING_COMMANDS = frozenset({("coop", "setup"), ("coop", "bind"), ("coop", "sync")})
 # Discord wants an answer within 3 s; past this the adapter defers and answers later.
 DEFER_AFTER_SECONDS = 2.0
 SOMETHING_WRONG = "Something went wrong on our side; nothing was changed. Please try again."
@@ -257,13 +255,15 @@ class DiscordAdapter:
     ) -> Invocation:
         user = interaction.user
         is_admin = isinstance(user, discord.Member) and user.guild_permissions.manage_guild
-        return Invocation(
-            room=RoomRef(PLATFORM, str(interaction.channel_id)),
-            actor=Actor(PLATFORM, str(user.id), user.display_name, is_room_admin=is_admin),
-            text=text,
-            message_id=message_id or str(interaction.id),
+        return build_invocation(
+            RoomRef(PLATFORM, str(interaction.channel_id)),
+            str(user.id),
+            text,
+            message_id or str(interaction.id),
+            display_name=user.display_name,
+            is_room_admin=is_admin,
             capabilities=self.capabilities,
-            mentioned=dict(mentioned or {}),
+            mentioned=mentioned,
         )
 
     async def _handle(self, answer: InteractionAnswer, invocation: Invocation) -> Sequence[Answer]:
@@ -285,14 +285,10 @@ class DiscordAdapter:
             answer, self._invocation(interaction, call.text, dict(call.mentioned))
         )
         await self._answer(answer, answers, public=call.public)
-        replies = [a.reply for a in answers]
         await self._refresh_cards(answers)
-        if (
-            call.command.path in BINDING_COMMANDS
-            and interaction.guild_id is not None
-            and replies
-            and all(r.kind != "error" for r in replies)
-        ):
+        # The core says when a command bound this channel or changed what its roles may
+        # do: the roles are synced at once.
+        if interaction.guild_id is not None and any(a.binding_changed for a in answers):
             self.role_sync.request(interaction.guild_id)
 
     async def cast_vote(

@@ -69,9 +69,11 @@ class Outgoing:
         """Send a private reply in a direct message to the one person it is for; returns the
         first message id, or None when it cannot reach them there (then nothing is sent).
         From the outbox, each message carries a `nonce` derived from the row."""
-        platform, _, user_id = (reply.private_to or "").partition(":")
-        if platform != PLATFORM or not user_id.isdigit():
-            log.warning("a private reply for a %s identity cannot go out on Discord", platform)
+        to = reply.recipient
+        user_id = to.user_id if to is not None and to.platform == PLATFORM else ""
+        if not user_id.isdigit():
+            where = to.platform if to is not None else "unknown"
+            log.warning("a private reply for a %s identity cannot go out on Discord", where)
             return None
         user = self.client.get_user(int(user_id)) or await self.client.fetch_user(int(user_id))
         channel = await user.create_dm()

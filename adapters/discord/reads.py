@@ -10,7 +10,8 @@ from typing import Any
 import discord
 
 from adapters.discord.render import PLATFORM
-from bot.intents import READ_COMMANDS, Say
+from bot.commands.spec import Command
+from bot.intents import Say
 from bot.ports import CoreAPI, DecisionRef, Intent
 from bot.render.document import Reply, Text, line
 
@@ -19,9 +20,9 @@ PUBLIC_HELP = "Show the answer to everyone in the channel (by default only you s
 JUMP = "https://discord.com/channels/{guild}/{channel}/{message}"
 
 
-def offers_public(command_name: str) -> bool:
-    """Whether the slash command only reads (the core's list): it gets a `public` option."""
-    return command_name in READ_COMMANDS
+def offers_public(command: Command) -> bool:
+    """Whether the slash command only reads (`Command.reads`): it gets a `public` option."""
+    return command.reads
 
 
 def public_parameter() -> inspect.Parameter:

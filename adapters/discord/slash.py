@@ -21,7 +21,6 @@ from adapters.discord.reads import PUBLIC_HELP, PUBLIC_OPTION, offers_public, pu
 from bot.commands.parser import bind, to_text
 from bot.commands.spec import Command, Kind, Param
 from bot.errors import UserError
-from bot.intents import VOTE_CHOICE_PARAM
 from bot.render.document import Choices
 
 DESCRIPTION_LIMIT = 100
@@ -151,7 +150,7 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
     """One tree command as an app command whose callback hands a SlashCall to `runner`."""
     ordered = _ordered(command.params)
     names = {param.name: _py_name(index, param) for index, param in enumerate(ordered)}
-    read = offers_public(command.name) and PUBLIC_OPTION not in names.values()
+    read = offers_public(command) and PUBLIC_OPTION not in names.values()
     by_py = {names[p.name]: p for p in ordered}
 
     async def callback(interaction: discord.Interaction[Any], **kwargs: Any) -> None:
@@ -197,7 +196,7 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
             autocomplete[py] = _fixed_autocomplete(options)  # Discord shows 25 choices at most
         elif options:
             choices[py] = [app_commands.Choice(name=c, value=c) for c in options]
-        elif (command.name, param.name) == VOTE_CHOICE_PARAM:
+        elif param.decision_choice:
             autocomplete[py] = choice_autocomplete(runner)  # the decision's own choices
         elif param.kind is Kind.DECISION_ID:
             autocomplete[py] = _number_autocomplete(runner, "decision")
@@ -221,7 +220,11 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
 
     # The options are the callback's parameters (a signature built from the tree); their
     # descriptions, names, choices and autocomplete go through discord.py's public
-    # decorators, applied to the callback before the Command reads them.
+    # decorators, applied to the callback before the Command reads them. discord.py reads
+    # an app command's options only from `inspect.signature(callback)` and has no public
+    # constructor for a list of options; `__signature__` is how Python (PEP 362) lets a
+    # function built at run time state its signature, so it is set here (mypy does not
+    # know the attribute on a function object, hence the ignore).
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     callback.__qualname__ = callback.__name__ = "slash_" + "_".join(command.path)
     decorated = app_commands.describe(**descriptions)(callback)

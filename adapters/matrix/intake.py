@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -20,7 +21,7 @@ from adapters.matrix.polls import RESPONSE_TYPES, parse_response, vote_text
 from adapters.matrix.power import is_room_admin
 from adapters.matrix.sending import Sender, SendError, txn
 from bot.failure_log import log_failure
-from bot.invocation import Actor, Invocation, RoomRef
+from bot.invocation import Invocation, RoomRef, build_invocation
 from bot.ports import CoreAPI, Delivery
 
 log = logging.getLogger(__name__)
@@ -90,14 +91,26 @@ class Intake:
             self.recent.popitem(last=False)
         return True
 
-    def actor(self, room: MatrixRoom, sender: str) -> Actor:
+    def invocation(
+        self,
+        room: MatrixRoom,
+        sender: str,
+        text: str,
+        event_id: str,
+        mentioned: Mapping[str, str] | None = None,
+    ) -> Invocation:
+        """The command `sender` sent in `room` (an event's text, or a poll answer's)."""
         level = room.power_levels.get_user_level(sender)
         creators = self.creators.get(room.room_id, frozenset())
-        return Actor(
-            platform=PLATFORM,
-            user_id=sender,
-            display_name=room.user_name(sender) or sender,
+        return build_invocation(
+            RoomRef(PLATFORM, room.room_id),
+            sender,
+            text,
+            event_id,
+            display_name=room.user_name(sender),
             is_room_admin=is_room_admin(sender, level, room.room_version, creators),
+            capabilities=self.capabilities,
+            mentioned=mentioned,
         )
 
     async def message(self, core: CoreAPI, room: MatrixRoom, event: RoomMessageText) -> None:
@@ -109,14 +122,7 @@ class Intake:
         text = parsed.text[len(self.prefix) :].strip()
         if not text:
             return
-        invocation = Invocation(
-            room=RoomRef(PLATFORM, room.room_id),
-            actor=self.actor(room, event.sender),
-            text=text,
-            message_id=event.event_id,
-            capabilities=self.capabilities,
-            mentioned=parsed.mentioned,
-        )
+        invocation = self.invocation(room, event.sender, text, event.event_id, parsed.mentioned)
         direct = await self._is_direct(core, room, invocation)
         invocation = replace(invocation, direct=direct)
         # A vote typed in a group room on a secret ballot is seen by the whole room.
@@ -164,13 +170,7 @@ class Intake:
         text = vote_text(ref.number, response.selections) if ref is not None else None
         if text is None:
             return
-        invocation = Invocation(
-            room=RoomRef(PLATFORM, room.room_id),
-            actor=self.actor(room, event.sender),
-            text=text,
-            message_id=event.event_id,
-            capabilities=self.capabilities,
-        )
+        invocation = self.invocation(room, event.sender, text, event.event_id)
         answers = await core.answer(invocation)
         reacted = False
 

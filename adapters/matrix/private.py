@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.invocation import IdentityRef
 from bot.render.document import Reply
 
 ENCRYPTION_STATE = {
@@ -25,13 +26,13 @@ class RoomView(Protocol):
     encrypted: bool
 
 
-def recipient(identity: str | None) -> str | None:
-    """The Matrix user id a private reply is for ("matrix:@bob:hs" → "@bob:hs"), or None
-    when it is for someone on another platform."""
-    platform, _, user_id = (identity or "").partition(":")
-    if platform != "matrix" or not user_id.startswith("@") or ":" not in user_id:
+def recipient(identity: IdentityRef | None) -> str | None:
+    """The Matrix user id a private reply is for (("matrix", "@bob:hs") → "@bob:hs"), or
+    None when it is for someone on another platform or is no Matrix user id."""
+    if identity is None or identity.platform != "matrix":
         return None
-    return user_id
+    user_id = identity.user_id
+    return user_id if user_id.startswith("@") and ":" in user_id else None
 
 
 def private_room(

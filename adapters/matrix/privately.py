@@ -60,7 +60,7 @@ class PrivateReplies:
         """Send `reply` where only its recipient can read it, and tell the room (when it
         answers a command there) only that it was sent privately. A room opened just now
         reaches the bot with a later sync: the reply waits for it (see `flush`)."""
-        user_id = recipient(reply.private_to)
+        user_id = recipient(reply.recipient)
         if user_id is None:
             raise PermanentError("a private reply for someone who is not on Matrix")
         private_txn = f"{txn}-private"

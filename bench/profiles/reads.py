@@ -2,7 +2,7 @@
 
 Usage: python -m bench.profiles.reads [--members 10000] [--entries 1000000] [--db URL]
 A stopgap until `bench/seed` exists: the rows are consistent enough for the read paths
-(members, identities, contributions, one open decision with eligibility and votes)."""
+(members, identities, contributions, one open decision with its eligible members and votes)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from bench.seed.derive import CONTRIBUTION_MONTHS, spelled
 from bot.app import create_core
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.db.models import Contribution, Coop, Decision, Eligibility, Identity, Member, Vote
+from bot.db.models import Contribution, Coop, Decision, Identity, Member, Membership, Vote
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.services import exports
 
@@ -86,14 +86,16 @@ async def seed(core, members: int, entries: int, non_voters: int) -> None:  # ty
             coop_id=coop.id, number=coop.next_decision_number, kind="proposal", title="Big vote",
             body="", method="majority", threshold=None, quorum="1/2", status="open",
             author_id=ids[0], created_at=NOW, opens_at=NOW, closes_at=NOW + timedelta(days=3),
-            opened_at=NOW, eligible_count=len(ids),
+            opened_at=NOW, eligible_count=len(ids), opened_seq=coop.membership_seq + 2,
         )  # fmt: skip
         coop.next_decision_number += 1
         session.add(d)
         await session.flush()
-        el = [{"decision_id": d.id, "member_id": m} for m in ids]
+        joined = coop.membership_seq + 1
+        coop.membership_seq += 2
+        el = [{"coop_id": coop.id, "member_id": m, "joined_seq": joined} for m in ids]
         for i in range(0, len(el), 5000):
-            await session.execute(insert(Eligibility), el[i : i + 5000])
+            await session.execute(insert(Membership), el[i : i + 5000])
         votes = [
             {"decision_id": d.id, "member_id": m, "choice": "yes", "reason": "", "cast_at": NOW,
              "changes": 0}

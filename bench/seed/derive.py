@@ -1,5 +1,5 @@
 """Everything the app derives from the base rows, as INSERT … SELECT / UPDATE / DELETE
-statements: a new derived table (a rollup, membership intervals, sealed ballots) is one more
+statements: a new derived table (a rollup, sealed ballots) is one more
 statement here, run after the base rows are in."""
 
 from __future__ import annotations
@@ -12,18 +12,13 @@ UNION ALL
 SELECT coop_id, id, 'matrix:@' || name || ':example.org' FROM members WHERE id % 10 = 0
 """
 
-# The eligibility snapshot of each open decision: the members active when it opened.
-# (Historical decisions keep only their eligible_count: a snapshot per closed decision would be
-# decisions × members rows, 10⁹ at the goal size, which no test of the app reads.)
-ELIGIBILITY = """
-INSERT INTO eligibility (decision_id, member_id)
-SELECT d.id, m.id FROM decisions d JOIN members m ON m.coop_id = d.coop_id
-WHERE d.status = 'open' AND m.active AND m.joined_at <= d.opened_at
-"""
-
+# The eligible count of each open decision: the members whose membership stretch covered
+# the tick of the co-op's membership clock when it opened.
 OPEN_ELIGIBLE_COUNT = """
 UPDATE decisions SET eligible_count =
-    (SELECT count(*) FROM eligibility e WHERE e.decision_id = decisions.id)
+    (SELECT count(*) FROM memberships m WHERE m.coop_id = decisions.coop_id
+     AND m.joined_seq < decisions.opened_seq
+     AND (m.left_seq IS NULL OR m.left_seq > decisions.opened_seq))
 WHERE status = 'open'
 """
 
@@ -32,7 +27,12 @@ UPDATE coops SET
     next_decision_number =
         (SELECT coalesce(max(number), 0) + 1 FROM decisions WHERE decisions.coop_id = coops.id),
     next_task_number =
-        (SELECT coalesce(max(number), 0) + 1 FROM tasks WHERE tasks.coop_id = coops.id)
+        (SELECT coalesce(max(number), 0) + 1 FROM tasks WHERE tasks.coop_id = coops.id),
+    membership_seq = (SELECT coalesce(max(s), 0) + 1 FROM (
+        SELECT max(opened_seq) AS s FROM decisions WHERE decisions.coop_id = coops.id
+        UNION ALL SELECT max(joined_seq) FROM memberships WHERE memberships.coop_id = coops.id
+        UNION ALL SELECT max(left_seq) FROM memberships WHERE memberships.coop_id = coops.id
+    ) AS ticks)
 """
 
 # The audit trail of the decisions (export audit reads it): who opened each, and each close.
@@ -108,7 +108,6 @@ def spelled(sql: str, dialect: str) -> str:
 
 STATEMENTS: tuple[tuple[str, str], ...] = (
     ("identities", IDENTITIES),
-    ("eligibility", ELIGIBILITY),
     ("open eligible_count", OPEN_ELIGIBLE_COUNT),
     ("co-op counters", COOP_COUNTERS),
     ("audit of decisions", AUDIT_DECISIONS),
@@ -123,6 +122,7 @@ SEQUENCED = (
     "coops",
     "room_bindings",
     "members",
+    "memberships",
     "identities",
     "decisions",
     "decision_options",

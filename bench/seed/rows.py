@@ -31,6 +31,7 @@ Row = tuple[Any, ...]
 START = (NOW - HISTORY).replace(tzinfo=None)  # naive UTC, as the database stores it
 END = NOW.replace(tzinfo=None)
 SEED = 20261116
+CLOCK_ORIGIN = START - timedelta(days=800)  # before the co-op was created
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,13 @@ class Table:
     name: str
     columns: tuple[str, ...]
     rows: Iterator[Row]
+
+
+def clock_seq(at: datetime, tick: int) -> int:
+    """A value of the co-op's membership clock (coops.membership_seq) for an instant of the
+    seeded history: four per microsecond, so that at one instant a leave (tick 1) sorts
+    before an opening (tick 2) and a join (tick 0) before both, as `eligible_at` counts."""
+    return int((at - CLOCK_ORIGIN).total_seconds() * 1_000_000) * 4 + tick
 
 
 def _spread(i: int, n: int, start: datetime, end: datetime, rng: random.Random) -> datetime:
@@ -89,6 +97,11 @@ class Seeder:
             ("id", "coop_id", "name", "role", "active", "joined_at", "removed_at"),
             self._members(created),
         )
+        yield Table(
+            "memberships",
+            ("id", "coop_id", "member_id", "joined_seq", "left_seq"),
+            self._memberships(created),
+        )
         options: list[Row] = []
         votes: list[Row] = []
         yield Table(
@@ -116,6 +129,7 @@ class Seeder:
                 "closed_at",
                 "eligible_count",
                 "reminded_at",
+                "opened_seq",
             ),
             self._decisions(options, votes),
         )
@@ -181,6 +195,16 @@ class Seeder:
                 c.dt(joined),
                 c.dt(removed_at),
             )
+
+    def _memberships(self, created: datetime) -> Iterator[Row]:
+        """One stretch per member: from joining, until removal for those removed."""
+        plan = self.plan
+        for i in range(plan.members):
+            joined = created + timedelta(minutes=1 + i * 30)
+            left = None
+            if i >= plan.removed_from:
+                left = clock_seq(self.removed_at[i - plan.removed_from], 1)
+            yield (i + 1, COOP_ID, i + 1, clock_seq(joined, 0), left)
 
     def eligible_at(self, instant: datetime) -> int:
         """Members active when a decision opened at `instant`."""
@@ -274,7 +298,7 @@ class Seeder:
         else:
             voters = [i for i in self.active if rng.random() < share]
         self._cast(number, kind, method, n_options, voters, created, votes, consent_block=True)
-        # eligible_count of an open decision is derived from its eligibility rows
+        # eligible_count of an open decision is derived from the membership stretches
         return self._decision_row(
             number, kind, method, "1/2", secret, "open", None, None,
             created, created, closes, created, None, 0,
@@ -322,6 +346,7 @@ class Seeder:
             c.dt(closed),
             eligible,
             None,
+            None if opened is None else clock_seq(opened, 2),
         )
 
     def _options(self, decision_id: int, n_options: int, options: list[Row]) -> None:

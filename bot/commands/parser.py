@@ -8,8 +8,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
+from typing import Any
 
+from bot.commands.args import build_args
 from bot.commands.spec import Command, Kind, Param, Permission
 from bot.commands.tree import CommandTree, usage
 from bot.domain.limits import OPTION_MAX, OPTIONS_MAX, OPTIONS_MIN
@@ -74,11 +77,17 @@ class ParsedCommand:
     `values` holds only the parameters that were given, by parameter name: int for INT and
     ID kinds, Decimal for NUMBER, bool for BOOL, the canonical lower-case choice for
     parameters with choices, a stripped str otherwise. `extra_options` holds `key:value`
-    pairs the command does not declare (only commands with `free_options`)."""
+    pairs the command does not declare (only commands with `free_options`). `args` is the
+    same as the command's typed arguments object, what its handler receives."""
 
     command: Command
     values: dict[str, object] = field(default_factory=dict)
     extra_options: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def args(self) -> Any:
+        """The command's arguments (an instance of `command.args`), built once."""
+        return build_args(self.command, self.values, self.extra_options)
 
     def get_str(self, name: str) -> str | None:
         value = self.values.get(name)

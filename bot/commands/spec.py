@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Permission(StrEnum):
@@ -50,13 +51,25 @@ class Param:
     # A stricter role needed to use this parameter than the command itself needs (propose's
     # `opens:` is for stewards); the dispatcher checks it, the parser only records it.
     permission: Permission | None = None
+    # Its values are the choices of the decision the command's `id` names: a platform that
+    # completes what a member types offers that decision's choices (vote's `choice`).
+    decision_choice: bool = False
 
 
 @dataclass(frozen=True)
 class Command:
-    """One command of the tree: `("task", "claim")` with its parameters.
+    """One command of the tree: `("task", "claim")` with its parameters, declared once:
+    the parser, `help`, the Discord slash command, the dispatcher's checks and the
+    handler's typed arguments all come from here.
 
-    `free_options` lets a command take any `key:value` (coop settings)."""
+    `args` is the frozen dataclass its handler receives (bot.commands.args); the dispatcher
+    finds the handler by it. `free_options` lets a command take any `key:value` (coop
+    settings). `unbound_ok`: it runs in a room no co-op is bound to yet. `binds_room`: it
+    makes its room a co-op's room (so not in a direct message). `changes_binding`: after it
+    succeeds, what the room's binding lets the platform's roles do may have changed.
+    `opens_card`: its decision card is a fresh message, not an update of posted ones.
+    `reads`: it only reads; its answer is for the asker (`Say.read`), never a second live
+    card (`show` links to the decision's live card instead)."""
 
     path: tuple[str, ...]
     summary: str
@@ -64,6 +77,12 @@ class Command:
     permission: Permission
     example: str
     free_options: bool = False
+    args: type[Any] = field(kw_only=True)
+    unbound_ok: bool = field(default=False, kw_only=True)
+    binds_room: bool = field(default=False, kw_only=True)
+    changes_binding: bool = field(default=False, kw_only=True)
+    opens_card: bool = field(default=False, kw_only=True)
+    reads: bool = field(default=False, kw_only=True)
 
     @property
     def name(self) -> str:

@@ -6,6 +6,44 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from bot.commands.args import (
+    AboutArgs,
+    CloseArgs,
+    CoopBindArgs,
+    CoopCodeArgs,
+    CoopOutboxArgs,
+    CoopSettingsArgs,
+    CoopSetupArgs,
+    CoopSyncArgs,
+    CoopUndoArgs,
+    ExportArgs,
+    ExtendArgs,
+    HelpArgs,
+    KudosArgs,
+    ListArgs,
+    LogArgs,
+    MemberAddArgs,
+    MemberLinkArgs,
+    MemberListArgs,
+    MemberRemoveArgs,
+    MemberRoleArgs,
+    PatronageArgs,
+    PollArgs,
+    ProposeArgs,
+    ShowArgs,
+    SummaryArgs,
+    TallyArgs,
+    TaskAddArgs,
+    TaskAssignArgs,
+    TaskCancelArgs,
+    TaskClaimArgs,
+    TaskDoneArgs,
+    TaskListArgs,
+    TaskUnclaimArgs,
+    VoteArgs,
+    WithdrawArgs,
+    check_args,
+)
 from bot.commands.spec import Command, Kind, Param, Permission
 from bot.domain.limits import BODY_MAX, NOTE_MAX, OPTION_MAX, OPTIONS_MAX, REASON_MAX, TITLE_MAX
 from bot.domain.polls import PollMethod
@@ -35,10 +73,18 @@ class CommandTree:
     def __init__(self, commands: Sequence[Command], group_summaries: Mapping[str, str]) -> None:
         self._commands = tuple(commands)
         by_path: dict[tuple[str, ...], Command] = {}
+        by_args: dict[type, Command] = {}
         for command in self._commands:
             if command.path in by_path:
                 raise ValueError(f"command {command.name!r} is defined twice")
+            if command.args in by_args:
+                raise ValueError(
+                    f"{command.name!r} and {by_args[command.args].name!r} share "
+                    f"{command.args.__name__}: each command has its own arguments class"
+                )
+            check_args(command)
             by_path[command.path] = command
+            by_args[command.args] = command
         self._by_path = MappingProxyType(by_path)
         groups: dict[str, list[Command]] = {}
         for command in self._commands:
@@ -188,6 +234,10 @@ def _coop_commands() -> list[Command]:
             (Param("name", Kind.REST, "the co-op's name", max_length=NAME_MAX),),
             Permission.ROOM_ADMIN,
             "coop setup Riverside Co-op",
+            args=CoopSetupArgs,
+            unbound_ok=True,
+            binds_room=True,
+            changes_binding=True,
         ),
         Command(
             ("coop", "bind"),
@@ -197,6 +247,10 @@ def _coop_commands() -> list[Command]:
             # code (made by a steward) is the authority, and the room's admin redeems it.
             Permission.ROOM_ADMIN,
             "coop bind 7K3Q-M2XD-9TPA-W4RE",
+            args=CoopBindArgs,
+            unbound_ok=True,
+            binds_room=True,
+            changes_binding=True,
         ),
         Command(
             ("coop", "code"),
@@ -204,6 +258,7 @@ def _coop_commands() -> list[Command]:
             (),
             Permission.STEWARD,
             "coop code",
+            args=CoopCodeArgs,
         ),
         Command(
             ("coop", "settings"),
@@ -234,6 +289,7 @@ def _coop_commands() -> list[Command]:
             Permission.STEWARD,
             "coop settings timezone:Europe/Berlin quorum:60%",
             free_options=True,
+            args=CoopSettingsArgs,
         ),
         Command(
             ("coop", "sync"),
@@ -249,6 +305,8 @@ def _coop_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "coop sync members",
+            args=CoopSyncArgs,
+            changes_binding=True,
         ),
         Command(
             ("coop", "undo"),
@@ -256,6 +314,7 @@ def _coop_commands() -> list[Command]:
             (Param("change", Kind.INT, "the change's number, like 12"),),
             Permission.STEWARD,
             "coop undo 12",
+            args=CoopUndoArgs,
         ),
         Command(
             ("coop", "outbox"),
@@ -271,6 +330,7 @@ def _coop_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "coop outbox retry",
+            args=CoopOutboxArgs,
         ),
     ]
 
@@ -283,6 +343,7 @@ def _member_commands() -> list[Command]:
             (_member(), _opt("role", Kind.WORD, "member (default) or steward", choices=ROLES)),
             Permission.STEWARD,
             "member add @bob role:steward",
+            args=MemberAddArgs,
         ),
         Command(
             ("member", "remove"),
@@ -290,6 +351,7 @@ def _member_commands() -> list[Command]:
             (_member(),),
             Permission.STEWARD,
             "member remove @bob",
+            args=MemberRemoveArgs,
         ),
         Command(
             ("member", "role"),
@@ -297,6 +359,7 @@ def _member_commands() -> list[Command]:
             (_member(), Param("role", Kind.WORD, "member or steward", choices=ROLES)),
             Permission.STEWARD,
             "member role @bob steward",
+            args=MemberRoleArgs,
         ),
         Command(
             ("member", "list"),
@@ -304,6 +367,8 @@ def _member_commands() -> list[Command]:
             (_PAGE,),
             Permission.ANYONE,
             "member list",
+            args=MemberListArgs,
+            reads=True,
         ),
         Command(
             ("member", "link"),
@@ -320,6 +385,7 @@ def _member_commands() -> list[Command]:
             # known yet, so the service checks who may do which.
             Permission.ANYONE,
             "member link 4F7T-Q2MX-9TPA-W4RE",
+            args=MemberLinkArgs,
         ),
     ]
 
@@ -356,6 +422,8 @@ def _decision_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "propose Buy a 3D printer closes:3d method:consent",
+            args=ProposeArgs,
+            opens_card=True,
         ),
         Command(
             ("poll",),
@@ -383,6 +451,8 @@ def _decision_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             'poll Where should the retreat be? options:"Lakehouse | Cabin | City" method:ranked',
+            args=PollArgs,
+            opens_card=True,
         ),
         Command(
             ("vote",),
@@ -394,11 +464,13 @@ def _decision_commands() -> list[Command]:
                     Kind.REST,
                     "yes/no/abstain (block), or B, A,C, C>A>B, A=5,B=3 for polls",
                     max_length=CHOICE_MAX,
+                    decision_choice=True,
                 ),
                 _opt("reason", Kind.REST, "why; a block needs one", max_length=NOTE_MAX),
             ),
             Permission.MEMBER,
             "vote 7 yes",
+            args=VoteArgs,
         ),
         Command(
             ("show",),
@@ -406,6 +478,8 @@ def _decision_commands() -> list[Command]:
             (_id(),),
             Permission.ANYONE,
             "show 7",
+            args=ShowArgs,
+            reads=True,
         ),
         Command(
             ("list",),
@@ -421,6 +495,8 @@ def _decision_commands() -> list[Command]:
             ),
             Permission.ANYONE,
             "list closed",
+            args=ListArgs,
+            reads=True,
         ),
         Command(
             ("close",),
@@ -428,6 +504,7 @@ def _decision_commands() -> list[Command]:
             (_id(),),
             Permission.STEWARD,
             "close 7",
+            args=CloseArgs,
         ),
         Command(
             ("extend",),
@@ -435,6 +512,7 @@ def _decision_commands() -> list[Command]:
             (_id(), Param("duration", Kind.DURATION, "how much longer: 30m, 36h, 3d, 2w")),
             Permission.STEWARD,
             "extend 7 2d",
+            args=ExtendArgs,
         ),
         Command(
             ("withdraw",),
@@ -443,6 +521,7 @@ def _decision_commands() -> list[Command]:
             # The author may withdraw too: the base level is member, the service checks.
             Permission.MEMBER,
             "withdraw 7",
+            args=WithdrawArgs,
         ),
     ]
 
@@ -461,6 +540,7 @@ def _task_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "task add Fix the gate points:3 due:5d",
+            args=TaskAddArgs,
         ),
         Command(
             ("task", "claim"),
@@ -468,6 +548,7 @@ def _task_commands() -> list[Command]:
             (task_id,),
             Permission.MEMBER,
             "task claim 4",
+            args=TaskClaimArgs,
         ),
         Command(
             ("task", "unclaim"),
@@ -475,6 +556,7 @@ def _task_commands() -> list[Command]:
             (task_id,),
             Permission.MEMBER,
             "task unclaim 4",
+            args=TaskUnclaimArgs,
         ),
         Command(
             ("task", "done"),
@@ -483,6 +565,7 @@ def _task_commands() -> list[Command]:
             # The holder or a steward: the base level is member, the service checks.
             Permission.MEMBER,
             "task done 4",
+            args=TaskDoneArgs,
         ),
         Command(
             ("task", "assign"),
@@ -490,6 +573,7 @@ def _task_commands() -> list[Command]:
             (task_id, _member()),
             Permission.STEWARD,
             "task assign 4 @bob",
+            args=TaskAssignArgs,
         ),
         Command(
             ("task", "cancel"),
@@ -497,6 +581,7 @@ def _task_commands() -> list[Command]:
             (task_id,),
             Permission.STEWARD,
             "task cancel 4",
+            args=TaskCancelArgs,
         ),
         Command(
             ("task", "list"),
@@ -512,6 +597,8 @@ def _task_commands() -> list[Command]:
             ),
             Permission.ANYONE,
             "task list mine",
+            args=TaskListArgs,
+            reads=True,
         ),
     ]
 
@@ -534,6 +621,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "log 2.5 fixed the gate category:workshop",
+            args=LogArgs,
         ),
         Command(
             ("kudos",),
@@ -545,6 +633,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.MEMBER,
             "kudos @bob points:2 thanks for the newsletter",
+            args=KudosArgs,
         ),
         Command(
             ("tally",),
@@ -556,6 +645,8 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.ANYONE,
             "tally period:month",
+            args=TallyArgs,
+            reads=True,
         ),
         Command(
             ("summary",),
@@ -563,6 +654,7 @@ def _contribution_commands() -> list[Command]:
             (),
             Permission.STEWARD,
             "summary",
+            args=SummaryArgs,
         ),
         Command(
             ("patronage",),
@@ -573,6 +665,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "patronage 1200 period:2026",
+            args=PatronageArgs,
         ),
         Command(
             ("export",),
@@ -588,6 +681,7 @@ def _contribution_commands() -> list[Command]:
             ),
             Permission.STEWARD,
             "export votes period:2026-Q4",
+            args=ExportArgs,
         ),
     ]
 
@@ -617,6 +711,9 @@ def build_command_tree() -> CommandTree:
         ),
         Permission.ANYONE,
         "help vote",
+        args=HelpArgs,
+        reads=True,
+        unbound_ok=True,
     )
     about_command = Command(
         ("about",),
@@ -624,6 +721,8 @@ def build_command_tree() -> CommandTree:
         (),
         Permission.ANYONE,
         "about",
+        args=AboutArgs,
+        unbound_ok=True,
     )
     return CommandTree(
         [

@@ -55,6 +55,10 @@ class Coop(Base):
     next_decision_number: Mapped[int] = mapped_column(default=1)
     next_task_number: Mapped[int] = mapped_column(default=1)
     next_summary_at: Mapped[datetime | None]
+    # The co-op's membership clock: every join, leave and opening of a vote takes the next
+    # value (under the co-op's row lock), so "a member when voting opened" is a comparison
+    # of these numbers, exact even when they happen in the same instant.
+    membership_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class RoomBinding(Base):
@@ -175,6 +179,9 @@ class Decision(Base):
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     eligible_count: Mapped[int] = mapped_column(default=0)
+    # The co-op's membership_seq when voting opened: the eligible are the members whose
+    # membership (a Membership row) covered it.
+    opened_seq: Mapped[int | None] = mapped_column(BigInteger)
     reminded_at: Mapped[datetime | None]
     # A steward may set a vote below the co-op's defaults (a lower quorum, a shorter voting
     # time); the card then says who and why. `lowered` lists what was set below what, as it
@@ -198,13 +205,23 @@ class DecisionOption(Base):
     label: Mapped[str] = mapped_column(String(200))
 
 
-class Eligibility(Base):
-    """The members eligible to vote on a decision, snapshotted when voting opens."""
+class Membership(Base):
+    """One stretch of a member's membership, on the co-op's membership clock: from
+    `joined_seq` until `left_seq` (None: still a member). A member removed and restored has
+    two. The eligible of a decision are the members with a stretch covering its opened_seq
+    (SPEC §4), so eligibility costs one row per join, not one per member per decision."""
 
-    __tablename__ = "eligibility"
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index("ix_memberships_coop_joined", "coop_id", "joined_seq", "left_seq", "member_id"),
+        Index("ix_memberships_member_joined", "member_id", "joined_seq"),
+    )
 
-    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    joined_seq: Mapped[int] = mapped_column(BigInteger)
+    left_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # A vote holds exactly one of: a proposal's choice (`yes`, `no`, `abstain`, `block`) or a

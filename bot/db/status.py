@@ -1,16 +1,15 @@
-"""Where a database's schema stands against the migrations this code ships."""
+"""Where a database's schema stands against the migrations this code ships (read without
+importing Alembic)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.migrate import alembic_config
+from bot.db.revisions import head_revision, known_revision, stored_revision
+
+__all__ = ["SchemaStatus", "head_revision", "known_revision", "schema_status"]
 
 
 @dataclass(frozen=True)
@@ -38,30 +37,10 @@ class SchemaStatus:
         return f"schema revision {self.current}, this version needs {self.head}"
 
 
-def _script() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config("sqlite://"))
-
-
-def head_revision() -> str:
-    return str(_script().get_heads()[0])
-
-
-def known_revision(revision: str) -> bool:
-    """Whether this code's migrations include `revision` (not: the database is newer)."""
-    try:
-        return _script().get_revision(revision) is not None
-    except CommandError:
-        return False
-
-
 async def schema_status(engine: AsyncEngine) -> SchemaStatus:
     """Read the revision stored in the database (reading only)."""
     head = head_revision()
-
-    def _current(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
-
     async with engine.connect() as connection:
-        current = await connection.run_sync(_current)
+        current = await connection.run_sync(stored_revision)
     known = current is None or known_revision(current)
     return SchemaStatus(current=current, head=head, known=known)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.domain.polls import PollMethod
 from bot.domain.proposals import ProposalMethod
 from bot.domain.vocabulary import DecisionKind
+from bot.invocation import IdentityRef
 
 
 class _Node(BaseModel):
@@ -167,6 +168,11 @@ class Reply(_Node):
     @property
     def private(self) -> bool:
         return self.private_to is not None
+
+    @property
+    def recipient(self) -> IdentityRef | None:
+        """Who alone may read a private reply, typed (None: not private, or unreadable)."""
+        return IdentityRef.parse(self.private_to)
 
     def plain_lines(self) -> list[str]:
         """The reply as plain lines without any escaping (for logs and tests)."""

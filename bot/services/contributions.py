@@ -170,8 +170,10 @@ async def give_kudos(ctx: Context, token: str, note: str, points: int | None = N
             f"thank someone else, for example `{ctx.prefix}kudos @bob thanks for the help`",
         )
     note_text = check_text("note", note, NOTE_MAX)
-    # Lock the giver so two kudos sent at once cannot both fit under the weekly limit.
-    await ctx.session.execute(select(Member.id).where(Member.id == giver.id).with_for_update())
+    # Lock the giver so two kudos sent at once cannot both fit under the weekly limit
+    # (PostgreSQL; SQLite serialises writers anyway).
+    if ctx.session.get_bind().dialect.name != "sqlite":
+        await ctx.session.execute(select(Member.id).where(Member.id == giver.id).with_for_update())
     now = ctx.clock.now()
     week = current_week(ctx.config.timezone, now)
     given = await kudos_given(ctx.session, coop.id, giver.id, week.start, week.end)

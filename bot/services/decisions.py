@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy import ScalarSelect, Select, func, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased, noload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, Vote
+from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
 from bot.domain.timeparse import format_local, later, parse_duration, parse_when
@@ -19,7 +22,7 @@ from bot.errors import UserError
 from bot.services import ballots
 from bot.services.ballots import Cast
 from bot.services.context import Context
-from bot.services.members import active_members
+from bot.services.members import covers, membership_tick
 
 DEFAULT_VOTING_TIME = timedelta(days=7)
 MIN_VOTING_TIME = timedelta(seconds=10)
@@ -314,24 +317,32 @@ async def _create(
 
 
 async def open_decision(ctx: Context, decision: Decision) -> bool:
-    """scheduled → open, snapshotting who is eligible. Returns False if it was not scheduled
-    (already opened by another job or process)."""
+    """scheduled → open, fixing who is eligible: the members at this tick of the co-op's
+    membership clock (SPEC §4). Returns False if it was not scheduled (already opened by
+    another job or process)."""
     now = ctx.clock.now()
+    seq = await membership_tick(ctx, decision.coop_id)
     changed = await ctx.session.execute(
         update(Decision)
         .where(Decision.id == decision.id, Decision.status == DecisionStatus.SCHEDULED)
-        .values(status=DecisionStatus.OPEN, opened_at=now)
+        .values(status=DecisionStatus.OPEN, opened_at=now, opened_seq=seq)
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    members = await active_members(ctx, decision.coop_id)
-    for member in members:
-        ctx.session.add(Eligibility(decision_id=decision.id, member_id=member.id))
+    eligible = int(
+        await ctx.session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.coop_id == decision.coop_id, covers(seq))
+        )
+        or 0
+    )
     decision.status = DecisionStatus.OPEN
     decision.opened_at = now
-    decision.eligible_count = len(members)
-    ctx.audit("decision.open", f"decision:{decision.number}", eligible=len(members))
+    decision.opened_seq = seq
+    decision.eligible_count = eligible
+    ctx.audit("decision.open", f"decision:{decision.number}", eligible=eligible)
     return True
 
 
@@ -340,16 +351,40 @@ async def get_decision(ctx: Context, number: int, *, lock: bool = False) -> Deci
     (PostgreSQL; SQLite transactions are serialised anyway), so a vote and a close of the
     same decision never interleave: a vote lands before the count or is refused after it."""
     coop = ctx.require_coop()
-    query = select(Decision).where(Decision.coop_id == coop.id, Decision.number == number)
+    query = (
+        select(Decision)
+        .where(Decision.coop_id == coop.id, Decision.number == number)
+        # A proposal has no options: they are read for a poll only (_load_options).
+        .options(noload(Decision.options))
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     decision = await ctx.session.scalar(query)
     if decision is None:
-        raise UserError(
-            f"There is no decision #{number} in {coop.name}",
-            f"see them with `{ctx.prefix}list all`",
-        )
+        raise _no_decision(ctx, number)
+    await _load_options(ctx, decision)
     return decision
+
+
+async def _load_options(ctx: Context, decision: Decision) -> None:
+    """A poll's options, read after a query that left them out (`noload`): loaded
+    explicitly, as a refresh would apply that query's `noload` again."""
+    if decision.kind != DecisionKind.POLL:
+        return
+    options = await ctx.session.scalars(
+        select(DecisionOption)
+        .where(DecisionOption.decision_id == decision.id)
+        .order_by(DecisionOption.position)
+    )
+    set_committed_value(decision, "options", list(options))
+
+
+def _no_decision(ctx: Context, number: int) -> UserError:
+    coop = ctx.require_coop()
+    return UserError(
+        f"There is no decision #{number} in {coop.name}",
+        f"see them with `{ctx.prefix}list all`",
+    )
 
 
 async def current_votes(ctx: Context, decision: Decision) -> list[Cast]:
@@ -360,7 +395,7 @@ async def current_votes(ctx: Context, decision: Decision) -> list[Cast]:
 def count(decision: Decision, votes: Sequence[Cast]) -> Count:
     """Count current votes under the decision's method (SPEC §4), from what was cast.
 
-    Eligibility is the snapshot taken when voting opened: a member removed since keeps the
+    Eligibility is fixed when voting opened: a member removed since keeps the
     vote they cast, and `eligible` does not shrink, so removing someone can't change a
     running count or its quorum. Members admitted later are not in it at all."""
     return count_grouped(decision, [(vote, 1) for vote in votes])
@@ -445,12 +480,50 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
     return {d.id: _turnout(d, _readable(d, choices[d.id])) for d in found}
 
 
-def _not_voted(decision: Decision) -> tuple[ColumnElement[bool], ...]:
-    voted = select(Vote.member_id).where(Vote.decision_id == decision.id)
+def _voted(decision: Decision) -> Select[int]:
+    return select(Vote.member_id).where(Vote.decision_id == decision.id)
+
+
+def _waiting_members(decision: Decision) -> Select[Member]:
+    """The eligible active members without a vote, by name: walked in the order of the
+    members' name index, so the first page stops early."""
+    eligible = (
+        select(Membership.id)
+        .where(Membership.member_id == Member.id, covers(decision.opened_seq))
+        .exists()
+    )
     return (
-        Eligibility.decision_id == decision.id,
-        Member.id.not_in(voted),
-        Member.active == true(),
+        select(Member)
+        .where(
+            Member.coop_id == decision.coop_id,
+            Member.active == true(),
+            eligible,
+            Member.id.not_in(_voted(decision)),
+        )
+        .order_by(Member.name)
+    )
+
+
+def _waiting_count(decision: Decision) -> ScalarSelect[int]:
+    """How many eligible active members have not voted, from the membership stretches
+    alone (an active member is one with an open stretch)."""
+    stretch, current = aliased(Membership), aliased(Membership)
+    active = or_(
+        stretch.left_seq.is_(None),
+        select(current.id)
+        .where(current.member_id == stretch.member_id, current.left_seq.is_(None))
+        .exists(),
+    )
+    return (
+        select(func.count())
+        .select_from(stretch)
+        .where(
+            stretch.coop_id == decision.coop_id,
+            covers(decision.opened_seq, stretch),
+            active,
+            stretch.member_id.not_in(_voted(decision)),
+        )
+        .scalar_subquery()
     )
 
 
@@ -458,12 +531,7 @@ async def non_voters(
     ctx: Context, decision: Decision, limit: int | None = None
 ) -> Sequence[Member]:
     """The eligible active members without a vote, by name; with `limit`, only the first."""
-    query = (
-        select(Member)
-        .join(Eligibility, Eligibility.member_id == Member.id)
-        .where(*_not_voted(decision))
-        .order_by(Member.name)
-    )
+    query = _waiting_members(decision)
     if limit is not None:
         query = query.limit(limit)
     return (await ctx.session.scalars(query)).all()
@@ -471,13 +539,18 @@ async def non_voters(
 
 async def count_non_voters(ctx: Context, decision: Decision) -> int:
     """How many eligible active members have not voted, counted in SQL."""
-    found = await ctx.session.scalar(
-        select(func.count())
-        .select_from(Member)
-        .join(Eligibility, Eligibility.member_id == Member.id)
-        .where(*_not_voted(decision))
-    )
-    return int(found or 0)
+    return int(await ctx.session.scalar(select(_waiting_count(decision))) or 0)
+
+
+async def waiting(ctx: Context, decision: Decision, limit: int) -> tuple[Sequence[Member], int]:
+    """The first `limit` eligible active members without a vote (by name) and how many
+    there are in all, in one statement."""
+    rows = (
+        await ctx.session.execute(
+            _waiting_members(decision).add_columns(_waiting_count(decision)).limit(limit)
+        )
+    ).all()
+    return [member for member, _ in rows], (int(rows[0][1]) if rows else 0)
 
 
 async def block_reasons(ctx: Context, decision: Decision) -> Sequence[tuple[Member, str]]:
@@ -523,24 +596,71 @@ def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
         )
 
 
+async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision, bool]:
+    """Decision #`number` locked for a vote (as get_decision) and whether `member` may vote
+    on it, in one statement; a poll's options then in a second."""
+    coop = ctx.require_coop()
+    row = (
+        await ctx.session.execute(
+            select(Decision, Membership.id)
+            .outerjoin(
+                Membership, (Membership.member_id == member.id) & covers(Decision.opened_seq)
+            )
+            .where(Decision.coop_id == coop.id, Decision.number == number)
+            .limit(1)
+            # A proposal has no options: they are read for a poll only.
+            .options(noload(Decision.options))
+            .with_for_update(of=Decision)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
+        raise _no_decision(ctx, number)
+    decision, stretch = row
+    await _load_options(ctx, decision)
+    return decision, stretch is not None
+
+
+async def _store_vote(
+    ctx: Context, decision: Decision, member: Member, cast: Cast, reason: str
+) -> bool:
+    """Write `member`'s current vote in one statement: a new row, or (the row they cast
+    before) the new choice with one more change. Returns whether it was a change. Atomic on
+    both databases: two votes of one member at once are a cast and a change, never two rows
+    or a lost change."""
+    stored_choice, stored_ballot = ballots.stored(cast)
+    dialect = ctx.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Vote).values(
+        decision_id=decision.id,
+        member_id=member.id,
+        choice=stored_choice,
+        ballot=stored_ballot,
+        reason=reason,
+        cast_at=ctx.clock.now(),
+        changes=0,
+    )
+    changes = await ctx.session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=["decision_id", "member_id"],
+            set_={
+                "choice": statement.excluded.choice,
+                "ballot": statement.excluded.ballot,
+                "reason": statement.excluded.reason,
+                "cast_at": statement.excluded.cast_at,
+                "changes": Vote.changes + 1,
+            },
+        ).returning(Vote.changes)
+    )
+    return bool(changes)
+
+
 async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
     coop = ctx.require_coop()
     member = ctx.require_actor()
-    decision = await get_decision(ctx, number, lock=True)
+    decision, eligible = await _for_vote(ctx, number, member)
     _check_open_for_votes(ctx, decision)
-    # Whether they may vote, and the vote they cast already (if any), in one statement.
-    eligible = (
-        await ctx.session.execute(
-            select(Eligibility.member_id, Vote)
-            .outerjoin(
-                Vote,
-                (Vote.decision_id == Eligibility.decision_id)
-                & (Vote.member_id == Eligibility.member_id),
-            )
-            .where(Eligibility.decision_id == decision.id, Eligibility.member_id == member.id)
-        )
-    ).first()
-    if eligible is None:
+    if not eligible:
         raise UserError(
             f"You joined {coop.name} after #{number} opened, so you can't vote on it",
             "you can vote on every decision that opens from now on",
@@ -563,29 +683,11 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
                 polls.PollMethod(decision.method), labels, choice_text, number, prefix=ctx.prefix
             )
         )
-    stored_choice, stored_ballot = ballots.stored(cast)
-    existing: Vote | None = eligible[1]
-    now = ctx.clock.now()
-    if existing is None:
-        ctx.session.add(
-            Vote(
-                decision_id=decision.id,
-                member_id=member.id,
-                choice=stored_choice,
-                ballot=stored_ballot,
-                reason=reason_text,
-                cast_at=now,
-            )
-        )
-    else:
-        existing.choice, existing.ballot = stored_choice, stored_ballot
-        existing.reason, existing.cast_at = reason_text, now
-        existing.changes += 1
+    changed = await _store_vote(ctx, decision, member, cast, reason_text)
     # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
     detail: dict[str, Any] = {} if decision.secret else {"choice": cast.letters()}
-    ctx.audit("vote.change" if existing else "vote.cast", f"decision:{number}", **detail)
-    await ctx.session.flush()
-    return VoteResult(decision, existing is not None, cast)
+    ctx.audit("vote.change" if changed else "vote.cast", f"decision:{number}", **detail)
+    return VoteResult(decision, changed, cast)
 
 
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
@@ -594,6 +696,7 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     # Re-read under a row lock: a vote in flight either commits before this count or
     # sees the decision closed.
     await ctx.session.refresh(decision, with_for_update=True)
+    await _load_options(ctx, decision)
     if decision.status != DecisionStatus.OPEN:
         return None
     if not early and decision.closes_at > ctx.clock.now():

@@ -12,8 +12,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, TextIO
 
-from sqlalchemy import Executable, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    SQLColumnExpression,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.db.models import (
     AuditEvent,
@@ -68,11 +80,14 @@ class _Counts:
 
 @dataclass(frozen=True)
 class _Table:
-    """An export's header and its rows, produced as they are read."""
+    """An export's header and its rows, produced as they are read. `cells` is False when
+    the database has already written every cell as it goes in the CSV (see `_sql_cell`):
+    the rows are then written a batch at a time, without a Python call per cell."""
 
     header: tuple[str, ...]
     rows: AsyncIterator[Row]
     counts: _Counts
+    batches: AsyncIterator[Sequence[Sequence[Any]]] | None = None
 
 
 def _cell(value: Cell) -> str:
@@ -106,6 +121,11 @@ async def _write(table: _Table, out: TextIO) -> None:
     """Write the CSV to `out` row by row (`\r\n` line ends, as every export has)."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.header)
+    if table.batches is not None:
+        async for batch in table.batches:
+            writer.writerows(batch)
+            table.counts.rows += len(batch)
+        return
     async for row in table.rows:
         writer.writerow([_cell(v) for v in row])
         table.counts.rows += 1
@@ -119,6 +139,36 @@ async def _stream(session: AsyncSession, query: Executable) -> AsyncIterator[Any
     async for batch in result.partitions(BATCH):
         for row in batch:
             yield row
+
+
+async def _batches(session: AsyncSession, query: Executable) -> AsyncIterator[Sequence[Any]]:
+    """The rows of `query` through a server-side cursor, a batch of BATCH at a time."""
+    connection = await session.connection()
+    result = await connection.stream(query.execution_options(yield_per=BATCH))
+    async for batch in result.partitions(BATCH):
+        yield batch
+
+
+def _sql_text(column: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+    """`_cell` of a text column, in SQL: a cell a spreadsheet would run as a formula gets
+    a leading quote."""
+    return case(
+        (func.substr(column, 1, 1).in_(_FORMULA_START), literal("'") + column), else_=column
+    )
+
+
+def _sql_utc(column: SQLColumnExpression[Any], dialect: str) -> ColumnElement[str]:
+    """`_cell` of a UTCDateTime column (stored as naive UTC), in SQL: 2026-11-23T09:00:00Z."""
+    if dialect == "postgresql":
+        return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+
+
+def _sql_cents(column: SQLColumnExpression[Any], dialect: str) -> ColumnElement[str]:
+    """`_cell` of a Numeric(…, 2) column, in SQL: 4.00, -1.50."""
+    if dialect == "postgresql":
+        return cast(column, String)
+    return func.printf("%.2f", column)
 
 
 async def _names(session: AsyncSession, coop_id: int) -> dict[int, str]:
@@ -296,19 +346,23 @@ async def _tasks(session: AsyncSession, coop_id: int, period: Period) -> _Table:
 
 
 async def _contributions(session: AsyncSession, coop_id: int, period: Period) -> _Table:
-    names = await _names(session, coop_id)
+    """The ledger, every cell written by the database as `_cell` would write it."""
+    dialect = session.get_bind().dialect.name
+    member, giver = aliased(Member), aliased(Member)
     query = (
         select(
             Contribution.id,
-            Contribution.created_at,
-            Contribution.member_id,
-            Contribution.kind,
-            Contribution.amount,
-            Contribution.category,
+            _sql_utc(Contribution.created_at, dialect),
+            _sql_text(member.name),
+            _sql_text(Contribution.kind),
+            _sql_cents(Contribution.amount, dialect),
+            _sql_text(Contribution.category),
             Task.number,
-            Contribution.giver_id,
-            Contribution.note,
+            _sql_text(giver.name),
+            _sql_text(Contribution.note),
         )
+        .outerjoin(member, member.id == Contribution.member_id)
+        .outerjoin(giver, giver.id == Contribution.giver_id)
         .outerjoin(Task, Task.id == Contribution.task_id)
         .where(
             Contribution.coop_id == coop_id,
@@ -319,14 +373,7 @@ async def _contributions(session: AsyncSession, coop_id: int, period: Period) ->
     )
     header = ("entry", "created_at", "member", "kind", "amount", "category", "task", "giver",
               "note")  # fmt: skip
-
-    async def rows() -> AsyncIterator[Row]:
-        async for (entry, created_at, member_id, kind, amount, category, task_number, giver_id,
-                   note) in _stream(session, query):  # fmt: skip
-            yield (entry, created_at, names.get(member_id), kind, amount, category, task_number,
-                   names.get(giver_id) if giver_id is not None else None, note or None)  # fmt: skip
-
-    return _Table(header, rows(), _Counts())
+    return _Table(header, _rows_of([]), _Counts(), batches=_batches(session, query))
 
 
 async def _audit(session: AsyncSession, coop_id: int, period: Period) -> _Table:

@@ -6,12 +6,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
+from sqlalchemy.orm.util import AliasedClass
 
-from bot.db.models import Identity, Member
+from bot.db.models import Coop, Identity, Member, Membership, RoomBinding
 from bot.domain.vocabulary import Role
 from bot.errors import UserError
-from bot.invocation import Actor
+from bot.invocation import Actor, RoomRef
 from bot.services import codes
 from bot.services.codes import CodeRefused
 from bot.services.context import Context
@@ -44,12 +46,86 @@ def display_name_for(ctx: Context, identity: str) -> str:
     return user[:100]
 
 
+async def membership_tick(ctx: Context, coop_id: int) -> int:
+    """The next value of the co-op's membership clock. The UPDATE holds the co-op's row until
+    the transaction ends (PostgreSQL; SQLite transactions are serialised), so joins, leaves
+    and openings take their numbers in the order they commit."""
+    seq = await ctx.session.scalar(
+        update(Coop)
+        .where(Coop.id == coop_id)
+        .values(membership_seq=Coop.membership_seq + 1)
+        .returning(Coop.membership_seq)
+        .execution_options(synchronize_session=False)
+    )
+    assert seq is not None
+    return int(seq)
+
+
+async def start_membership(ctx: Context, member: Member) -> None:
+    """`member` becomes (again) a member: a new stretch from the next tick."""
+    seq = await membership_tick(ctx, member.coop_id)
+    ctx.session.add(Membership(coop_id=member.coop_id, member_id=member.id, joined_seq=seq))
+
+
+async def end_membership(ctx: Context, member: Member) -> None:
+    """`member` leaves: their open stretch ends at the next tick."""
+    seq = await membership_tick(ctx, member.coop_id)
+    await ctx.session.execute(
+        update(Membership)
+        .where(Membership.member_id == member.id, Membership.left_seq.is_(None))
+        .values(left_seq=seq)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def covers(
+    seq: int | ColumnElement[int | None] | InstrumentedAttribute[int | None] | None,
+    stretch: type[Membership] | AliasedClass[Membership] = Membership,
+) -> ColumnElement[bool]:
+    """A Membership row (or an alias of the table: `stretch`) covering the membership
+    clock's `seq`, a member at that moment: a number or a column (Decision.opened_seq).
+    Nothing covers None (a decision not opened)."""
+    if seq is None:
+        return stretch.id.is_(None)
+    return and_(stretch.joined_seq < seq, or_(stretch.left_seq.is_(None), stretch.left_seq > seq))
+
+
+async def coop_and_actor(
+    ctx: Context, room: RoomRef, identity: str
+) -> tuple[Coop | None, Member | None]:
+    """The co-op bound to `room` and the active member `identity` is in it (with their
+    identities), in one statement."""
+    member = aliased(Member)
+    row = (
+        (
+            await ctx.session.execute(
+                select(Coop, member)
+                .select_from(RoomBinding)
+                .join(Coop, Coop.id == RoomBinding.coop_id)
+                .outerjoin(
+                    Identity, (Identity.coop_id == Coop.id) & (Identity.identity == identity)
+                )
+                .outerjoin(member, (member.id == Identity.member_id) & member.active)
+                .where(RoomBinding.platform == room.platform, RoomBinding.room_id == room.room_id)
+                .options(joinedload(member.identities))
+            )
+        )
+        .unique()
+        .first()
+    )
+    if row is None:
+        return None, None
+    return row[0], row[1]
+
+
 async def member_by_identity(ctx: Context, coop_id: int, identity: str) -> Member | None:
-    return await ctx.session.scalar(
+    found = await ctx.session.execute(
         select(Member)
         .join(Identity, Identity.member_id == Member.id)
         .where(Identity.coop_id == coop_id, Identity.identity == identity, Member.active)
+        .options(joinedload(Member.identities))
     )
+    return found.unique().scalar_one_or_none()
 
 
 async def find_member(ctx: Context, token: str) -> Member:
@@ -71,14 +147,6 @@ async def find_member(ctx: Context, token: str) -> Member:
             f"see who is with `{ctx.prefix}member list`",
         )
     return member
-
-
-async def active_members(ctx: Context, coop_id: int) -> Sequence[Member]:
-    return (
-        await ctx.session.scalars(
-            select(Member).where(Member.coop_id == coop_id, Member.active).order_by(Member.name)
-        )
-    ).all()
 
 
 MEMBER_PAGE_SIZE = 200  # names per `member list` reply
@@ -166,6 +234,7 @@ async def create_member(
     )
     ctx.session.add(member)
     await ctx.session.flush()
+    await start_membership(ctx, member)
     ctx.session.add(
         Identity(
             coop_id=coop_id,
@@ -219,6 +288,7 @@ async def remove_member(ctx: Context, token: str) -> Member:
         )
     member.active = False
     member.removed_at = ctx.clock.now()
+    await end_membership(ctx, member)
     ctx.audit("member.remove", f"member:{member.id}")
     return member
 

@@ -118,6 +118,8 @@ async def announce(
         for b in rooms
         if skip_room is None or (b.platform, b.room_id) != (skip_room.platform, skip_room.room_id)
     ]
+    if not targets and dedupe_key is None:
+        return True  # no other room to tell (a co-op bound to one room only)
     message = OutboxMessage(
         coop_id=coop_id,
         created_at=clock.now(),

@@ -17,7 +17,7 @@ from bot.db.models import Coop, Identity, Member, RoomBinding, SyncChange
 from bot.domain.vocabulary import Role
 from bot.invocation import RoomRef
 from bot.services.context import Context
-from bot.services.members import create_member, steward_count
+from bot.services.members import create_member, end_membership, steward_count
 
 MODES = ("off", "members", "stewards")
 
@@ -141,6 +141,7 @@ async def remove_missing(
             continue
         member.active = False
         member.removed_at = ctx.clock.now()
+        await end_membership(ctx, member)
         await _record(ctx, binding, member, identity.identity, "remove", member.role, None, None)
         result.removed += 1
 

@@ -14,7 +14,7 @@ from bot.domain.vocabulary import Role
 from bot.errors import UserError
 from bot.invocation import RoomRef
 from bot.services.context import Context
-from bot.services.members import steward_count, unique_name
+from bot.services.members import end_membership, start_membership, steward_count, unique_name
 from bot.services.registry_sync import MODES
 
 RECENT = 10
@@ -177,6 +177,7 @@ async def _undo_add(ctx: Context, number: int, member: Member) -> None:
         raise UserError(f"@{member.name} is the last steward of {coop.name}; appoint another first")
     member.active = False
     member.removed_at = ctx.clock.now()
+    await end_membership(ctx, member)
 
 
 async def _undo_remove(ctx: Context, number: int, member: Member, identity: str) -> None:
@@ -193,6 +194,7 @@ async def _undo_remove(ctx: Context, number: int, member: Member, identity: str)
     member.name = await unique_name(ctx, coop.id, member.name)
     member.active = True
     member.removed_at = None
+    await start_membership(ctx, member)
 
 
 async def _undo_role(ctx: Context, number: int, member: Member, change: SyncChange) -> None:

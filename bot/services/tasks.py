@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db import rollup
 from bot.db.models import Contribution, Member, Task
@@ -94,7 +95,10 @@ async def add_task(
 
 async def _lock_member(ctx: Context, member: Member) -> None:
     """Lock the member's row so that concurrent claims for one member queue up and the
-    count of their claims cannot be outrun (PostgreSQL; SQLite serialises writers anyway)."""
+    count of their claims cannot be outrun (PostgreSQL; SQLite serialises writers anyway,
+    so there it sends nothing)."""
+    if ctx.session.get_bind().dialect.name == "sqlite":
+        return
     await ctx.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
 
 
@@ -154,7 +158,8 @@ async def _move(
         await ctx.session.refresh(task)
         return False
     for key, value in values.items():
-        setattr(task, key, value)
+        # As written by the UPDATE above: the flush has nothing more to write.
+        set_committed_value(task, key, value)
     return True
 
 

@@ -15,7 +15,7 @@ from adapters.discord.adapter import CAPABILITIES
 from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.invocation import Actor, Invocation, RoomRef
+from bot.invocation import RoomRef, build_invocation
 from bot.services.outbox import LEASE
 
 pytestmark = pytest.mark.simcord
@@ -90,11 +90,12 @@ async def test_a_private_answer_that_missed_its_interaction_reaches_the_member_a
 
     # bob votes; the core commits it, and the process dies before the interaction is
     # answered (the invocation is the one the adapter builds for his click).
-    vote = Invocation(
-        room=RoomRef("discord", str(server.channel.id)),
-        actor=Actor("discord", str(bob.id), "bob"),
-        text="vote 1 yes",
-        message_id="1456074443980800999",
+    vote = build_invocation(
+        RoomRef("discord", str(server.channel.id)),
+        str(bob.id),
+        "vote 1 yes",
+        "1456074443980800999",
+        display_name="bob",
         capabilities=CAPABILITIES,
     )
     (answer,) = await core.answer(vote)

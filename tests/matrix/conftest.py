@@ -1,10 +1,11 @@
-"""Fixtures for Matrix tests: one real Synapse per session, members, and the bot itself."""
+"""Fixtures for Matrix tests: members and the bot itself, on the one real Synapse of the
+session (`synapse_server`, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,6 @@ from bot.config import MatrixSettings, Settings
 from bot.ports import CoreAPI
 from tests.matrix.matrix_people import Person
 from tests.matrix.synapse_server import Synapse
-
-
-@pytest.fixture(scope="session")
-def synapse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    try:
-        import synapse.app.homeserver  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - only where Synapse is not installed
-        pytest.skip(f"Synapse cannot be imported here ({exc}); install matrix-synapse")
-    server = Synapse.prepare(tmp_path_factory.mktemp("synapse"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from adapters.matrix.direct import DirectRooms, invite_is_direct, is_direct
 from adapters.matrix.render import render_reply
 from adapters.matrix.secret import add_line, direct_vote_hint, typed_vote_note
 from bot.app import Core
-from bot.invocation import Actor, Invocation, RoomRef
+from bot.invocation import RoomRef, build_invocation
 from bot.render.document import Bold, ChoiceOption, Choices, Reply, command, line
 
 BOT = "@coopbot:coop.test"
@@ -66,7 +66,7 @@ def test_a_room_is_private_only_while_nobody_else_can_read_it() -> None:
 
 def test_a_steward_alone_with_the_bot_can_still_set_up_a_coop_room(core: Core) -> None:
     def binds(text: str) -> bool:
-        return core.binds_room(Invocation(ROOM, Actor("matrix", BOB, "Bob"), text, "$e"))
+        return core.binds_room(build_invocation(ROOM, BOB, text, "$e", display_name="Bob"))
 
     # The core says which commands bind a room, by its own command tree (any arguments).
     assert binds("coop setup Riverside") and binds("COOP  bind 1A2B") and binds("coop setup")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.matrix.private import HeldReplies, HeldReply, private_room, recipient
+from bot.invocation import IdentityRef
 from bot.render.document import Reply
 
 BOT = "@coopbot:coop.test"
@@ -40,9 +41,9 @@ def test_only_an_invite_only_room_of_the_two_is_private() -> None:
 
 
 def test_a_private_reply_is_for_a_matrix_user_only() -> None:
-    assert recipient("matrix:@bob:coop.test") == BOB
-    assert recipient("discord:1234") is None
-    assert recipient("matrix:bob") is None
+    assert recipient(IdentityRef.parse("matrix:@bob:coop.test")) == BOB
+    assert recipient(IdentityRef("discord", "1234")) is None
+    assert recipient(IdentityRef("matrix", "bob")) is None
     assert recipient(None) is None
 
 

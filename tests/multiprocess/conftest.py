@@ -15,9 +15,9 @@ from bot.db.engine import make_engine
 from bot.db.migrate import upgrade
 from tests.conftest import PG_ENV, _admin_url
 from tests.console.conftest import Console
-from tests.matrix.conftest import homeserver, people, synapse_server
+from tests.matrix.conftest import homeserver, people
 
-__all__ = ["homeserver", "people", "synapse_server"]  # Synapse fixtures, shared
+__all__ = ["homeserver", "people"]  # Matrix fixtures, shared (Synapse: tests/conftest.py)
 
 
 @pytest.fixture

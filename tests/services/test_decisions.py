@@ -16,10 +16,11 @@ from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.db.models import (
     AuditEvent,
+    Base,
     Coop,
     Decision,
-    Eligibility,
     Member,
+    Membership,
     Participation,
     SealedBallot,
     Vote,
@@ -388,15 +389,61 @@ async def test_eligibility_is_fixed_when_voting_opens(core: Core) -> None:
     # The next decision takes a fresh snapshot: erin in, dan out.
     assert "quorum 50% of 4 eligible" in await say(core, "erin", "!propose Buy clay")
     assert "Your vote on #2 is recorded: yes" in await say(core, "erin", "!vote 2 yes")
+    assert await eligible_names(core, 2) == ["alice", "bob", "carol", "erin"]
+    assert await eligible_names(core, 1) == ["alice", "bob", "carol", "dan"]
+
+
+async def eligible_names(core: Core, number: int) -> list[str]:
+    """Who may vote on #number, as stored: a membership stretch covering its opening."""
     async with core.sessions() as session:
+        opened = await session.scalar(select(Decision.opened_seq).where(Decision.number == number))
+        assert opened is not None
         names = await session.scalars(
             select(Member.name)
-            .join(Eligibility, Eligibility.member_id == Member.id)
-            .join(Decision, Decision.id == Eligibility.decision_id)
-            .where(Decision.number == 2)
+            .join(Membership, Membership.member_id == Member.id)
+            .where(Membership.joined_seq < opened)
+            .where((Membership.left_seq.is_(None)) | (Membership.left_seq > opened))
             .order_by(Member.name)
         )
-        assert list(names) == ["alice", "bob", "carol", "erin"]
+        return list(names)
+
+
+async def test_a_member_removed_and_added_again_after_opening_cannot_vote_on_it(
+    core: Core,
+) -> None:
+    await setup_coop(core, members=("bob", "carol", "dan"))
+    await say(core, "alice", "!propose Buy a kiln")
+    await say(core, "alice", "!member remove @dan")
+    await say(core, "alice", "!member add @dan")
+    refused = await say(core, "dan", "!vote 1 yes")
+    assert "You joined Riverside Co-op after #1 opened, so you can't vote on it" in refused
+    shown = await say(core, "alice", "!show 1")
+    assert "turnout 0/4" in shown and "@dan" not in shown
+    assert "quorum 50% of 4 eligible" in await say(core, "alice", "!propose Buy clay")
+    assert "recorded" in await say(core, "dan", "!vote 2 yes")
+
+
+async def _row_count(core: Core) -> int:
+    async with core.sessions() as session:
+        total = 0
+        for table in Base.metadata.sorted_tables:
+            total += int(await session.scalar(select(func.count()).select_from(table)) or 0)
+        return total
+
+
+async def test_opening_a_vote_stores_the_same_rows_whatever_the_co_ops_size(
+    core: Core,
+) -> None:
+    """Eligibility is a membership stretch per member, not a row per member per decision."""
+    await setup_coop(core, members=("bob",))
+    before = await _row_count(core)
+    await say(core, "alice", "!propose Buy a kiln")
+    small = await _row_count(core) - before
+    for name in TWELVE[1:]:
+        await say(core, "alice", f"!member add @{name}")
+    before = await _row_count(core)
+    assert "quorum 50% of 12 eligible" in await say(core, "alice", "!propose Buy clay")
+    assert await _row_count(core) - before == small
 
 
 async def test_withdrawing_by_the_author_or_a_steward(core: Core) -> None:

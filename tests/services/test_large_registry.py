@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from bot.app import Core
 from bot.clock import ManualClock
-from bot.db.models import Coop, Identity, Member
+from bot.db.models import Coop, Identity, Member, Membership
 from tests.support import announcements, say, setup_coop
 
 
@@ -39,6 +39,11 @@ async def _admit(core: Core, count: int) -> None:
                 {"coop_id": coop.id, "member_id": m, "identity": f"console:p{i:04d}"}
                 for i, m in enumerate(ids)
             ],
+        )
+        coop.membership_seq += 1  # they joined at one tick of the membership clock
+        await session.execute(
+            insert(Membership),
+            [{"coop_id": coop.id, "member_id": m, "joined_seq": coop.membership_seq} for m in ids],
         )
 
 

@@ -166,7 +166,10 @@ async def test_summary_command_is_for_stewards_and_says_when_a_week_was_quiet(
 @needs_binary_outbox
 async def test_steward_posts_the_summary_now_with_its_chart(core: Core, clock: ManualClock) -> None:
     await _riverside_week(core, clock)
-    (reply,) = await core.handle(invocation("alice", "!summary"))
+    # Through the adapters' path: the answer is stored for delivery before it is sent.
+    (answer,) = await core.answer(invocation("alice", "!summary"))
+    reply = answer.reply
+    assert answer.delivery is not None
     assert render_plain(reply).startswith("Week 47 (16–22 Nov 2026) at Riverside Co-op")
     assert reply.attachments[0].data.startswith(PNG_SIGNATURE)
     async with core.sessions() as session:

@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.engine import is_sqlite, make_engine
 from bot.db.migrate import upgrade
-from bot.db.models import Coop, Decision, DecisionOption, Eligibility, Member, Vote
+from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import SCORE_MAX, SCORE_MIN
 from bot.services import ballots, decisions
@@ -149,7 +149,6 @@ async def _decision(core: Core, coop_id: int, members: list[int], case: Case) ->
             DecisionOption(decision_id=decision.id, position=i, label=f"option {i}")
             for i in range(case.options)
         )
-        session.add_all(Eligibility(decision_id=decision.id, member_id=m) for m in members)
         if case.votes:
             await session.execute(
                 insert(Vote),
@@ -280,8 +279,18 @@ async def _with_votes(core: Core, number: int, votes: int, choice: str | None) -
             ],
         )
         ids = list((await session.scalars(select(Member.id).where(Member.id > start))).all())
+        assert found.opened_seq is not None
         await session.execute(
-            insert(Eligibility), [{"decision_id": found.id, "member_id": m} for m in ids]
+            insert(Membership),
+            [
+                {
+                    "coop_id": found.coop_id,
+                    "member_id": m,
+                    "joined_seq": found.opened_seq - 1,
+                    "left_seq": found.opened_seq + 1,
+                }
+                for m in ids
+            ],
         )
         await session.execute(
             insert(Vote),

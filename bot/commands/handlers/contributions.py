@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Any
 
-from bot.commands.handlers import Handler
-from bot.commands.parser import ParsedCommand
+from bot.commands.args import ExportArgs, KudosArgs, LogArgs, PatronageArgs, TallyArgs
+from bot.commands.handlers import Route, route
 from bot.invocation import CAP_ATTACHMENTS
 from bot.render import contributions as render
 from bot.render.document import Reply
@@ -14,42 +14,30 @@ from bot.services.announce import announce_from_command
 from bot.services.context import Context
 
 
-def _amount(cmd: ParsedCommand, name: str) -> Decimal | str:
-    """The parser gives NUMBER values as Decimal; other callers may pass text."""
-    value = cmd.values.get(name)
-    return value if isinstance(value, Decimal) else str(value or "")
-
-
-async def log(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    entry = await contributions.log_hours(
-        ctx, _amount(cmd, "hours"), cmd.get_str("note"), cmd.get_str("category")
-    )
+async def log(ctx: Context, args: LogArgs) -> list[Reply]:
+    entry = await contributions.log_hours(ctx, args.hours, args.note, args.category)
     return [render.logged(entry, ctx.require_actor())]
 
 
-async def kudos(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    result = await contributions.give_kudos(
-        ctx, cmd.get_str("member") or "", cmd.get_str("note") or "", cmd.get_int("points")
-    )
+async def kudos(ctx: Context, args: KudosArgs) -> list[Reply]:
+    result = await contributions.give_kudos(ctx, args.member, args.note, args.points)
     reply = render.kudos(result)
     await announce_from_command(ctx, reply)
     return [reply]
 
 
-async def tally(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    result = await contributions.tally(
-        ctx, cmd.get_str("period"), cmd.get_str("member"), cmd.get_int("page")
-    )
+async def tally(ctx: Context, args: TallyArgs) -> list[Reply]:
+    result = await contributions.tally(ctx, args.period, args.member, args.page)
     return [render.tally(result, _can_attach(ctx))]
 
 
-async def patronage_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    result = await patronage.patronage(ctx, _amount(cmd, "surplus"), cmd.get_str("period"))
+async def patronage_(ctx: Context, args: PatronageArgs) -> list[Reply]:
+    result = await patronage.patronage(ctx, args.surplus, args.period)
     return [render.patronage(result)]
 
 
-async def export(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    result = await exports.export(ctx, cmd.get_str("kind") or "", cmd.get_str("period"))
+async def export(ctx: Context, args: ExportArgs) -> list[Reply]:
+    result = await exports.export(ctx, args.kind, args.period)
     return [render.export(result)]
 
 
@@ -57,11 +45,11 @@ def _can_attach(ctx: Context) -> bool:
     return ctx.invocation is not None and CAP_ATTACHMENTS in ctx.invocation.capabilities
 
 
-def handlers() -> dict[str, Handler]:
-    return {
-        "log": log,
-        "kudos": kudos,
-        "tally": tally,
-        "patronage": patronage_,
-        "export": export,
-    }
+def routes() -> list[Route[Any]]:
+    return [
+        route(LogArgs, log),
+        route(KudosArgs, kudos),
+        route(TallyArgs, tally),
+        route(PatronageArgs, patronage_),
+        route(ExportArgs, export),
+    ]

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from bot.commands.handlers import Handler
-from bot.commands.parser import ParsedCommand
+from typing import Any
+
+from bot.commands.args import (
+    CoopBindArgs,
+    CoopCodeArgs,
+    CoopSettingsArgs,
+    CoopSetupArgs,
+    CoopSyncArgs,
+    CoopUndoArgs,
+    MemberAddArgs,
+    MemberLinkArgs,
+    MemberListArgs,
+    MemberRemoveArgs,
+    MemberRoleArgs,
+)
+from bot.commands.handlers import Route, route
 from bot.domain.cron import explain, next_fires
 from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import duration_text, format_local
@@ -15,10 +29,8 @@ from bot.render.people import mention
 from bot.services import codes, coops, members, sync_control
 from bot.services.codes import CodeRefused
 from bot.services.context import Context
-from bot.services.coop_config import EDITABLE, show_setting
+from bot.services.coop_config import show_setting
 from bot.services.sync_control import ChangeView
-
-SETTING_KEYS = tuple(EDITABLE)
 
 
 def _inv(ctx: Context) -> Invocation:
@@ -27,9 +39,9 @@ def _inv(ctx: Context) -> Invocation:
     return ctx.invocation
 
 
-async def setup(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def setup(ctx: Context, args: CoopSetupArgs) -> list[Reply]:
     inv = _inv(ctx)
-    coop, steward = await coops.setup(ctx, str(cmd.values["name"]), inv.room, inv.actor)
+    coop, steward = await coops.setup(ctx, args.name, inv.room, inv.actor)
     return [
         Reply(
             blocks=(
@@ -67,7 +79,7 @@ def _sync_hint(inv: Invocation) -> tuple[Line, ...]:
     )
 
 
-async def code(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def code(ctx: Context, args: CoopCodeArgs) -> list[Reply]:
     inv = _inv(ctx)
     issued = await codes.issue(ctx, "bind")
     return [
@@ -87,9 +99,9 @@ async def code(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     ]
 
 
-async def bind(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def bind(ctx: Context, args: CoopBindArgs) -> list[Reply]:
     inv = _inv(ctx)
-    coop = await coops.bind(ctx, str(cmd.values["code"]), inv.room, inv.actor)
+    coop = await coops.bind(ctx, args.code, inv.room, inv.actor)
     if isinstance(coop, CodeRefused):
         return [error(coop.message, coop.hint)]
     return [
@@ -105,9 +117,8 @@ async def bind(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     ]
 
 
-async def settings(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    requested = {k: str(v) for k, v in cmd.values.items() if k in SETTING_KEYS and v is not None}
-    requested.update({k: str(v) for k, v in cmd.extra_options.items()})
+async def settings(ctx: Context, args: CoopSettingsArgs) -> list[Reply]:
+    requested = dict(args.changes)
     if requested:
         changed = await coops.change_settings(ctx, requested)
         text = ", ".join(f"{k} = {show_setting(k, v)}" for k, v in changed.items())
@@ -150,13 +161,13 @@ _MODE_MEANS = {
 _DID = {"add": "admitted", "remove": "removed", "role": "changed the role of"}
 
 
-async def sync(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def sync(ctx: Context, args: CoopSyncArgs) -> list[Reply]:
     inv = _inv(ctx)
     coop = ctx.require_coop()
-    mode = cmd.values.get("mode")
+    mode = args.mode
     if mode is not None:
         now = await sync_control.set_mode(
-            ctx, inv.room, str(mode), platform_syncs=CAP_ROLE_SYNC in inv.capabilities
+            ctx, inv.room, mode, platform_syncs=CAP_ROLE_SYNC in inv.capabilities
         )
         return [
             Reply(
@@ -206,8 +217,8 @@ def _change_line(change: ChangeView, indent: int) -> Line:
     )
 
 
-async def undo(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    change = await sync_control.undo(ctx, int(str(cmd.values["change"])))
+async def undo(ctx: Context, args: CoopUndoArgs) -> list[Reply]:
+    change = await sync_control.undo(ctx, args.change)
     undone = {
         "add": "is no longer a member",
         "remove": "is a member again",
@@ -242,9 +253,9 @@ def _summary_schedule(ctx: Context) -> Line:
     )
 
 
-async def member_add(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    role = Role(str(cmd.values.get("role") or Role.MEMBER).lower())
-    member, created = await members.add_member(ctx, str(cmd.values["member"]), role)
+async def member_add(ctx: Context, args: MemberAddArgs) -> list[Reply]:
+    role = args.role or Role.MEMBER
+    member, created = await members.add_member(ctx, args.member, role)
     if not created:
         raise UserError(
             f"@{member.name} is already a {member.role} of {ctx.require_coop().name}",
@@ -253,31 +264,31 @@ async def member_add(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [Reply(blocks=(line(mention(member), f" joined {ctx.require_coop().name} as {role}"),))]
 
 
-async def member_remove(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    member = await members.remove_member(ctx, str(cmd.values["member"]))
+async def member_remove(ctx: Context, args: MemberRemoveArgs) -> list[Reply]:
+    member = await members.remove_member(ctx, args.member)
     return [
         Reply(blocks=(line(f"@{member.name} is no longer a member of {ctx.require_coop().name}"),))
     ]
 
 
-async def member_role(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    member = await members.set_role(ctx, str(cmd.values["member"]), Role(str(cmd.values["role"])))
+async def member_role(ctx: Context, args: MemberRoleArgs) -> list[Reply]:
+    member = await members.set_role(ctx, args.member, args.role)
     return [Reply(blocks=(line(mention(member), f" is now a {member.role}"),))]
 
 
-async def member_list(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def member_list(ctx: Context, args: MemberListArgs) -> list[Reply]:
     coop = ctx.require_coop()
-    found = await members.member_page(ctx, coop.id, cmd.get_int("page"))
+    found = await members.member_page(ctx, coop.id, args.page)
     stewards = [name for name, role in found.people if role == Role.STEWARD]
     others = [name for name, role in found.people if role != Role.STEWARD]
     total = found.total
     blocks = [line(Bold(text=f"{coop.name}: {total} member{'s' if total != 1 else ''}"))]
     for title, group in (("stewards", stewards), ("members", others)):
         if group:
-            parts: list[object] = [f"{title}:"]
+            parts: list[str | Bold] = [f"{title}:"]
             for name in group:
                 parts += [" ", Bold(text=name)]
-            blocks.append(line(*parts, indent=1))  # type: ignore[arg-type]
+            blocks.append(line(*parts, indent=1))
     if found.pages > 1:
         first = (found.page - 1) * members.MEMBER_PAGE_SIZE + 1
         last = first + len(found.people) - 1
@@ -290,9 +301,9 @@ async def member_list(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [Reply(blocks=tuple(blocks))]
 
 
-async def member_link(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def member_link(ctx: Context, args: MemberLinkArgs) -> list[Reply]:
     inv = _inv(ctx)
-    given = cmd.values.get("code")
+    given = args.code
     if given is None:
         ctx.require_actor()
         issued = await codes.issue(ctx, "link")
@@ -311,7 +322,7 @@ async def member_link(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
                 ),
             )
         ]
-    member = await members.link_identity(ctx, str(given), inv.actor)
+    member = await members.link_identity(ctx, given, inv.actor)
     if isinstance(member, CodeRefused):
         return [error(member.message, member.hint)]
     return [
@@ -325,17 +336,17 @@ async def member_link(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     ]
 
 
-def handlers() -> dict[str, Handler]:
-    return {
-        "coop setup": setup,
-        "coop code": code,
-        "coop bind": bind,
-        "coop settings": settings,
-        "coop sync": sync,
-        "coop undo": undo,
-        "member add": member_add,
-        "member remove": member_remove,
-        "member role": member_role,
-        "member list": member_list,
-        "member link": member_link,
-    }
+def routes() -> list[Route[Any]]:
+    return [
+        route(CoopSetupArgs, setup),
+        route(CoopCodeArgs, code),
+        route(CoopBindArgs, bind),
+        route(CoopSettingsArgs, settings),
+        route(CoopSyncArgs, sync),
+        route(CoopUndoArgs, undo),
+        route(MemberAddArgs, member_add),
+        route(MemberRemoveArgs, member_remove),
+        route(MemberRoleArgs, member_role),
+        route(MemberListArgs, member_list),
+        route(MemberLinkArgs, member_link),
+    ]

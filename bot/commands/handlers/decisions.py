@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from bot.commands.handlers import Handler
-from bot.commands.parser import ParsedCommand
+from typing import Any
+
+from bot.commands.args import (
+    CloseArgs,
+    ExtendArgs,
+    ListArgs,
+    PollArgs,
+    ProposeArgs,
+    ShowArgs,
+    VoteArgs,
+    WithdrawArgs,
+)
+from bot.commands.handlers import Route, route
 from bot.db.models import Member
 from bot.domain import polls
 from bot.domain.vocabulary import DecisionStatus
@@ -14,11 +25,6 @@ from bot.render.document import Reply
 from bot.services import decisions
 from bot.services.announce import announce_from_command
 from bot.services.context import Context
-
-
-def _str(cmd: ParsedCommand, name: str) -> str | None:
-    value = cmd.values.get(name)
-    return None if value is None else str(value)
 
 
 async def _opened(ctx: Context, decision_number: int) -> list[Reply]:
@@ -32,41 +38,40 @@ async def _opened(ctx: Context, decision_number: int) -> list[Reply]:
     return [reply]
 
 
-async def propose(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def propose(ctx: Context, args: ProposeArgs) -> list[Reply]:
     decision = await decisions.create_proposal(
         ctx,
-        title=str(cmd.values["title"]),
-        body=_str(cmd, "body"),
-        method=_str(cmd, "method"),
-        rule_class=_str(cmd, "class"),
-        quorum=_str(cmd, "quorum"),
-        threshold=_str(cmd, "threshold"),
-        opens=_str(cmd, "opens"),
-        closes=_str(cmd, "closes"),
-        secret=bool(cmd.values.get("secret", False)),
-        reason=_str(cmd, "reason"),
+        title=args.title,
+        body=args.body,
+        method=args.method,
+        rule_class=args.class_,
+        quorum=args.quorum,
+        threshold=args.threshold,
+        opens=args.opens,
+        closes=args.closes,
+        secret=bool(args.secret),
+        reason=args.reason,
     )
     return await _opened(ctx, decision.number)
 
 
-async def poll(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def poll(ctx: Context, args: PollArgs) -> list[Reply]:
     decision = await decisions.create_poll(
         ctx,
-        question=str(cmd.values["question"]),
-        options=polls.parse_options(str(cmd.values["options"])),
-        method=_str(cmd, "method"),
-        quorum=_str(cmd, "quorum"),
-        opens=_str(cmd, "opens"),
-        closes=_str(cmd, "closes"),
-        secret=bool(cmd.values.get("secret", False)),
-        reason=_str(cmd, "reason"),
+        question=args.question,
+        options=polls.parse_options(args.options),
+        method=args.method,
+        quorum=args.quorum,
+        opens=args.opens,
+        closes=args.closes,
+        secret=bool(args.secret),
+        reason=args.reason,
     )
     return await _opened(ctx, decision.number)
 
 
-async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    number = int(cmd.values["id"])  # type: ignore[call-overload]
-    outcome = await decisions.cast_vote(ctx, number, str(cmd.values["choice"]), _str(cmd, "reason"))
+async def vote(ctx: Context, args: VoteArgs) -> list[Reply]:
+    outcome = await decisions.cast_vote(ctx, args.id, args.choice, args.reason)
     decision = outcome.decision
     # The acknowledgement shows turnout and quorum only: one COUNT, no ballot read.
     count = await decisions.turnout(ctx, decision)
@@ -77,13 +82,14 @@ async def vote(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [render.vote_recorded(decision, outcome.cast, outcome.changed, count, shown=shown)]
 
 
-async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    decision = await decisions.get_decision(ctx, int(cmd.values["id"]))  # type: ignore[call-overload]
+async def show(ctx: Context, args: ShowArgs) -> list[Reply]:
+    decision = await decisions.get_decision(ctx, args.id)
     count = await decisions.tally(ctx, decision)
     is_open = decision.status == DecisionStatus.OPEN
     # A large co-op's card names the first few non-voters and counts the rest in SQL.
-    waiting = await decisions.non_voters(ctx, decision, render.WAITING_SHOWN) if is_open else []
-    waiting_total = await decisions.count_non_voters(ctx, decision) if waiting else 0
+    waiting, waiting_total = (
+        await decisions.waiting(ctx, decision, render.WAITING_SHOWN) if is_open else ([], 0)
+    )
     blockers = await decisions.block_reasons(ctx, decision)
     tz, now = ctx.config.timezone, ctx.clock.now()
     lowered_by = (
@@ -92,8 +98,8 @@ async def show(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [render.status(decision, count, waiting, tz, now, blockers, lowered_by, waiting_total)]
 
 
-async def list_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    which = str(cmd.values.get("state") or "open").lower()
+async def list_(ctx: Context, args: ListArgs) -> list[Reply]:
+    which = (args.state or "open").lower()
     if which not in ("open", "closed", "all"):
         raise UserError(
             f"`{which}` is not a list", f"use `{ctx.prefix}list open`, `closed` or `all`"
@@ -102,8 +108,8 @@ async def list_(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [render.listing(found, which, ctx.config.timezone, ctx.clock.now())]
 
 
-async def close(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    number = int(cmd.values["id"])  # type: ignore[call-overload]
+async def close(ctx: Context, args: CloseArgs) -> list[Reply]:
+    number = args.id
     decision = await decisions.get_decision(ctx, number)
     if decision.status != DecisionStatus.OPEN:
         raise UserError(
@@ -118,30 +124,28 @@ async def close(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [reply]
 
 
-async def extend(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    number = int(cmd.values["id"])  # type: ignore[call-overload]
-    decision = await decisions.extend(ctx, number, str(cmd.values["duration"]))
+async def extend(ctx: Context, args: ExtendArgs) -> list[Reply]:
+    decision = await decisions.extend(ctx, args.id, args.duration)
     reply = render.extended(decision, ctx.config.timezone, ctx.clock.now())
     await announce_from_command(ctx, reply)
     return [reply]
 
 
-async def withdraw(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-    number = int(cmd.values["id"])  # type: ignore[call-overload]
-    decision = await decisions.withdraw(ctx, number)
+async def withdraw(ctx: Context, args: WithdrawArgs) -> list[Reply]:
+    decision = await decisions.withdraw(ctx, args.id)
     reply = render.withdrawn(decision, ctx.require_actor())
     await announce_from_command(ctx, reply, dedupe_key=f"{render.subject(decision)}:closed")
     return [reply]
 
 
-def handlers() -> dict[str, Handler]:
-    return {
-        "propose": propose,
-        "poll": poll,
-        "vote": vote,
-        "show": show,
-        "list": list_,
-        "close": close,
-        "extend": extend,
-        "withdraw": withdraw,
-    }
+def routes() -> list[Route[Any]]:
+    return [
+        route(ProposeArgs, propose),
+        route(PollArgs, poll),
+        route(VoteArgs, vote),
+        route(ShowArgs, show),
+        route(ListArgs, list_),
+        route(CloseArgs, close),
+        route(ExtendArgs, extend),
+        route(WithdrawArgs, withdraw),
+    ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot.commands.handlers import Handler
+from bot.commands.args import AboutArgs, HelpArgs
+from bot.commands.handlers import Route, route
 from bot.commands.help import help_reply
-from bot.commands.parser import ParsedCommand
 from bot.commands.spec import Command
 from bot.commands.tree import CommandTree
 from bot.db.models import Decision
@@ -18,18 +20,18 @@ from bot.services.context import Context
 from bot.services.suggest import suggestions
 
 
-def help_handlers(tree: CommandTree) -> dict[str, Handler]:
-    async def show_help(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
-        topic = cmd.values.get("command")
-        reply = help_reply(tree, ctx.prefix, str(topic) if topic else None)
+def help_routes(tree: CommandTree) -> list[Route[Any]]:
+    async def show_help(ctx: Context, args: HelpArgs) -> list[Reply]:
+        topic = args.command or None
+        reply = help_reply(tree, ctx.prefix, topic)
         if topic and ctx.coop is not None:
-            found = tree.match(str(topic).removeprefix(ctx.prefix).split())
+            found = tree.match(topic.removeprefix(ctx.prefix).split())
             example = await _worked_example(ctx, found[0]) if found is not None else None
             if example is not None:
                 reply = reply.model_copy(update={"blocks": (*reply.blocks, example)})
         return [reply]
 
-    return {"help": show_help, "about": about}
+    return [route(HelpArgs, show_help), route(AboutArgs, about)]
 
 
 async def _worked_example(ctx: Context, command: Command) -> Line | None:
@@ -49,7 +51,7 @@ async def _worked_example(ctx: Context, command: Command) -> Line | None:
     return worked_example(command, decision, tasks[0] if tasks else None, choices)
 
 
-async def about(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def about(ctx: Context, args: AboutArgs) -> list[Reply]:
     """The version and the source (AGPL-3.0 §13: users of a network service can get it)."""
     from bot import __version__
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from bot.commands.handlers import Handler
-from bot.commands.parser import ParsedCommand
+from typing import Any
+
+from bot.commands.args import CoopOutboxArgs
+from bot.commands.handlers import Route, route
 from bot.render import outbox as render_outbox
 from bot.render.document import Reply
 from bot.services import outbox
 from bot.services.context import Context
 
 
-async def coop_outbox(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def coop_outbox(ctx: Context, args: CoopOutboxArgs) -> list[Reply]:
     coop = ctx.require_coop()
-    if str(cmd.values.get("action") or "list").lower() == "retry":
+    if (args.action or "list").lower() == "retry":
         count = await outbox.retry_dead(ctx.session, ctx.clock, coop.id)
         if count:
             ctx.audit("outbox.retry", f"coop:{coop.id}", deliveries=count)
@@ -22,5 +24,5 @@ async def coop_outbox(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [render_outbox.dead_letters(coop.name, total, letters, waiting, ctx.config.timezone)]
 
 
-def handlers() -> dict[str, Handler]:
-    return {"coop outbox": coop_outbox}
+def routes() -> list[Route[Any]]:
+    return [route(CoopOutboxArgs, coop_outbox)]

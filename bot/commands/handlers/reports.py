@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from bot.commands.handlers import Handler
-from bot.commands.parser import ParsedCommand
+from typing import Any
+
+from bot.commands.args import SummaryArgs
+from bot.commands.handlers import Route, route
 from bot.render.document import Reply
 from bot.services import summaries
 from bot.services.announce import announce_from_command
 from bot.services.context import Context
 
 
-async def summary(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
+async def summary(ctx: Context, args: SummaryArgs) -> list[Reply]:
     """The invoking room gets it as the answer; the co-op's other rooms through the outbox.
     No dedupe key: a steward may post it again on purpose, e.g. after a late correction."""
     reply = await summaries.weekly_summary(ctx, ctx.clock.now())
@@ -20,5 +22,5 @@ async def summary(ctx: Context, cmd: ParsedCommand) -> list[Reply]:
     return [reply]
 
 
-def handlers() -> dict[str, Handler]:
-    return {"summary": summary}
+def routes() -> list[Route[Any]]:
+    return [route(SummaryArgs, summary)]

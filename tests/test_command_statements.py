@@ -1,0 +1,104 @@
+"""A command's fixed cost: the statements it sends are what it needs (one insert to dedupe,
+one read of the co-op and the actor, then the command's own), and the authority it reads
+is never stale, even when another process has just changed the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from bot.app import Core, create_core
+from bot.clock import ManualClock
+from bot.config import Settings
+from tests.support import invocation, say, setup_coop
+
+
+@contextmanager
+def _statements(core: Core) -> Iterator[list[str]]:
+    """Every statement the engine sends inside the block (BEGIN included)."""
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(" ".join(statement.split())[:80])
+
+    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_vote_sends_only_the_statements_it_needs(core: Core) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!propose Buy a kiln")
+    with _statements(core) as new:
+        assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
+    with _statements(core) as changed:
+        assert "Your vote on #1 is changed: no" in await say(core, "bob", "!vote 1 no")
+    # BEGIN, the dedupe insert, co-op and actor, the decision with the member's eligibility
+    # and vote, the vote, the audit, the turnout for the reply. Nothing is stored for the
+    # reply of Core.handle: the caller shows it at once.
+    # (PostgreSQL's BEGIN is not a statement of its own.)
+    expected = 7 if core.engine.dialect.name == "sqlite" else 6
+    assert len(new) == expected, new
+    assert len(changed) == expected, changed
+    assert sum("handled_messages" in s for s in new) == 1
+    assert not any("outbox" in s for s in new + changed)
+
+
+async def test_task_and_kudos_commands_pay_one_statement_of_dedupe_and_one_of_context(
+    core: Core,
+) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!task add Fix the gate points:2")
+    is_sqlite = core.engine.dialect.name == "sqlite"
+    with _statements(core) as claim:
+        assert "Task 1 claimed by @bob" in await say(core, "bob", "!task claim 1")
+    with _statements(core) as done:
+        assert "Task 1 done by @bob" in await say(core, "bob", "!task done 1")
+    with _statements(core) as kudos:
+        assert "+1 kudos" in await say(core, "bob", "!kudos @carol thanks for the gate")
+    # On PostgreSQL each also locks the member whose limit it checks.
+    assert len(claim) <= (8 if is_sqlite else 9), claim
+    assert len(done) <= (9 if is_sqlite else 10), done
+    assert len(kudos) <= (9 if is_sqlite else 10), kudos
+    for sent in (claim, done, kudos):
+        assert sum("handled_messages" in s for s in sent) == 1, sent
+        assert sum(s.startswith("SELECT coops.") for s in sent) == 1, sent
+
+
+async def test_a_duplicate_message_is_answered_once(core: Core) -> None:
+    await setup_coop(core)
+    await say(core, "alice", "!propose Buy a kiln")
+
+    sent = invocation("bob", "!vote 1 yes", message_id="dup-1")
+    assert await core.handle(sent)
+    assert await core.handle(sent) == []
+    refused = invocation("bob", "!vote 9 yes", message_id="dup-2")
+    assert await core.handle(refused)
+    assert await core.handle(refused) == []
+
+
+async def test_a_removal_by_another_process_takes_effect_on_the_next_command(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Nothing about the co-op or its members is cached between commands: a steward
+    removed or demoted through another bot process has lost that authority at once."""
+    first = await create_core(settings, clock)
+    second = await create_core(settings, clock)
+    try:
+        await setup_coop(first, members=("bob", "carol"))
+        await say(first, "alice", "!member role @bob steward")
+        assert "is now" in await say(first, "bob", "!member role @carol steward")
+        await say(second, "alice", "!member role @bob member")
+        refused = await say(first, "bob", "!member remove @carol")
+        assert "Only stewards can run `!member remove`" in refused
+        await say(second, "alice", "!member remove @bob")
+        assert "Only members of this co-op can do that" in await say(
+            first, "bob", "!propose Buy a kiln"
+        )
+    finally:
+        await first.close()
+        await second.close()
