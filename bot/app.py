@@ -228,6 +228,16 @@ class Core:
         """(room_id, message_id) of every message linked to decision `ref` on `platform`."""
         return await self.messages_about(platform, ref.subject)
 
+    async def link_live_card(
+        self, platform: str, room_id: str, message_id: str, ref: DecisionRef
+    ) -> None:
+        """Remember the message that is decision `ref`'s live card (beside its poll)."""
+        await self.link_message(platform, room_id, message_id, ref.card_subject)
+
+    async def live_cards_of(self, platform: str, ref: DecisionRef) -> Sequence[tuple[str, str]]:
+        """(room_id, message_id) of the live cards remembered for decision `ref`."""
+        return await self.messages_about(platform, ref.card_subject)
+
     async def card(self, ref: DecisionRef) -> Reply | None:
         """The decision's card as it stands now (what `show` answers), to refresh the cards
         posted about it; None when there is no such decision. Reads only."""

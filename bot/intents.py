@@ -29,6 +29,12 @@ class DecisionRef(_Intent):
     def subject(self) -> str:
         return f"decision:{self.coop_id}:{self.number}"
 
+    @property
+    def card_subject(self) -> str:
+        """The link subject of the message a platform edits as the decision's live card,
+        where that is not the message votes are cast on (a Matrix notice beside its poll)."""
+        return f"live-card:{self.coop_id}:{self.number}"
+
     @classmethod
     def from_subject(cls, subject: str | None) -> DecisionRef | None:
         parts = (subject or "").split(":")

@@ -145,6 +145,17 @@ class CoreAPI(Protocol):
         """(room_id, message_id) of every message linked to decision `ref` on `platform`."""
         ...
 
+    async def link_live_card(
+        self, platform: str, room_id: str, message_id: str, ref: DecisionRef
+    ) -> None:
+        """Remember the message that is decision `ref`'s live card in a room, where it is
+        not the one votes are cast on (a Matrix notice beside its native poll)."""
+        ...
+
+    async def live_cards_of(self, platform: str, ref: DecisionRef) -> Sequence[tuple[str, str]]:
+        """(room_id, message_id) of every live card remembered by `link_live_card`."""
+        ...
+
     async def card(self, ref: DecisionRef) -> Reply | None:
         """The decision's card as it stands now, to refresh the posted ones (reads only)."""
         ...

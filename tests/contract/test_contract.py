@@ -16,10 +16,6 @@ from bot.services import ballots
 from tests.contract.drivers import Driver, NewCore, until
 
 CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b")
-NO_LIVE_CARD_ON_MATRIX = (
-    "the Matrix adapter does not edit a posted card: a count shows on `show` and in the "
-    "native poll only (issue 13, one live card per decision)"
-)
 
 
 def known_gap(request: pytest.FixtureRequest, driver: Driver, platform: str, reason: str) -> None:
@@ -62,10 +58,7 @@ async def test_a_proposal_opens_a_card_with_its_ballot(driver: Driver) -> None:
     assert await driver.controls(1) == ["yes", "no", "abstain"]
 
 
-async def test_the_card_follows_the_votes_as_they_arrive(
-    request: pytest.FixtureRequest, driver: Driver
-) -> None:
-    known_gap(request, driver, "matrix", NO_LIVE_CARD_ON_MATRIX)
+async def test_the_card_follows_the_votes_as_they_arrive(driver: Driver) -> None:
     await driver.setup("alice", "bob", "carol")
     await driver.send("alice", "propose Buy a kettle")
 

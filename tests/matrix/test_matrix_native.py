@@ -24,6 +24,12 @@ from tests.matrix.matrix_story import (
 pytestmark = pytest.mark.synapse
 
 
+def replaced(event: dict[str, Any]) -> str | None:
+    """The event an edit (m.replace) replaces, or None for a message of its own."""
+    relates = event.get("content", {}).get("m.relates_to", {})
+    return relates.get("event_id") if relates.get("rel_type") == "m.replace" else None
+
+
 def notified(event: dict[str, Any]) -> list[str]:
     return sorted(event["content"]["m.mentions"].get("user_ids", []))
 
@@ -118,12 +124,16 @@ async def test_the_close_lands_in_the_decisions_thread_and_in_the_room_once(
     )
     assert "Paint the door" in body(result)
     await sentinel(alice, coop.room_id, bot.user_id)
+    found = await matching(alice, coop.room_id, body_contains("PASSED", bot.user_id))
+    # The live card's last edit shows the result in its place; it adds no line.
+    edits = [e for e in found if replaced(e) is not None]
     in_room = [
         e
-        for e in await matching(alice, coop.room_id, body_contains("PASSED", bot.user_id))
-        if e.get("type") == "m.room.message" and thread_of(e) is None
+        for e in found
+        if e.get("type") == "m.room.message" and thread_of(e) is None and replaced(e) is None
     ]
     assert len(in_room) == 1 and "more in its thread" in body(in_room[0])
+    assert len(edits) == 1 and thread_of(edits[0]) is None
 
 
 async def test_help_for_a_command_shows_a_worked_example_with_the_coops_own_items(
