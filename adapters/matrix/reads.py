@@ -23,10 +23,14 @@ def event_link(room_id: str, event_id: str) -> str:
 
 async def live_card_line(core: CoreAPI, room_id: str, intent: Intent) -> tuple[str, str] | None:
     """The (plain, HTML) line linking a read about a decision to its live card in this room
-    (the latest message linked to the decision there), or None where it has none."""
+    (the notice it opened with; for a decision posted before live cards, its poll), or None
+    where it has none."""
     if not isinstance(intent, Say) or not intent.read or intent.about is None:
         return None
-    linked = [mid for room, mid in await core.cards_of(PLATFORM, intent.about) if room == room_id]
+    ref = intent.about
+    linked = [mid for room, mid in await core.live_cards_of(PLATFORM, ref) if room == room_id]
+    if not linked:
+        linked = [mid for room, mid in await core.cards_of(PLATFORM, ref) if room == room_id]
     if not linked:
         return None
     url = event_link(room_id, linked[-1])

@@ -75,14 +75,14 @@ async def test_show_answers_its_asker_and_links_to_the_live_card_without_a_secon
     alice, bob = [await people(n) for n in ("alice", "bob")]
     bot = await matrix_bot(core)
     coop = await coop_room(alice, [bob], bot.user_id)
-    await coop.run(bob, "!propose Paint the door")
-    poll = await coop.poll_for(bob, 1)
+    card = await coop.run(bob, "!propose Paint the door")
+    await coop.poll_for(bob, 1)
 
     asked = await bob.say(coop.room_id, "!show 1")
     shown = await bob.wait_for(coop.room_id, reply_to(asked, bot.user_id))
 
     assert "Paint the door" in body(shown)
-    link = f"https://matrix.to/#/{coop.room_id}/{poll['event_id']}"
+    link = f"https://matrix.to/#/{coop.room_id}/{card['event_id']}"  # the live card
     assert f"live card: {link}" in body(shown)
     assert f'href="{link}"' in formatted(shown)
     await sentinel(bob, coop.room_id, bot.user_id)
