@@ -232,6 +232,30 @@ async def compare(folder: Path) -> dict[str, Any]:
     }
 
 
+KEPT_RUNS = 6
+
+
+def _history(path: Path, found: dict[str, Any]) -> list[dict[str, Any]]:
+    """This run's summary after the previous runs' (the last few): on a shared machine one
+    run's ratios move with the load, so the document shows several."""
+    earlier: list[dict[str, Any]] = []
+    if path.exists():
+        earlier = json.loads(path.read_text()).get("history", [])
+    bot, echo = found["burst"]["bot"], found["burst"]["echo"]
+    summary = {
+        "date": found["date"],
+        "load": found["load"],
+        "reply_ratio": round(found["latency"]["ratio"], 3),
+        "burst_ratio": round(found["burst"]["ratio"], 3),
+        "bot_p50_ms": round(found["latency"]["bot_p50_ms"], 1),
+        "echo_p50_ms": round(found["latency"]["echo_p50_ms"], 1),
+        "bot_drain_s": round(bot["drain_s"], 1),
+        "echo_drain_s": round(echo["drain_s"], 1),
+        "lost": bot["sent"] - bot["answered"],
+    }
+    return [*earlier, summary][-KEPT_RUNS:]
+
+
 def main() -> int:
     from bench import report
 
@@ -240,6 +264,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="coopbot-bench-matrix-") as folder:
         found = asyncio.run(compare(Path(folder)))
     found["load"] = f"{load} before, " + "/".join(f"{x:.1f}" for x in os.getloadavg()) + " after"
+    found["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    found["history"] = _history(out / "performance-matrix.json", found)
+    if os.environ.get("BENCH_NOTE"):
+        found["note"] = os.environ["BENCH_NOTE"]  # what the reader should know of this run
     (out / "performance-matrix.json").write_text(json.dumps(found, indent=1) + "\n")
     stored = out / "performance.json"
     if stored.exists():

@@ -92,15 +92,12 @@ class Speaker:
     async def said(self, user: str, text: str) -> tuple[float, float, int, str]:
         """(ms, CPU ms of this process, statements, the whole reply as plain text)."""
         from bench.seed.plan import ROOM_ID, ROOM_PLATFORM
-        from bot.invocation import Actor, Invocation, RoomRef
+        from bot.invocation import RoomRef, build_invocation
         from bot.render.plain import render_plain
 
         self.sent += 1
-        invocation = Invocation(
-            RoomRef(ROOM_PLATFORM, ROOM_ID),
-            Actor(ROOM_PLATFORM, user, user, False),
-            text,
-            f"bench-{self.run_id}-{self.sent}",
+        invocation = build_invocation(
+            RoomRef(ROOM_PLATFORM, ROOM_ID), user, text, f"bench-{self.run_id}-{self.sent}"
         )
         before = self.statements
         start, cpu = time.perf_counter(), time.process_time()

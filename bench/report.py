@@ -275,6 +275,29 @@ def _matrix(path: Path) -> list[str]:
         f"({echo['answered']} answered) | {burst['ratio']:.2f}× | ≤ 1.2×, 0 lost | "
         f"{_mark(Verdict(burst['ratio'] <= 1.2 and drained, ''))} |",
         "",
+        *([found["note"], ""] if found.get("note") else []),
+        *_matrix_history(found.get("history", [])),
+    ]
+
+
+def _matrix_history(runs: list[dict[str, Any]]) -> list[str]:
+    """The last few runs of the comparison, with the machine's load during each."""
+    if len(runs) < 2:
+        return []
+    rows = [
+        f"| {r['date']} | {r['load']} | {r['bot_p50_ms']:.0f} / {r['echo_p50_ms']:.0f} ms | "
+        f"{r['reply_ratio']:.2f}× | {r['bot_drain_s']:.0f} / {r['echo_drain_s']:.0f} s | "
+        f"{r['burst_ratio']:.2f}× | {r['lost']} |"
+        for r in runs
+    ]
+    return [
+        "The last runs (load average: 1, 5 and 15 minutes; the table above is the last):",
+        "",
+        "| run | load before, after | reply p50 coopbot / echo | ratio | burst coopbot / echo "
+        "| ratio | lost |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
     ]
 
 

@@ -23,7 +23,7 @@ from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.models import Coop
-from bot.invocation import Actor, Invocation, RoomRef
+from bot.invocation import Actor, RoomRef, build_invocation
 from bot.render.plain import render_plain
 
 ROOM = RoomRef("console", "local")
@@ -99,7 +99,7 @@ class Runner:
     async def cpu_ms(self, user: str, text: str) -> tuple[float, str]:
         """CPU milliseconds of one command through Core.handle, and its first reply line."""
         self.n += 1
-        inv = Invocation(ROOM, Actor("console", user, user, True), text, f"w{self.n}")
+        inv = build_invocation(ROOM, user, text, f"w{self.n}", is_room_admin=True)
         start = time.process_time()
         replies = await self.core.handle(inv)
         spent = (time.process_time() - start) * 1000

@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.db.engine import is_sqlite, make_engine, make_session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Coop, Decision, PlatformMessage
+from bot.db.one_writer import one_writer
 from bot.db.optimize import optimize
 from bot.db.prepare import prepare_sqlite
 from bot.db.status import schema_status
@@ -43,12 +44,14 @@ from bot.metrics import Metrics
 from bot.operator_errors import OperatorError
 from bot.outgoing import Answer, Delivery, Send
 from bot.render.document import Choices, Reply
+from bot.replan import Replans
 from bot.services import due, outbox, registry_sync, retention
 from bot.services.context import Context
 from bot.services.coop_config import effective
 from bot.services.coops import coop_for_room, setup
 from bot.services.registry_sync import RoleHolder, SyncResult
 from bot.services.suggest import suggestions
+from bot.write_watch import watch
 
 log = logging.getLogger(__name__)
 
@@ -105,29 +108,57 @@ class Core:
             owner=self.owner,
             on_failure=self._count_send_failure,
         )
-        self._listeners: list[Callable[[], Awaitable[None]]] = []
+        self._replans = Replans()
+        self._pumps: list[Pump] = []
+        if engine.dialect.name == "sqlite":
+            one_writer(engine)
+        # The secret flag of a decision never changes; which co-op a room belongs to
+        # does (bind, unbind), and then every lookup by room is forgotten.
+        self._secret: dict[tuple[str, str, int], DecisionRef | None] = {}
+        self._rooms_generation = 0
+        watch(
+            engine,
+            due_changed=self._replans.changed,
+            outbox_queued=self._wake_pumps,
+            rooms_changed=self._rooms_changed,
+        )
 
     def after_commands(self, listener: Callable[[], Awaitable[None]]) -> None:
-        """Call `listener` after every handled command (the scheduler re-plans its next
-        run, since a command may have set or moved a deadline)."""
-        self._listeners.append(listener)
+        """Call `listener` (the scheduler's re-plan) after a commit that changed what is due
+        (a deadline set or moved, a decision opened or closed, a task claimed), in the
+        background: never on a command's reply path, never for a change nothing waits on."""
+        self._replans.listen(listener)
+
+    async def replanned(self) -> None:
+        """Wait until no re-plan is pending (tests, and Core.handle's callers)."""
+        await self._replans.settled()
+
+    def _rooms_changed(self) -> None:
+        self._rooms_generation += 1
+        self._secret.clear()
+
+    def _wake_pumps(self) -> None:
+        for pump in self._pumps:
+            pump.wake()
 
     async def answer(
         self, invocation: Invocation, *, shown_at_once: bool = False
     ) -> Sequence[Answer]:
-        """Run one command. The answers to a change come with their stored delivery, which
-        the adapter sends through `deliver` (so a crash before that cannot lose them);
-        `shown_at_once`: the caller shows them as this returns, nothing is stored."""
+        """Run one command. The answers to a change come with their stored delivery, leased
+        by this process, which the adapter sends through `deliver` straight after the
+        commit (a crash before that cannot lose them: the lease runs out and a pump sends
+        them). `shown_at_once`: the caller shows them as this returns, nothing is stored.
+        Re-planning and waking the pumps for other rooms happen in the background."""
         answers = await self.dispatcher.handle(invocation, shown_at_once=shown_at_once)
-        for listener in self._listeners:
-            await listener()
         self._crash_after_commit(invocation, answers)
         return answers
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
         """Run one command whose replies the caller shows at once (tests, a card refresh):
-        they are not stored for delivery (Dispatcher.handle, `shown_at_once`)."""
+        they are not stored for delivery (Dispatcher.handle, `shown_at_once`), and the
+        scheduler's plan is up to date when it returns."""
         answers = await self.answer(invocation, shown_at_once=True)
+        await self.replanned()
         return [a.reply for a in answers]
 
     async def deliver(self, delivery: Delivery, send: Send) -> bool:
@@ -144,8 +175,11 @@ class Core:
         every: float,
         before_round: Callable[[], Awaitable[object]] | None = None,
     ) -> Pump:
-        """The drain loop of `platform`'s outbox through `send` (bot.delivery.Pump)."""
-        return Pump(self.courier, platform, send, every=every, before_round=before_round)
+        """The drain loop of `platform`'s outbox through `send` (bot.delivery.Pump); it is
+        woken at once when a commit queues deliveries no sender holds."""
+        pump = Pump(self.courier, platform, send, every=every, before_round=before_round)
+        self._pumps.append(pump)
+        return pump
 
     async def pending_deliveries(self, platform: str, limit: int = 50) -> Sequence[Delivery]:
         """Lease due deliveries for a caller that sends them itself and then calls
@@ -292,17 +326,30 @@ class Core:
         if not isinstance(cmd.args, VoteArgs):
             return None
         number = cmd.args.id
+        key = (invocation.room.platform, invocation.room.room_id, number)
+        if key in self._secret:
+            return self._secret[key]  # no round trip before a vote on a known decision
+        generation = self._rooms_generation
+        exists, found = await self._look_up_secret(invocation.room, number)
+        if exists and generation == self._rooms_generation:
+            self._secret[key] = found
+        return found
+
+    async def _look_up_secret(self, room: RoomRef, number: int) -> tuple[bool, DecisionRef | None]:
+        """Whether decision `number` of `room`'s co-op exists (only then is the answer
+        remembered), and it if it is secret."""
         async with self.sessions() as session:
             ctx = Context(session=session, clock=self.clock, settings=self.settings)
-            coop = await coop_for_room(ctx, invocation.room)
+            coop = await coop_for_room(ctx, room)
             if coop is None:
-                return None
+                return False, None
             secret = await session.scalar(
                 select(Decision.secret).where(
                     Decision.coop_id == coop.id, Decision.number == number
                 )
             )
-        return DecisionRef(coop_id=coop.id, number=number) if secret else None
+        ref = DecisionRef(coop_id=coop.id, number=number) if secret else None
+        return secret is not None, ref
 
     async def run_due_work(self) -> int:
         return await due.run_all(self.sessions, self.clock, self.settings)
@@ -374,6 +421,7 @@ class Core:
             return True
 
     async def close(self) -> None:
+        await self._replans.close()
         await self.courier.close()
         await self.engine.dispose()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 
@@ -189,11 +190,18 @@ class Pump:
         self._before_round = before_round  # e.g. the console's test tick
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
 
     async def round(self) -> int:
         """Send what is due now; returns how many were sent. Rounds never overlap."""
         async with self._lock:
+            self._woken.clear()  # what woke it is sent by this round
             return await self._courier.deliver_pending(self.platform, self._send)
+
+    def wake(self) -> None:
+        """Start the next round of `run(until)` now instead of after the pause (deliveries
+        were queued); wakes that come while a round runs make one more round, not many."""
+        self._woken.set()
 
     async def run(self, until: asyncio.Event | None = None) -> None:
         """Rounds until `until` is set (or the task is cancelled)."""
@@ -216,8 +224,12 @@ class Pump:
         if until is None:
             await asyncio.sleep(self.every)  # a plain sleep: test clocks can see through it
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(until.wait(), timeout=self.every)
+        stop, woken = asyncio.ensure_future(until.wait()), asyncio.ensure_future(self._woken.wait())
+        try:
+            await asyncio.wait({stop, woken}, timeout=self.every, return_when=FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            woken.cancel()
 
     def start(self) -> None:
         """Run the rounds in the background (again, if they stopped)."""

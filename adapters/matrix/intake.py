@@ -150,7 +150,6 @@ class Intake:
                 direct=direct,
                 intent=answer.intent,
             )
-        await self.outgoing.deliver_outbox(core)
 
     async def _is_direct(self, core: CoreAPI, room: MatrixRoom, invocation: Invocation) -> bool:
         # room.users holds the invited members too: they could join and read the history.
@@ -201,4 +200,3 @@ class Intake:
                     event.event_id,
                     intent=answer.intent,
                 )
-        await self.outgoing.deliver_outbox(core)

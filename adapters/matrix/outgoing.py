@@ -93,11 +93,6 @@ class Outgoing:
             )
         return self._pump
 
-    async def deliver_outbox(self, core: CoreAPI) -> None:
-        """Send every due outbox delivery for Matrix rooms; the core retries a failed one
-        with back-off (the outbox keeps it until it is sent or given up)."""
-        await self.pump(core).round()
-
     async def send_delivery(
         self,
         core: CoreAPI,

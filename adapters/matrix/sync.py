@@ -8,6 +8,7 @@ import fnmatch
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from aiohttp import ClientConnectionError
@@ -15,6 +16,7 @@ from nio import (
     AsyncClient,
     InviteMemberEvent,
     JoinError,
+    MatrixRoom,
     MessageDirection,
     RoomCreateEvent,
     RoomInfo,
@@ -27,6 +29,7 @@ from nio import (
 from adapters.matrix.direct import M_DIRECT, DirectRooms, invite_is_direct
 from adapters.matrix.encryption import Encryption
 from adapters.matrix.intake import Intake
+from adapters.matrix.lanes import MAX_IN_HAND, Checkpoints, Lanes
 from adapters.matrix.outgoing import Outgoing
 from adapters.matrix.power import creators_of
 from adapters.matrix.preflight import unreachable
@@ -93,12 +96,23 @@ class SyncLoop:
         self.max_retry_wait = max_retry_wait
         self.last_sync = last_sync
         self.failures = 0
+        self.lanes = Lanes()
 
     @property
     def bot_id(self) -> str:
         return str(self.client.user_id)
 
     async def run(self, core: CoreAPI) -> None:
+        """Sync until stopped; the events in hand are handled before it returns."""
+        checkpoints = Checkpoints(self.state.save_sync_token)
+        try:
+            await self._run(core, checkpoints)
+            await checkpoints.settle()
+        except BaseException:
+            checkpoints.abandon()
+            raise
+
+    async def _run(self, core: CoreAPI, checkpoints: Checkpoints) -> None:
         token = self.state.load_sync_token()
         first = True
         self.failures = 0
@@ -114,12 +128,15 @@ class SyncLoop:
                 )
             )
             stopping = asyncio.ensure_future(self.stopping.wait())
-            await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            failed = asyncio.ensure_future(checkpoints.failed.wait())
+            await asyncio.wait({request, stopping, failed}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
+            failed.cancel()
             if not request.done():
                 request.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await request
+                self._raise_failure(checkpoints)
                 return
             try:
                 response = request.result()
@@ -155,16 +172,30 @@ class SyncLoop:
             await self.encryption.maintain_keys()
             # With no saved token this is the bot's very first sync: everything in it is
             # history from before the bot was running, so it is seen but not acted on.
-            await self._process(core, response, since=token)
+            handling = await self._process(core, response, since=token)
             token = response.next_batch
-            self.state.save_sync_token(token)
+            saved = checkpoints.add(handling, token)
             await self.encryption.maintain_keys()
             if first:
+                await saved  # `ready` means the first sync's events are handled
                 self._log_rooms()
             first = False
+            self._raise_failure(checkpoints)
+            while self.lanes.in_hand > MAX_IN_HAND:
+                await asyncio.wait({saved}, timeout=1.0)
             self.ready.set()
+            # Outbox deliveries go out with the pump's rounds (woken when this process
+            # queues some), off this loop: the next sync is not held up by them, and
+            # the commands of this sync do not wait behind a lease round.
             await self.private.flush()
-            await self.outgoing.deliver_outbox(core)
+
+    @staticmethod
+    def _raise_failure(checkpoints: Checkpoints) -> None:
+        # An unexpected error in handling an event stops the loop (and the adapter), as
+        # it did when events were handled one by one; expected ones are logged in intake.
+        failure = checkpoints.failure()
+        if failure is not None:
+            raise failure
 
     def _log_rooms(self) -> None:
         rooms = sorted(self.client.rooms.values(), key=lambda room: room.room_id)
@@ -178,7 +209,10 @@ class SyncLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
-    async def _process(self, core: CoreAPI, response: SyncResponse, since: str | None) -> None:
+    async def _process(
+        self, core: CoreAPI, response: SyncResponse, since: str | None
+    ) -> list[asyncio.Task[None]]:
+        """Hands the sync's new events to their lanes; returns the tasks handling them."""
         for data in response.account_data_events:
             if isinstance(data, UnknownAccountDataEvent) and data.type == M_DIRECT:
                 self.direct.learn(data.content)
@@ -189,16 +223,26 @@ class SyncLoop:
                 if isinstance(event, RoomCreateEvent):
                     self.creators[room_id] = creators_of(event.source)
         if since is None:
-            return
+            return []
+        # Each member's messages in a room are handled in order, different members' and
+        # rooms' concurrently, while the loop syncs on (see Checkpoints).
+        handling: list[asyncio.Task[None]] = []
         for room_id, info in response.rooms.join.items():
             room = self.client.rooms.get(room_id)
             if room is None:
                 continue
             timeline = await self._whole_timeline(room_id, info, since)
             for event in self._after_own_join(timeline):
-                await self.intake.handle_safely(core, room, event)
+                handling.append(self._submit(core, room, event))
         for room, decrypted in self.encryption.decrypted():
-            await self.intake.handle_safely(core, room, decrypted)
+            handling.append(self._submit(core, room, decrypted))
+        return handling
+
+    def _submit(self, core: CoreAPI, room: MatrixRoom, event: Any) -> asyncio.Task[None]:
+        sender = getattr(event, "sender", None)
+        return self.lanes.submit(
+            (room.room_id, sender), partial(self.intake.handle_safely, core, room, event)
+        )
 
     async def _whole_timeline(self, room_id: str, info: RoomInfo, since: str) -> list[Any]:
         """The room's events since the last sync. A sync returns only the latest few when

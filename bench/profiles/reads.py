@@ -25,7 +25,7 @@ from bot.app import create_core
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.models import Contribution, Coop, Decision, Identity, Member, Membership, Vote
-from bot.invocation import Actor, Invocation, RoomRef
+from bot.invocation import Actor, RoomRef, build_invocation
 from bot.services import exports
 
 ROOM = RoomRef("console", "local")
@@ -158,7 +158,7 @@ async def main() -> None:
         nonlocal n
         n += 1
         replies = await core.handle(
-            Invocation(ROOM, Actor("console", user, user, True), line, f"p{n}-{time.time_ns()}")
+            build_invocation(ROOM, user, line, f"p{n}-{time.time_ns()}", is_room_admin=True)
         )
         if n % 3 == 1:
             lines = [x for r in replies for x in r.plain_lines()]

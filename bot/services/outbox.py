@@ -22,6 +22,7 @@ from bot.intents import intent_for
 from bot.invocation import RoomRef
 from bot.outgoing import Delivery
 from bot.render.document import Reply
+from bot.write_watch import mark_queued
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ async def announce(
                 send_key=_new_key(),
             )
         )
+    if targets:
+        mark_queued((await session.connection()).sync_connection)
     return True
 
 

@@ -1,0 +1,124 @@
+"""Handles room events concurrently: one ordered lane per (room, sender), a bounded number
+of events in hand at once, and each sync's token saved only once its events are handled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+
+# Enough to overlap one event's database work with others' sends; few enough that the
+# database's connection pool (and SQLite's single writer) is never the queue.
+WORKERS = 8
+# Events handed out and not yet handled beyond which the sync loop waits before the next
+# sync (a flood must not pile up without bound in memory).
+MAX_IN_HAND = 2000
+
+
+class Lanes:
+    """Runs work submitted under the same key in submission order, one at a time; work
+    under different keys runs concurrently, at most `workers` at once."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._slots = asyncio.Semaphore(workers)
+        self._tails: dict[Hashable, asyncio.Task[None]] = {}
+        self.in_hand = 0  # submitted, not yet finished
+
+    def submit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Queue `work` behind the work already queued under `key`; the task ends when it
+        has run. Work that raises does not stop the lane (the caller logs its failures)."""
+        previous = self._tails.get(key)
+        task = asyncio.create_task(self._run(previous, work))
+        self._tails[key] = task
+        self.in_hand += 1
+        task.add_done_callback(lambda done: self._forget(key, done))
+        return task
+
+    async def _run(
+        self, previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # its outcome is its own; only its end counts
+        async with self._slots:
+            await work()
+
+    def _forget(self, key: Hashable, done: asyncio.Task[None]) -> None:
+        self.in_hand -= 1
+        if self._tails.get(key) is done:
+            del self._tails[key]
+
+    @property
+    def busy(self) -> int:
+        """How many lanes have work queued or running."""
+        return len(self._tails)
+
+
+async def finished(handling: Sequence[asyncio.Task[None]]) -> None:
+    """Wait for every task; the first that failed re-raises (as when events were handled
+    one by one: an unexpected error stops the loop). Cancelled, it cancels them all."""
+    if not handling:
+        return
+    try:
+        await asyncio.wait(handling)
+    except asyncio.CancelledError:
+        for task in handling:
+            task.cancel()
+        raise
+    for task in handling:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
+
+
+class Checkpoints:
+    """Saves each sync's token once its events, and those of every earlier sync, are
+    handled: the sync loop goes on syncing meanwhile, and a crash before then makes the
+    next run see the unhandled events again (the core ignores one it has handled)."""
+
+    def __init__(self, save: Callable[[str], None]) -> None:
+        self._save = save
+        self._last: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+        self.failed = asyncio.Event()  # set as soon as an event's handling fails
+
+    def add(self, handling: Sequence[asyncio.Task[None]], token: str) -> asyncio.Task[None]:
+        """The task that saves `token` after `handling` and every earlier checkpoint."""
+        for task in handling:
+            task.add_done_callback(self._note)
+        self._last = asyncio.create_task(self._after(self._last, handling, token))
+        return self._last
+
+    def _note(self, task: asyncio.Task[None]) -> None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None and self._error is None:
+            self._error = error
+            self.failed.set()
+
+    async def _after(
+        self,
+        previous: asyncio.Task[None] | None,
+        handling: Sequence[asyncio.Task[None]],
+        token: str,
+    ) -> None:
+        try:
+            if previous is not None:
+                await previous  # an earlier failure fails this one too
+        except BaseException:
+            for task in handling:
+                task.cancel()
+            raise
+        await finished(handling)
+        self._save(token)
+
+    def failure(self) -> BaseException | None:
+        """The first unexpected error an event's handling raised, if any did."""
+        return self._error
+
+    async def settle(self) -> None:
+        """Wait until every event handed out is handled and its token saved."""
+        if self._last is not None:
+            await self._last
+
+    def abandon(self) -> None:
+        """Stop handling what is in hand (the adapter is being torn down)."""
+        if self._last is not None:
+            self._last.cancel()

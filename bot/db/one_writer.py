@@ -1,0 +1,40 @@
+"""SQLite has one writer, and every transaction here begins IMMEDIATE (bot.db.engine): this
+process's transactions queue for it on an asyncio lock instead of in SQLite's busy handler,
+which sleeps in steps of up to 100 ms and so leaves the database idle while work waits."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
+
+# As long as SQLite's own busy timeout (bot.db.engine): a transaction that waits longer
+# fails the same way, it does not hang.
+WAIT_SECONDS = 30.0
+_HELD = "coopbot_holds_writer"
+
+
+def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
+    """Let one transaction of `engine` at a time run, from its BEGIN until its connection
+    goes back to the pool (just after the commit or rollback)."""
+    lock = asyncio.Lock()
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "begin", insert=True)  # before BEGIN IMMEDIATE runs
+    def _take(conn: Any) -> None:
+        if conn.info.get(_HELD):
+            return  # a second transaction on a connection that holds the lock already
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), wait_seconds))
+        except TimeoutError as exc:
+            raise OperationalError("BEGIN", None, Exception("database is locked")) from exc
+        conn.info[_HELD] = True
+
+    @event.listens_for(sync_engine.pool, "checkin")
+    def _give_back(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_HELD, False):
+            lock.release()
