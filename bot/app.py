@@ -43,10 +43,11 @@ from bot.invocation import Actor, Invocation, RoomRef
 from bot.metrics import Metrics
 from bot.operator_errors import OperatorError
 from bot.outgoing import Answer, Delivery, Send
-from bot.render.document import Reply
+from bot.render.document import Choices, Reply
 from bot.replan import Replans
 from bot.services import due, outbox, registry_sync, retention
 from bot.services.context import Context
+from bot.services.coop_config import effective
 from bot.services.coops import coop_for_room, setup
 from bot.services.registry_sync import RoleHolder, SyncResult
 from bot.services.suggest import suggestions
@@ -261,6 +262,16 @@ class Core:
         """(room_id, message_id) of every message linked to decision `ref` on `platform`."""
         return await self.messages_about(platform, ref.subject)
 
+    async def link_live_card(
+        self, platform: str, room_id: str, message_id: str, ref: DecisionRef
+    ) -> None:
+        """Remember the message that is decision `ref`'s live card (beside its poll)."""
+        await self.link_message(platform, room_id, message_id, ref.card_subject)
+
+    async def live_cards_of(self, platform: str, ref: DecisionRef) -> Sequence[tuple[str, str]]:
+        """(room_id, message_id) of the live cards remembered for decision `ref`."""
+        return await self.messages_about(platform, ref.card_subject)
+
     async def card(self, ref: DecisionRef) -> Reply | None:
         """The decision's card as it stands now (what `show` answers), to refresh the cards
         posted about it; None when there is no such decision. Reads only."""
@@ -274,6 +285,27 @@ class Core:
             except UserError:
                 return None
         return replies[0] if replies else None
+
+    async def vote_choices(self, room: RoomRef, number: int) -> Choices | None:
+        """The voting choices of open decision #`number` of `room`'s co-op (its method, its
+        options, how to vote by text), for a platform that completes a vote while typed."""
+        async with self.sessions() as session:
+            ctx = Context(session=session, clock=self.clock, settings=self.settings)
+            coop = await coop_for_room(ctx, room)
+        if coop is None:
+            return None
+        card = await self.card(DecisionRef(coop_id=coop.id, number=number))
+        choices = card.choices if card is not None else None
+        return choices if choices is not None and not choices.closed else None
+
+    async def threads_on(self, ref: DecisionRef) -> bool:
+        """Whether decision `ref`'s co-op keeps a thread per decision (`coop settings
+        threads:on`): its card starts one, and its reminders and result go there."""
+        async with self.sessions() as session:
+            coop = await session.get(Coop, ref.coop_id)
+            if coop is None:
+                return False
+            return effective(self.settings.defaults, coop.settings).threads
 
     def binds_room(self, invocation: Invocation) -> bool:
         """Whether `invocation` names a command that binds its room to a co-op (`coop

@@ -148,6 +148,8 @@ class CoopDefaults(_Section):
     reminder_hours: int = Field(default=24, ge=0, le=24 * 30)
     reserve_share: str = "0"
     min_voting_time: str = "1h"
+    # A thread per decision where the platform has threads (`coop settings threads:off`).
+    threads: bool = False
     weights: Weights = Weights()
 
     _tz = field_validator("timezone")(check_timezone)

@@ -147,8 +147,11 @@ class Dispatcher:
                 self._observe(outcome.command, outcome.result, time.perf_counter() - started)
         spec = outcome.spec
         opens_card = spec is not None and spec.opens_card
+        read = spec is not None and spec.reads
         answers = [
-            a if isinstance(a, Answer) else Answer(a, None, intent_for(a, opens_card=opens_card))
+            a
+            if isinstance(a, Answer)
+            else Answer(a, None, intent_for(a, opens_card=opens_card, read=read))
             for a in found
         ]
         changed = all(a.reply.kind != "error" for a in answers)

@@ -29,6 +29,12 @@ class DecisionRef(_Intent):
     def subject(self) -> str:
         return f"decision:{self.coop_id}:{self.number}"
 
+    @property
+    def card_subject(self) -> str:
+        """The link subject of the message a platform edits as the decision's live card,
+        where that is not the message votes are cast on (a Matrix notice beside its poll)."""
+        return f"live-card:{self.coop_id}:{self.number}"
+
     @classmethod
     def from_subject(cls, subject: str | None) -> DecisionRef | None:
         parts = (subject or "").split(":")
@@ -41,10 +47,17 @@ class DecisionRef(_Intent):
 
 
 class Say(_Intent):
-    """Plain talk: a reply in the room (or, where `ephemeral`, to the actor only)."""
+    """Plain talk: a reply in the room (or, where `ephemeral`, to the actor only).
+
+    `read` marks the answer to a read command (`show`, `list`, `tally`, `member list`,
+    `task list`, `help`): it is for the asker (Discord: ephemeral unless they chose to
+    share it; Matrix: a reply to them, in the decision's thread where there is one) and it
+    never carries voting controls. Its `about` is then the decision it shows (link to its
+    live card), not a decision it changed."""
 
     kind: Literal["say"] = "say"
     about: DecisionRef | None = None  # a decision it changed (a vote): its cards are stale
+    read: bool = False
 
 
 class PrivateReply(_Intent):
@@ -105,13 +118,17 @@ class StoredReply(_Intent):
     intent: Intent
 
 
-def intent_for(reply: Reply, *, opens_card: bool = False) -> Intent:
+def intent_for(reply: Reply, *, opens_card: bool = False, read: bool = False) -> Intent:
     """The intent of `reply`, from its typed fields; `opens_card` when the command that
-    produced it shows a decision afresh (`Command.opens_card`: propose, poll, show; an
-    adapter only sees CardOpened). After any other command a card updates the posted ones."""
+    produced it shows a decision afresh (`Command.opens_card`: propose, poll; an adapter
+    only sees CardOpened; after any other command a card updates the posted ones), `read`
+    when it only read (`Command.reads`: its answer is for the asker, never a second live card).
+    """
     ref = DecisionRef.from_subject(reply.subject) if reply.kind != "error" else None
     if reply.private_to is not None:
         return PrivateReply(to=reply.private_to, about=ref)
+    if read and reply.kind != "error":
+        return Say(about=ref, read=True)
     choices = reply.choices
     if choices is not None and ref is not None and not reply.ephemeral:
         news = reply.kind == "announcement"
@@ -124,6 +141,16 @@ def intent_for(reply: Reply, *, opens_card: bool = False) -> Intent:
     if reply.kind == "announcement":
         return Announcement(about=ref)
     return Say(about=ref)
+
+
+def thread_news(intent: Intent) -> DecisionRef | None:
+    """The decision whose thread this news belongs in (a reminder, its result), if any:
+    where the co-op keeps a thread per decision, it goes there and the room keeps a line."""
+    if isinstance(intent, Announcement):
+        return intent.about
+    if isinstance(intent, CardClosed) and intent.news:
+        return intent.ref
+    return None
 
 
 def is_card(intent: Intent) -> bool:

@@ -21,7 +21,7 @@ from bot.intents import (
 )
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.outgoing import Answer, Delivery, PermanentSendError, Send
-from bot.render.document import Reply
+from bot.render.document import Choices, Reply
 
 # What the core hands an adapter to send (defined in the core, part of this contract).
 __all__ = [
@@ -147,8 +147,29 @@ class CoreAPI(Protocol):
         """(room_id, message_id) of every message linked to decision `ref` on `platform`."""
         ...
 
+    async def link_live_card(
+        self, platform: str, room_id: str, message_id: str, ref: DecisionRef
+    ) -> None:
+        """Remember the message that is decision `ref`'s live card in a room, where it is
+        not the one votes are cast on (a Matrix notice beside its native poll)."""
+        ...
+
+    async def live_cards_of(self, platform: str, ref: DecisionRef) -> Sequence[tuple[str, str]]:
+        """(room_id, message_id) of every live card remembered by `link_live_card`."""
+        ...
+
     async def card(self, ref: DecisionRef) -> Reply | None:
         """The decision's card as it stands now, to refresh the posted ones (reads only)."""
+        ...
+
+    async def vote_choices(self, room: RoomRef, number: int) -> Choices | None:
+        """The choices of open decision #`number` in `room`'s co-op, for autocomplete."""
+        ...
+
+    async def threads_on(self, ref: DecisionRef) -> bool:
+        """Whether the decision's co-op keeps a thread per decision (`threads:on`): a
+        platform with threads starts one at its card and sends its reminders and result
+        there, keeping one line per event in the room."""
         ...
 
     def binds_room(self, invocation: Invocation) -> bool:

@@ -16,8 +16,7 @@ __all__ = ["CoopClient", "DiscordAdapter", "ShardedCoopClient", "check", "create
 
 def create_adapter(settings: Settings, clock: Clock) -> DiscordAdapter:
     """The adapter `coopbot run` starts when `[discord]` has a token."""
-    del clock  # discord.py keeps its own time; scheduled work runs in the core
-    return DiscordAdapter.from_settings(settings)
+    return DiscordAdapter.from_settings(settings, clock)
 
 
 async def check(settings: Settings, rooms: Sequence[str], **options: Any) -> Sequence[Finding]:

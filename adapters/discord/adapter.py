@@ -14,13 +14,16 @@ from discord.ext import tasks
 
 from adapters.discord.answer import InteractionAnswer
 from adapters.discord.client import CoopClient, ShardedCoopClient, intents_for
-from adapters.discord.outgoing import CARD_INTENTS, Outgoing
+from adapters.discord.live import LiveCards
+from adapters.discord.outgoing import Outgoing
 from adapters.discord.preflight import INTENT_HINT, TOKEN_HINT, refused_token
+from adapters.discord.reads import Reads
 from adapters.discord.render import PLATFORM
 from adapters.discord.role_sync import RoleSync
 from adapters.discord.roles import DEFAULT_PAGE_SIZE
 from adapters.discord.slash import SlashCall, build_app_commands, slash_text
 from adapters.discord.views import DYNAMIC_ITEMS
+from bot.clock import Clock, SystemClock
 from bot.commands.spec import Command
 from bot.config import DiscordSettings, Settings
 from bot.errors import UserError
@@ -44,7 +47,7 @@ from bot.ports import (
     OutboxPump,
     PrivateReply,
 )
-from bot.render.document import Reply, error
+from bot.render.document import Choices, Reply, error
 from bot.supervise import AdapterHealth, PlatformRefused
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,7 @@ class DiscordAdapter:
         defer_after: float = DEFER_AFTER_SECONDS,
         role_page_size: int = DEFAULT_PAGE_SIZE,
         connector: Any = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -122,13 +126,15 @@ class DiscordAdapter:
             self.client = CoopClient(self, **options)
         self.role_sync = RoleSync(settings, self.client, self._core, page_size=role_page_size)
         self.outgoing = Outgoing(self.client, self._core)
+        self.reads = Reads(self.client, self._core)
+        self.live = LiveCards(self.outgoing, self._core, clock or SystemClock())
         # The core lets a steward turn role sync on only where the platform does sync roles.
         self.capabilities = CAPABILITIES | (
             {CAP_ROLE_SYNC} if self.role_sync.enabled else frozenset()
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DiscordAdapter:
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> DiscordAdapter:
         """The adapter `coopbot run` starts when `[discord]` has a token."""
         section = settings.discord
         # `sharded` / `shard_count` are read only if the settings define them, so the
@@ -139,6 +145,7 @@ class DiscordAdapter:
             sharded=section.sharded,
             shard_count=section.shard_count,
             shard_ids=section.shard_ids,
+            clock=clock,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -277,7 +284,7 @@ class DiscordAdapter:
         answers = await self._handle(
             answer, self._invocation(interaction, call.text, dict(call.mentioned))
         )
-        await self._answer(answer, answers)
+        await self._answer(answer, answers, public=call.public)
         await self._refresh_cards(answers)
         # The core says when a command bound this channel or changed what its roles may
         # do: the roles are synced at once.
@@ -315,20 +322,8 @@ class DiscordAdapter:
         return found
 
     async def _refresh_cards(self, answers: Sequence[Answer]) -> None:
-        """A vote (or a new deadline) changed a decision: its posted cards show the change.
-
-        The core answers a vote with a private confirmation only (its intent names the
-        decision it changed), so the adapter asks for the decision's card as it stands now
-        and edits the posted cards with it."""
-        if any(isinstance(a.intent, CARD_INTENTS) for a in answers):
-            return  # the core already sent the new state along
-        refs = {a.intent.about for a in answers if not isinstance(a.intent, CARD_INTENTS)}
-        for ref in sorted((r for r in refs if r is not None), key=lambda r: r.number):
-            if not await self._core().cards_of(PLATFORM, ref):
-                continue
-            card = await self._core().card(ref)
-            if card is not None and card.choices is not None:
-                await self.outgoing.edit_cards(card, ref)
+        """A vote (or a new deadline) changed a decision: its live card shows the change."""
+        await self.live.answered(answers)
 
     async def suggest(
         self, interaction: discord.Interaction[Any], kind: str, prefix: str
@@ -336,11 +331,21 @@ class DiscordAdapter:
         room = RoomRef(PLATFORM, str(interaction.channel_id))
         return await self._core().suggest(room, kind, prefix)
 
-    async def _answer(self, answer: InteractionAnswer, answers: Sequence[Answer]) -> None:
+    async def vote_choices(
+        self, interaction: discord.Interaction[Any], number: int
+    ) -> Choices | None:
+        room = RoomRef(PLATFORM, str(interaction.channel_id))
+        return await self._core().vote_choices(room, number)
+
+    async def _answer(
+        self, answer: InteractionAnswer, answers: Sequence[Answer], *, public: bool = False
+    ) -> None:
         channel_id = str(answer.interaction.channel_id)
+        guild_id = answer.interaction.guild_id
         actor = f"{PLATFORM}:{answer.interaction.user.id}"
         for item in answers:
-            reply, intent = item.reply, item.intent
+            intent = item.intent
+            reply = await self.reads.shown(item.reply, intent, channel_id, guild_id, public)
 
             async def respond(
                 _: Delivery | None = None, reply: Reply = reply, intent: Intent = intent
@@ -353,6 +358,8 @@ class DiscordAdapter:
                     edited = await self.outgoing.edit_cards(reply, intent.ref)
                     if edited and not isinstance(intent, CardClosed):
                         return None
+                if not isinstance(intent, PrivateReply):
+                    reply = await self.outgoing.threads.route(reply, intent, channel_id)
                 sent = await self.outgoing.post(reply, intent, channel_id, answer.send)
                 return str(sent) if sent is not None else None
 
@@ -365,11 +372,10 @@ class DiscordAdapter:
                 await self._core().deliver(item.delivery, respond)
         await answer.finish()
 
-    # ---------------------------------------------------------------- cards
-
     # ---------------------------------------------------------------- outbox
 
     async def _tick(self) -> None:
+        await self.live.flush()
         await self._outbox().tick()
 
     async def deliver_pending(self) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 import discord
 
 from adapters.discord.render import PLATFORM, OutMessage, render_reply
+from adapters.discord.threads import Threads
 from adapters.discord.views import build_view
 from bot.ports import (
     CardClosed,
@@ -37,6 +38,7 @@ class Outgoing:
     def __init__(self, client: discord.Client, core: Callable[[], CoreAPI]) -> None:
         self.client = client
         self._core = core
+        self.threads = Threads(client, core)
 
     async def edit_cards(self, reply: Reply, ref: DecisionRef, room_id: str | None = None) -> int:
         """Edit the cards linked to decision `ref` with the card `reply` (in `room_id` only,
@@ -49,8 +51,7 @@ class Outgoing:
         linked = sorted(linked, key=lambda pair: int(pair[1]))[-MAX_CARDS_EDITED:]
         if not linked:
             return 0
-        if reply.choices.secret and not reply.choices.closed:
-            return len(linked)  # a secret count must not move in public while it is open
+        # A secret decision's card shows its turnout (who voted, never how) as it grows.
         card = render_reply(reply)[0]
         for room, mid in linked:
             message = self.client.get_partial_messageable(int(room)).get_partial_message(int(mid))
@@ -89,7 +90,8 @@ class Outgoing:
         first: int | None = None
         for message in render_reply(reply):
             view = None
-            if message.is_card and reply.choices is not None:
+            if message.is_card and reply.choices is not None and isinstance(intent, CARD_INTENTS):
+                # A read (a `show`) shows the decision without controls: one live card.
                 view = build_view(reply.choices)
             sent = await send(message, view)
             if first is None:
@@ -101,6 +103,8 @@ class Outgoing:
                 and not message.ephemeral
             ):
                 await self._core().link_card(PLATFORM, room_id, str(sent), intent.ref)
+                if isinstance(intent, CardOpened) and intent.news and reply.choices is not None:
+                    await self.threads.start(intent.ref, room_id, sent, reply.choices.question)
         return first
 
     async def send_delivery(self, delivery: Delivery) -> str | None:
@@ -133,6 +137,7 @@ class Outgoing:
                 edited = await self.edit_cards(reply, intent.ref, room_id)
                 if edited and not isinstance(intent, CardClosed):
                     return None
+            reply = await self.threads.route(reply, intent, room_id, nonce=delivery.key)
             channel = self.client.get_partial_messageable(int(room_id))
 
         async def send(message: OutMessage, view: discord.ui.View | None) -> int:

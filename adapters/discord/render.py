@@ -10,6 +10,7 @@ from typing import Any
 import discord
 from discord.utils import escape_markdown
 
+from adapters.discord.cards import card_document, read_more
 from bot.render.document import (
     Bold,
     Bullets,
@@ -112,12 +113,17 @@ def _discord_user_id(mention: Mention) -> int | None:
 SLASH = "/"  # Discord commands are slash commands
 
 
-def render_inline(part: Inline, pings: list[int], *, code_marks: bool = False) -> str:
-    """One inline part as Discord markdown; a member's real mention is noted in `pings`."""
+def render_inline(
+    part: Inline, pings: list[int], *, code_marks: bool = False, quiet: bool = False
+) -> str:
+    """One inline part as Discord markdown; a member who must act (`Mention.notify`, not
+    in a `quiet` place such as a table) is noted in `pings`. Anyone else is shown as a
+    mention that `allowed_mentions` does not let notify."""
     if isinstance(part, Mention):
         uid = _discord_user_id(part)
         if uid is not None:
-            pings.append(uid)
+            if part.notify and not quiet:
+                pings.append(uid)
             return f"<@{uid}>"
         return "@" + _escape(part.display)
     if isinstance(part, Bold):
@@ -131,8 +137,12 @@ def render_inline(part: Inline, pings: list[int], *, code_marks: bool = False) -
     return _escape(part.text)
 
 
-def render_line(line: Line, pings: list[int], *, code_marks: bool = False) -> str:
-    text = "".join(render_inline(part, pings, code_marks=code_marks) for part in line.parts)
+def render_line(
+    line: Line, pings: list[int], *, code_marks: bool = False, quiet: bool = False
+) -> str:
+    text = "".join(
+        render_inline(part, pings, code_marks=code_marks, quiet=quiet) for part in line.parts
+    )
     # Every line of a multi-line text (a proposal's body) stays indented: none of them can
     # pass for a line of the bot's own.
     return _INDENT * line.indent + text.replace("\n", "\n" + _INDENT * max(line.indent, 1))
@@ -149,7 +159,10 @@ def render_blocks(reply: Reply, pings: list[int]) -> list[str]:
             out.extend("• " + render_line(item, pings) for item in block.items)
         elif isinstance(block, Table):
             out.append(" · ".join(f"**{_escape(h)}**" for h in block.header))
-            out.extend(" · ".join(render_line(c, pings) for c in row) for row in block.rows)
+            # A table names people; it never notifies them.
+            out.extend(
+                " · ".join(render_line(c, pings, quiet=True) for c in row) for row in block.rows
+            )
     return out
 
 
@@ -222,14 +235,16 @@ def render_reply(reply: Reply) -> list[OutMessage]:
     """A reply as one or more Discord messages, each within Discord's limits.
 
     A decision (a reply with `choices`) becomes an embed card, the message the voting
-    buttons hang on; lines that do not fit in the card follow as plain messages. Any other
-    reply is plain content, split between lines into as many messages as it needs (at most
-    MAX_MESSAGES, then cut with a note)."""
+    buttons hang on, with its title once. A public card is one message: what does not fit
+    is cut with a "read more"; shown to one person, lines that do not fit in the card
+    follow as plain messages. Any other reply is plain content, split between lines into
+    as many messages as it needs (at most MAX_MESSAGES, then cut with a note)."""
+    hidden = reply.ephemeral or reply.private  # a private reply is never a public message
+    reply = card_document(reply, live=not hidden)
     pings: list[int] = []
     lines = render_blocks(reply, pings)
     files = _files(reply)
     messages: list[OutMessage] = []
-    hidden = reply.ephemeral or reply.private  # a private reply is never a public message
     if reply.choices is not None:
         title = card_title(reply)
         budget = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(title))
@@ -243,6 +258,13 @@ def render_reply(reply: Reply) -> list[OutMessage]:
                 break
             description_lines.append(text)
             used += cost
+        if rest_start < len(lines) and not hidden:
+            # One live card, never several messages: the rest is for `show`.
+            note = render_line(read_more(reply.choices), [])
+            while description_lines and used + len(note) + 1 > budget:
+                used -= len(description_lines.pop()) + 1
+            description_lines.append(note)
+            rest_start = len(lines)
         embed = discord.Embed(
             title=title, description="\n".join(description_lines) or None, colour=_colour(reply)
         )

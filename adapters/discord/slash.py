@@ -16,9 +16,12 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from adapters.discord.choices import choice_autocomplete
+from adapters.discord.reads import PUBLIC_HELP, PUBLIC_OPTION, offers_public, public_parameter
 from bot.commands.parser import bind, to_text
 from bot.commands.spec import Command, Kind, Param
 from bot.errors import UserError
+from bot.render.document import Choices
 
 DESCRIPTION_LIMIT = 100
 CHOICES_LIMIT = 25
@@ -41,6 +44,7 @@ class SlashCall:
     text: str  # canonical text without prefix: `task claim 4`
     mentioned: Mapping[str, str]  # "discord:<id>" → display name
     error: UserError | None = None  # a value the parser refused; nothing reaches the core
+    public: bool = False  # a read the member chose to share with the channel
 
 
 class SlashRunner(Protocol):
@@ -53,6 +57,12 @@ class SlashRunner(Protocol):
     ) -> Sequence[tuple[int, str]]:
         """(number, label) of decisions (`kind` "decision") or tasks ("task") in this room
         whose number or title starts with / contains `prefix`."""
+        ...
+
+    async def vote_choices(
+        self, interaction: discord.Interaction[Any], number: int
+    ) -> Choices | None:
+        """The choices of open decision #`number` in this room's co-op."""
         ...
 
 
@@ -68,8 +78,8 @@ def _annotation(param: Param) -> Any:
         return int
     if param.kind is Kind.MENTION:
         return discord.Member
-    if param.max_length:
-        return app_commands.Range[str, 1, min(param.max_length, 6000)]
+    # No max_length on text options: Discord would refuse a long value with its own
+    # generic words; the parser checks every bound (SPEC §7) and says it in ours.
     return str
 
 
@@ -140,6 +150,7 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
     """One tree command as an app command whose callback hands a SlashCall to `runner`."""
     ordered = _ordered(command.params)
     names = {param.name: _py_name(index, param) for index, param in enumerate(ordered)}
+    read = offers_public(command) and PUBLIC_OPTION not in names.values()
     by_py = {names[p.name]: p for p in ordered}
 
     async def callback(interaction: discord.Interaction[Any], **kwargs: Any) -> None:
@@ -150,12 +161,13 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
             if py in by_py and value is not None
         }
         free = str(kwargs.get(FREE_OPTIONS_NAME) or "") if command.free_options else ""
+        public = bool(kwargs.get(PUBLIC_OPTION)) if read else False
         try:
             text = slash_text(command, values, free)
         except UserError as exc:
-            await runner.run_slash(interaction, SlashCall(command, "", mentioned, exc))
+            await runner.run_slash(interaction, SlashCall(command, "", mentioned, exc, public))
             return
-        await runner.run_slash(interaction, SlashCall(command, text, mentioned))
+        await runner.run_slash(interaction, SlashCall(command, text, mentioned, public=public))
 
     parameters = [
         inspect.Parameter(
@@ -184,6 +196,8 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
             autocomplete[py] = _fixed_autocomplete(options)  # Discord shows 25 choices at most
         elif options:
             choices[py] = [app_commands.Choice(name=c, value=c) for c in options]
+        elif param.decision_choice:
+            autocomplete[py] = choice_autocomplete(runner)  # the decision's own choices
         elif param.kind is Kind.DECISION_ID:
             autocomplete[py] = _number_autocomplete(runner, "decision")
         elif param.kind is Kind.TASK_ID:
@@ -200,6 +214,9 @@ def build_command(command: Command, runner: SlashRunner) -> app_commands.Command
             )
         )
         descriptions[FREE_OPTIONS_NAME] = "key:value pairs to change, e.g. timezone:Europe/Berlin"
+    if read:
+        parameters.append(public_parameter())
+        descriptions[PUBLIC_OPTION] = PUBLIC_HELP
 
     # The options are the callback's parameters (a signature built from the tree); their
     # descriptions, names, choices and autocomplete go through discord.py's public

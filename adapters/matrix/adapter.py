@@ -54,6 +54,7 @@ class _Parts:
             adapter.prefix,
             lock,
             adapter.outbox_poll_seconds,
+            adapter.clock,
         )
         self.intake = Intake(
             client,

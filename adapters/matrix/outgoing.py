@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from functools import partial
 
 from adapters.matrix.ballots import Ballots
+from adapters.matrix.live import CardEditor
 from adapters.matrix.privately import PrivateReplies
+from adapters.matrix.reads import live_card_line
 from adapters.matrix.render import render_reply
 from adapters.matrix.secret import add_line
 from adapters.matrix.sending import Sender
-from bot.ports import CoreAPI, Delivery, Intent, OutboxPump, Say
+from adapters.matrix.threads import for_thread, in_thread, thread_root
+from bot.clock import Clock
+from bot.live import LiveCards
+from bot.ports import (
+    Answer,
+    CardClosed,
+    CardOpened,
+    CardUpdated,
+    CoreAPI,
+    DecisionRef,
+    Delivery,
+    Intent,
+    OutboxPump,
+    Say,
+)
 from bot.render.document import Reply
+from bot.render.threads import headline
 
 PLATFORM = "matrix"
 
 
 class Outgoing:
     """Replies and outbox deliveries into Matrix rooms: the notice, its attachments, the
-    native poll or secret-ballot hint of a card, and private replies where they belong."""
+    native poll or secret-ballot hint of a card, and private replies where they belong.
+    The notice a decision opened with is its live card, edited as it changes (`live`)."""
 
     def __init__(
         self,
@@ -28,6 +47,7 @@ class Outgoing:
         prefix: str,
         send_lock: asyncio.Lock,
         outbox_poll_seconds: float,
+        clock: Clock,
     ) -> None:
         self.sender = sender
         self.ballots = ballots
@@ -36,12 +56,41 @@ class Outgoing:
         self.send_lock = send_lock
         self.outbox_poll_seconds = outbox_poll_seconds
         self._pump: OutboxPump | None = None
+        self.editor = CardEditor(sender, ballots, prefix)
+        self._core: CoreAPI | None = None
+        self.live = LiveCards(self._edit_live, clock)
+
+    async def _edit_live(self, ref: DecisionRef) -> bool:
+        core = self._core
+        if core is None or not await core.live_cards_of(PLATFORM, ref):
+            return False
+        card = await core.card(ref)
+        if card is None or card.choices is None:
+            return False
+        async with self.send_lock:
+            return await self.editor.edit(core, ref, card) > 0
+
+    async def answered(self, core: CoreAPI, answers: Sequence[Answer]) -> None:
+        """After a command, before its answers go out: the live card of a decision it
+        changed shows the change (at the pace `live` allows)."""
+        self._core = core
+        await self.live.answered(answers)
+
+    async def flush_live(self, core: CoreAPI) -> None:
+        """Edit the live cards a burst left stale, as far as the pace allows now."""
+        self._core = core
+        await self.live.flush()
 
     def pump(self, core: CoreAPI) -> OutboxPump:
         """The core's drain loop for Matrix rooms, sending through `send_delivery`."""
         if self._pump is None:
             send = partial(self.send_delivery, core)
-            self._pump = core.pump(PLATFORM, send, every=self.outbox_poll_seconds)
+            self._pump = core.pump(
+                PLATFORM,
+                send,
+                every=self.outbox_poll_seconds,
+                before_round=partial(self.flush_live, core),
+            )
         return self._pump
 
     async def send_delivery(
@@ -93,13 +142,38 @@ class Outgoing:
         async with self.send_lock:
             if reply.private and not direct:
                 return await self.private.send(core, room_id, reply, txn, in_reply_to)
-            content = render_reply(reply, self.prefix)
+            if not direct and isinstance(intent, CardUpdated | CardClosed) and reply.choices:
+                # The live card shows the news first (the close: its result, and its
+                # poll ends), then the news is said.
+                await self.editor.edit(core, intent.ref, reply, room_id)
+            closing = isinstance(intent, CardClosed)
+            if closing:
+                await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
+            shown = reply
+            card_event: str | None = None
+            threaded = None if direct else await thread_root(core, room_id, intent)
+            if threaded is not None and for_thread(reply):
+                # The news in full in the decision's thread; the room keeps one line.
+                ref, root = threaded
+                full = in_thread(render_reply(reply, self.prefix), root)
+                card_event = await self.sender.send(
+                    room_id, "m.room.message", full, f"{txn}-thread"
+                )
+                shown = headline(reply, ref.number)
+            content = render_reply(shown, self.prefix)
             content = self.ballots.with_hint(content, reply, intent, direct=direct)
             if extra_line is not None:
                 content = add_line(content, *extra_line)
+            link = await live_card_line(core, room_id, intent)
+            if link is not None:
+                content = add_line(content, *link)
             if in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self.sender.send(room_id, "m.room.message", content, txn)
+            if not direct and isinstance(intent, CardOpened):
+                # The notice a decision opens with is its live card in this room.
+                await core.link_live_card(PLATFORM, room_id, card_event or event_id, intent.ref)
             await self.sender.attachments(room_id, reply, txn)
-            await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
+            if not closing:
+                await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
             return event_id

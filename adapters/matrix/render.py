@@ -30,21 +30,27 @@ class _Builder:
         self.html: list[str] = []
         self.user_ids: list[str] = []
 
-    def inline(self, line: Line) -> tuple[str, str]:
+    def inline(self, line: Line, *, quiet: bool = False) -> tuple[str, str]:
+        """A line's plain and HTML forms. A member who must act (`Mention.notify`, not in a
+        `quiet` place such as a table) is a pill listed in `m.mentions`; anyone else is
+        named in plain text, no pill."""
         plain: list[str] = []
         markup: list[str] = []
         for part in line.parts:
             if isinstance(part, Mention):
                 name = _safe(part.display)
                 user_id = part.identities.get(PLATFORM, "")
-                plain.append(name if _is_user_id(user_id) else "@" + name)
-                if _is_user_id(user_id):
+                on_matrix = _is_user_id(user_id)
+                # A Matrix member is shown by name (a pill's text); anyone else as @name.
+                shown = name if on_matrix else "@" + name
+                plain.append(shown)
+                if on_matrix and part.notify and not quiet:
                     href = html.escape(MATRIX_TO + user_id, quote=True)
                     markup.append(f'<a href="{href}">{html.escape(name)}</a>')
                     if user_id not in self.user_ids:
                         self.user_ids.append(user_id)
                 else:
-                    markup.append(html.escape("@" + name))
+                    markup.append(html.escape(shown))
             elif isinstance(part, Bold):
                 text = _safe(part.text)
                 plain.append(text)
@@ -80,7 +86,7 @@ def render_reply(reply: Reply, prefix: str = "!") -> dict[str, Any]:
             html_blocks.append("<ul>" + "".join(f"<li>{m}</li>" for _, m in items) + "</ul>")
         elif isinstance(block, Table):
             header = [_safe(cell) for cell in block.header]
-            rows = [[builder.inline(cell) for cell in row] for row in block.rows]
+            rows = [[builder.inline(cell, quiet=True) for cell in row] for row in block.rows]
             builder.plain.append(" | ".join(header))
             builder.plain.extend(" | ".join(plain for plain, _ in row) for row in rows)
             head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)

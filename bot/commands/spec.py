@@ -51,6 +51,9 @@ class Param:
     # A stricter role needed to use this parameter than the command itself needs (propose's
     # `opens:` is for stewards); the dispatcher checks it, the parser only records it.
     permission: Permission | None = None
+    # Its values are the choices of the decision the command's `id` names: a platform that
+    # completes what a member types offers that decision's choices (vote's `choice`).
+    decision_choice: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,9 @@ class Command:
     settings). `unbound_ok`: it runs in a room no co-op is bound to yet. `binds_room`: it
     makes its room a co-op's room (so not in a direct message). `changes_binding`: after it
     succeeds, what the room's binding lets the platform's roles do may have changed.
-    `opens_card`: its decision card is a fresh message, not an update of posted ones."""
+    `opens_card`: its decision card is a fresh message, not an update of posted ones.
+    `reads`: it only reads; its answer is for the asker (`Say.read`), never a second live
+    card (`show` links to the decision's live card instead)."""
 
     path: tuple[str, ...]
     summary: str
@@ -77,6 +82,7 @@ class Command:
     binds_room: bool = field(default=False, kw_only=True)
     changes_binding: bool = field(default=False, kw_only=True)
     opens_card: bool = field(default=False, kw_only=True)
+    reads: bool = field(default=False, kw_only=True)
 
     @property
     def name(self) -> str:

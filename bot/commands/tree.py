@@ -279,6 +279,12 @@ def _coop_commands() -> list[Command]:
                     Kind.DURATION,
                     "the shortest time a member's vote stays open, like 1h or 2d",
                 ),
+                _opt(
+                    "threads",
+                    Kind.WORD,
+                    "a thread per decision for its reminders and result",
+                    choices=("on", "off"),
+                ),
             ),
             Permission.STEWARD,
             "coop settings timezone:Europe/Berlin quorum:60%",
@@ -362,6 +368,7 @@ def _member_commands() -> list[Command]:
             Permission.ANYONE,
             "member list",
             args=MemberListArgs,
+            reads=True,
         ),
         Command(
             ("member", "link"),
@@ -457,6 +464,7 @@ def _decision_commands() -> list[Command]:
                     Kind.REST,
                     "yes/no/abstain (block), or B, A,C, C>A>B, A=5,B=3 for polls",
                     max_length=CHOICE_MAX,
+                    decision_choice=True,
                 ),
                 _opt("reason", Kind.REST, "why; a block needs one", max_length=NOTE_MAX),
             ),
@@ -471,7 +479,7 @@ def _decision_commands() -> list[Command]:
             Permission.ANYONE,
             "show 7",
             args=ShowArgs,
-            opens_card=True,
+            reads=True,
         ),
         Command(
             ("list",),
@@ -488,6 +496,7 @@ def _decision_commands() -> list[Command]:
             Permission.ANYONE,
             "list closed",
             args=ListArgs,
+            reads=True,
         ),
         Command(
             ("close",),
@@ -589,6 +598,7 @@ def _task_commands() -> list[Command]:
             Permission.ANYONE,
             "task list mine",
             args=TaskListArgs,
+            reads=True,
         ),
     ]
 
@@ -636,6 +646,7 @@ def _contribution_commands() -> list[Command]:
             Permission.ANYONE,
             "tally period:month",
             args=TallyArgs,
+            reads=True,
         ),
         Command(
             ("summary",),
@@ -701,6 +712,7 @@ def build_command_tree() -> CommandTree:
         Permission.ANYONE,
         "help vote",
         args=HelpArgs,
+        reads=True,
         unbound_ok=True,
     )
     about_command = Command(

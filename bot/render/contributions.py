@@ -20,7 +20,7 @@ from bot.render.document import (
     command,
     line,
 )
-from bot.render.people import mention
+from bot.render.people import mention, named
 from bot.render.tasks import number
 from bot.services.contributions import Kudos, Tally, TallyLines, TallyRow
 from bot.services.exports import Export, csv_cell, filename_for
@@ -89,7 +89,7 @@ def formula(weights: Weights) -> str:
 
 def _row(row: TallyRow) -> tuple[Line, ...]:
     return (
-        line(mention(row.member)),
+        line(named(row.member)),
         line(number(row.hours)),
         line(number(row.points)),
         line(number(row.kudos)),
@@ -132,7 +132,7 @@ def tally(result: Tally, attach: bool = False) -> Reply:
         f"of {result.count:,}"
     ]
     if result.own is not None:
-        where += ["; ", mention(result.own[1].member), f" is #{result.own[0]:,}"]
+        where += ["; ", named(result.own[1].member), f" is #{result.own[0]:,}"]
     if result.page < result.pages:
         where += [" — next page: ", command(f"tally period:{result.asked} page:{result.page + 1}")]
     blocks: list[Line | Table] = [
@@ -200,7 +200,7 @@ def patronage(result: Patronage) -> Reply:
         header=("member", "weighted", "share", "allocation"),
         rows=tuple(
             (
-                line(mention(r.member)),
+                line(named(r.member)),
                 line(weighted(r.weighted)),
                 line(percent(r.share)),
                 line(money(result.allocation(r))),

@@ -15,7 +15,7 @@ from bot.domain.ratios import format_ratio
 from bot.domain.timeparse import format_duration, format_local
 from bot.domain.vocabulary import DecisionKind, DecisionStatus
 from bot.render.document import Bold, ChoiceOption, Choices, Code, Line, Reply, command, line
-from bot.render.people import mention, mention_run
+from bot.render.people import mention_run, named
 from bot.services.ballots import Cast
 from bot.services.decisions import LIST_MAX, Count, Turnout
 
@@ -47,6 +47,7 @@ def choices(decision: Decision) -> Choices:
         secret=decision.secret,
         closed=decision.status != DecisionStatus.OPEN,
         vote_command=vote_hint(decision).text,
+        show_command=f"show {decision.number}",
     )
 
 
@@ -122,7 +123,7 @@ def lowered(decision: Decision, by: Member | None) -> Line | None:
     )
     return line(
         "below the co-op's defaults, set by ",
-        mention(by),
+        named(by),
         f": {what} — why: ",
         decision.lowered_reason or "",
         indent=1,
@@ -142,7 +143,7 @@ def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: 
         head = line(
             Bold(text=f"{_kind(decision)} #{decision.number} scheduled"),
             " by ",
-            mention(author),
+            named(author),
             f" — opens {format_local(decision.opens_at, tz)}, closes "
             f"{format_local(decision.closes_at, tz)} ({tz.key})",
         )
@@ -156,7 +157,7 @@ def opened(decision: Decision, author: Member, count: Count, tz: ZoneInfo, now: 
         line(
             Bold(text=f"{_kind(decision)} #{decision.number} opened"),
             " by ",
-            mention(author),
+            named(author),
             f" — {_deadline(decision, tz, now)}",
         ),
         line(decision.title, indent=1),
@@ -264,7 +265,7 @@ def _turnout(count: Turnout) -> str:
 
 def _blocks(blockers: Sequence[tuple[Member, str]]) -> list[Line]:
     """`blocked by @erin: it breaks our lease`, one line per block."""
-    return [line("blocked by ", mention(m), ": ", reason, indent=1) for m, reason in blockers]
+    return [line("blocked by ", named(m), ": ", reason, indent=1) for m, reason in blockers]
 
 
 WAITING_SHOWN = 20  # a large co-op's `show` names a few non-voters, not thousands
@@ -272,7 +273,9 @@ WAITING_SHOWN = 20  # a large co-op's `show` names a few non-voters, not thousan
 
 def _waiting(waiting: Sequence[Member], total: int | None) -> Line:
     """`not yet voted: @dan @erin … and 12 more`."""
-    return line("not yet voted:", *mention_run(waiting, WAITING_SHOWN, total), indent=1)
+    return line(
+        "not yet voted:", *mention_run(waiting, WAITING_SHOWN, total, notify=False), indent=1
+    )
 
 
 def status(
@@ -418,9 +421,7 @@ def withdrawn(decision: Decision, by: Member) -> Reply:
     return Reply(
         kind="announcement",
         blocks=(
-            line(
-                Bold(text=f"#{decision.number} {decision.title}"), " — withdrawn by ", mention(by)
-            ),
+            line(Bold(text=f"#{decision.number} {decision.title}"), " — withdrawn by ", named(by)),
         ),
         choices=choices(decision),
         subject=subject(decision),

@@ -50,12 +50,22 @@ class Code(_Node):
 class Mention(_Node):
     """A co-op member. `identities` maps platform → platform user id, e.g.
     {"discord": "1234", "matrix": "@alice:example.org", "console": "alice"}; a renderer pings the
-    member only through the identity of its own platform, and falls back to `@display`."""
+    member only through the identity of its own platform, and falls back to `@display`.
+
+    `notify` says whether the member must act on this message (a reminder to vote, a claim
+    going stale): only then is the member notified. Otherwise (a table, a tally, a card, a
+    result, a summary) the member is named without a notification. In a Table no member is
+    ever notified."""
 
     kind: Literal["mention"] = "mention"
     member_id: int
     display: str
     identities: dict[str, str] = Field(default_factory=dict)
+    notify: bool = True
+
+    def quiet(self) -> Mention:
+        """The same member, named without a notification."""
+        return self if not self.notify else self.model_copy(update={"notify": False})
 
 
 Inline = Annotated[Text | Bold | Code | Mention, Field(discriminator="kind")]
@@ -117,6 +127,9 @@ class Choices(_Node):
     # How to vote by text, prefix removed, in the decision method's own form (`vote 7
     # yes|no|abstain`, `vote 3 C>A>B`): what a platform shows where a control cannot go.
     vote_command: str | None = None
+    # How to read the decision in full, prefix removed (`show 7`): where a live card cuts
+    # a long body, its "read more" points there.
+    show_command: str | None = None
 
 
 ReplyKind = Literal["info", "error", "announcement"]

@@ -10,7 +10,7 @@ from bot.db.models import Decision, Member, Task
 from bot.domain.timeparse import format_duration, format_local
 from bot.render.decisions import subject, vote_hint
 from bot.render.document import Bold, Inline, Reply, Text, command, line
-from bot.render.people import mention, mention_run
+from bot.render.people import mention, mention_run, named
 from bot.services.decisions import Turnout
 
 # Pings per reminder: enough for a small co-op to name everyone, bounded for a large one.
@@ -75,7 +75,7 @@ def claim_reminder(task: Task, holder: Member, release_at: datetime, tz: ZoneInf
 
 
 def claim_released(task: Task, holder: Member | None, claim_days: int) -> Reply:
-    who: list[Inline] = [Text(text=" (was "), mention(holder), Text(text=")")] if holder else []
+    who: list[Inline] = [Text(text=" (was "), named(holder), Text(text=")")] if holder else []
     return Reply(
         kind="announcement",
         blocks=(

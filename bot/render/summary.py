@@ -9,7 +9,7 @@ from bot.db.models import Decision
 from bot.domain.timeparse import format_local
 from bot.domain.vocabulary import DecisionStatus
 from bot.render.document import Attachment, Bold, Code, Line, Mention, Reply, Text, line
-from bot.render.people import mention
+from bot.render.people import named
 from bot.render.tasks import number, points
 
 if TYPE_CHECKING:
@@ -34,12 +34,12 @@ def _contribution(row: TallyRow) -> list[Part]:
         amounts.append(_amount(row.points, "pt", "pts"))
     if row.kudos:
         amounts.append(_amount(row.kudos, "kudos", "kudos"))
-    return [mention(row.member), " " + " + ".join(amounts)]
+    return [named(row.member), " " + " + ".join(amounts)]
 
 
 def _done(item: DoneTask) -> list[Part]:
     task = item.task
-    holder: list[Part] = [mention(item.holder), ", "] if item.holder is not None else []
+    holder: list[Part] = [named(item.holder), ", "] if item.holder is not None else []
     return [f"task {task.number} ", task.title, " (", *holder, f"{points(task)})"]
 
 

@@ -11,7 +11,7 @@ from bot.db.models import Contribution, Member, Task
 from bot.domain.timeparse import format_local
 from bot.domain.vocabulary import TaskStatus
 from bot.render.document import Bold, Code, Line, Mention, Reply, Text, command, line
-from bot.render.people import mention
+from bot.render.people import mention, named
 
 
 def subject(task: Task) -> str:
@@ -118,9 +118,9 @@ def cancelled(task: Task, by: Member) -> Reply:
 def _state(task: Task, holders: Mapping[int, Member]) -> list[str | Text | Bold | Code | Mention]:
     holder = holders.get(task.holder_id) if task.holder_id is not None else None
     if task.status == TaskStatus.CLAIMED and holder is not None:
-        return [" — claimed by ", mention(holder)]
+        return [" — claimed by ", named(holder)]
     if task.status == TaskStatus.DONE and holder is not None:
-        return [" — done by ", mention(holder)]
+        return [" — done by ", named(holder)]
     return [f" — {task.status}"]
 
 

@@ -40,7 +40,9 @@ EDITABLE: dict[str, tuple[str, str]] = {
     "reminder_hours": ("a whole number of hours 0–720", "reminder_hours:24"),
     "reserve_share": ("a percentage or fraction below 100%", "reserve_share:10%"),
     "min_voting_time": ("a duration from 1m to 30d", "min_voting_time:1h"),
+    "threads": ("on or off", "threads:on"),
 }
+THREADS_ON = {"on": True, "yes": True, "off": False, "no": False}
 # Whole-number settings and their ranges (the same as CoopDefaults allows in the config file).
 _WHOLE_RANGES: dict[str, tuple[int, int]] = {
     "max_claims": (1, 100),
@@ -64,6 +66,8 @@ class CoopConfig:
     weights: tuple[Decimal, Decimal, Decimal]
     # Members' votes stay open at least this long (SPEC §4); stewards may go below it.
     min_voting_time: timedelta = timedelta(hours=1)
+    # A thread per decision (Discord: from its card; Matrix: m.thread rooted at it).
+    threads: bool = False
 
 
 def _stored(key: str, value: object, default: object) -> Any:
@@ -83,6 +87,8 @@ def _stored(key: str, value: object, default: object) -> Any:
         seconds = value if isinstance(value, int) and not isinstance(value, bool) else -1
         if shortest.total_seconds() <= seconds <= longest.total_seconds():
             parsed = timedelta(seconds=seconds)
+    elif key == "threads":
+        parsed = value if isinstance(value, bool) else None
     elif isinstance(value, str) and len(value) <= 200:
         parsed = value  # timezone and summary_cron are checked where they are used
     if parsed is None:
@@ -104,6 +110,7 @@ def effective(defaults: CoopDefaults, overrides: dict[str, Any]) -> CoopConfig:
         "reminder_hours": base.reminder_hours,
         "reserve_share": base.reserve_share,
         "min_voting_time": base.min_voting_time,
+        "threads": base.threads,
     }
     for key, value in overrides.items():
         if key in values:
@@ -124,6 +131,7 @@ def effective(defaults: CoopDefaults, overrides: dict[str, Any]) -> CoopConfig:
         reserve_share=values["reserve_share"],
         weights=base.weights,
         min_voting_time=values["min_voting_time"],
+        threads=values["threads"],
     )
 
 
@@ -145,6 +153,7 @@ def _defaults(defaults: CoopDefaults) -> CoopConfig:
             Decimal(str(weights.kudos)),
         ),
         min_voting_time=parse_min_voting_time(defaults.min_voting_time),
+        threads=defaults.threads,
     )
 
 
@@ -166,6 +175,10 @@ def validate_override(key: str, value: str) -> Any:
             return ratio_text(parse_reserve_share(value))
         if key == "min_voting_time":
             return int(parse_min_voting_time(value).total_seconds())
+        if key == "threads":
+            return THREADS_ON[value.strip().lower()]
+    except KeyError:
+        raise refused from None
     except (ValueError, UserError) as exc:
         if key == "summary_cron":
             # A cron line is refused with its reason (a bad field, or a date that never comes).
@@ -184,6 +197,8 @@ def show_setting(key: str, stored: Any) -> str:
     if key in ("quorum", "reserve_share"):
         ratio = read_stored_ratio(stored)
         return format_ratio(ratio) if ratio is not None else str(stored)
+    if key == "threads" and isinstance(stored, bool):
+        return "on" if stored else "off"
     if key == "min_voting_time" and isinstance(stored, int):
         return duration_text(timedelta(seconds=stored))
     return str(stored)

@@ -16,7 +16,9 @@ TOKEN = "simcord-token"
 
 def make_adapter(core: CoreAPI) -> DiscordAdapter:
     """The adapter as `coopbot run` builds it; simcord stands in for Discord's gateway."""
-    return DiscordAdapter(DiscordSettings(token=TOKEN), core=core)
+    return DiscordAdapter(
+        DiscordSettings(token=TOKEN), core=core, clock=getattr(core, "clock", None)
+    )
 
 
 @dataclass

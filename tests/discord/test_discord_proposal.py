@@ -86,7 +86,8 @@ async def test_a_steward_closes_a_proposal_early_and_the_card_shows_the_result(
     card = opened.response.message
     extended = await alice.slash(server.channel, "extend", id=1, duration="2d")
     assert "extended" in extended.response.content
-    assert "— open, closes" in card_text(server.message(card.id))  # the card shows it
+    # The card shows it, under its title (shown once, as the embed's title).
+    assert "Repaint the sign\nopen, closes" in card_text(server.message(card.id))
     await bob.click(card, label="no")
 
     closed = await alice.slash(server.channel, "close", id=1)

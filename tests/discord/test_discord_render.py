@@ -34,6 +34,7 @@ def _choices(question: str = "Buy a 3D printer", closed: bool = False) -> Choice
         question=question,
         options=(ChoiceOption(key="yes", label="yes"), ChoiceOption(key="no", label="no")),
         closed=closed,
+        show_command="show 7",
     )
 
 
@@ -81,14 +82,28 @@ def test_a_huge_reply_is_cut_with_a_note_after_a_few_messages() -> None:
     assert "more lines not shown" in messages[-1].content
 
 
-def test_a_decision_card_keeps_its_embed_within_limits_and_sends_the_rest_after() -> None:
+def test_a_live_card_is_one_message_within_limits_cut_with_a_read_more() -> None:
     rows = tuple(line(f"round {n}: " + "Lakehouse 5 · Cabin 4 · " * 8) for n in range(40))
     reply = Reply(blocks=rows, choices=_choices("Q" * 400), subject="decision:1:7")
+
+    [card] = render_reply(reply)
+
+    assert card.is_card and card.embed is not None
+    assert len(card.embed.title or "") <= 256
+    assert len(card.embed.description or "") <= EMBED_DESCRIPTION_LIMIT
+    assert len(card.embed) <= EMBED_TOTAL_LIMIT
+    assert (card.embed.description or "").splitlines()[-1].endswith("read more: `/show 7`")
+
+
+def test_a_card_shown_to_one_member_keeps_its_embed_within_limits_and_sends_the_rest_after() -> (
+    None
+):
+    rows = tuple(line(f"round {n}: " + "Lakehouse 5 · Cabin 4 · " * 8) for n in range(40))
+    reply = Reply(blocks=rows, choices=_choices("Q" * 400), subject="decision:1:7", ephemeral=True)
 
     card, *rest = render_reply(reply)
 
     assert card.is_card and card.embed is not None
-    assert len(card.embed.title or "") <= 256
     assert len(card.embed.description or "") <= EMBED_DESCRIPTION_LIMIT
     assert len(card.embed) <= EMBED_TOTAL_LIMIT
     assert rest and all(len(m.content) <= CONTENT_LIMIT for m in rest)

@@ -32,7 +32,10 @@ async def test_answers_carry_card_intents_and_the_outbox_stores_them(core: Core)
     assert all(d.get("intent_version") == 1 for d in documents)
 
     shown = await core.answer(invocation("bob", "!show 1"))
-    assert [a.intent for a in shown] == [CardOpened(ref=ref)]  # a fresh card, no news
+    # A read: for the asker, about the decision, never a second live card.
+    assert [a.intent for a in shown] == [Say(about=ref, read=True)]
+    listed = await core.answer(invocation("bob", "!list"))
+    assert [a.intent for a in listed] == [Say(read=True)]
     voted = await core.answer(invocation("bob", "!vote 1 yes"))
     assert [a.intent for a in voted] == [Say(about=ref)]  # its cards are stale
     closed = await core.answer(invocation("alice", "!close 1"))

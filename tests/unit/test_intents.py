@@ -4,6 +4,7 @@ versioned form the outbox stores (rows written before it stay readable)."""
 from __future__ import annotations
 
 from bot import intents
+from bot.commands.tree import build_command_tree
 from bot.intents import (
     Announcement,
     CardClosed,
@@ -47,9 +48,25 @@ def test_a_decision_is_named_by_a_typed_reference_spelled_in_one_place() -> None
 
 def test_a_card_opens_updates_and_closes_by_intent_not_by_command_name() -> None:
     assert intent_for(card(), opens_card=True) == CardOpened(ref=REF, news=True)
-    assert intent_for(card(kind="info"), opens_card=True) == CardOpened(ref=REF)  # a `show`
+    assert intent_for(card(kind="info"), opens_card=True) == CardOpened(ref=REF)  # not news
     assert intent_for(card()) == CardUpdated(ref=REF, news=True)
     assert intent_for(card(closed=True), opens_card=True) == CardClosed(ref=REF, news=True)
+
+
+def test_a_read_is_for_its_asker_and_never_a_card() -> None:
+    assert intent_for(card(kind="info"), read=True) == Say(about=REF, read=True)
+    assert intent_for(Reply(blocks=(line("Decisions (open)"),)), read=True) == Say(read=True)
+    refused = Reply(kind="error", blocks=(line("No decision #9"),), ephemeral=True)
+    assert intent_for(refused, read=True) == Say()
+
+
+def test_which_commands_read_open_cards_or_name_a_decisions_choices_is_declared_once() -> None:
+    tree = build_command_tree()
+    reads = {c.name for c in tree if c.reads}
+    assert reads == {"help", "show", "list", "tally", "member list", "task list"}
+    assert {c.name for c in tree if c.opens_card} == {"propose", "poll"}
+    choosing = [(c.name, p.name) for c in tree for p in c.params if p.decision_choice]
+    assert choosing == [("vote", "choice")]
 
 
 def test_only_the_news_of_an_open_secret_decision_asks_for_a_private_ballot() -> None:

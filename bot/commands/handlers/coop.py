@@ -137,6 +137,7 @@ async def settings(ctx: Context, args: CoopSettingsArgs) -> list[Reply]:
         ("reminder_hours", str(config.reminder_hours)),
         ("reserve_share", format_ratio(config.reserve_share)),
         ("min_voting_time", duration_text(config.min_voting_time)),
+        ("threads", "on" if config.threads else "off"),
     ]
     blocks = [line(Bold(text=f"Settings of {ctx.require_coop().name}"))]
     blocks += [line(f"{key}: {value}", indent=1) for key, value in rows]

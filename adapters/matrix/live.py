@@ -1,0 +1,63 @@
+"""Matrix live cards: the notice a decision opened with is edited in place (`m.replace`)
+as votes arrive, at the pace bot.live.LiveCards allows; its final edit shows the result.
+The native poll beside it stays the place to vote."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from adapters.matrix.ballots import Ballots
+from adapters.matrix.render import render_reply
+from adapters.matrix.sending import Sender, txn
+from bot.ports import CardUpdated, CoreAPI, DecisionRef
+from bot.render.document import Reply
+
+PLATFORM = "matrix"
+REPLACE = "m.replace"
+
+
+def edit_content(event_id: str, content: dict[str, Any]) -> dict[str, Any]:
+    """An edit of `event_id` to `content` (clients show the new content in its place; the
+    `* ` fallback body is for clients that do not know edits)."""
+    new = {k: v for k, v in content.items() if k != "m.relates_to"}
+    edit: dict[str, Any] = {
+        "msgtype": new.get("msgtype", "m.notice"),
+        "body": f"* {new.get('body', '')}",
+        "m.new_content": new,
+        "m.relates_to": {"rel_type": REPLACE, "event_id": event_id},
+    }
+    if "formatted_body" in new:
+        edit["format"] = new.get("format", "org.matrix.custom.html")
+        edit["formatted_body"] = f"* {new['formatted_body']}"
+    # An edit notifies nobody again (the card named its members without notifying).
+    edit["m.mentions"] = {}
+    return edit
+
+
+class CardEditor:
+    """Edits the decision's live card notices to a card as it stands."""
+
+    def __init__(self, sender: Sender, ballots: Ballots, prefix: str) -> None:
+        self.sender = sender
+        self.ballots = ballots
+        self.prefix = prefix
+        self._edits = itertools.count()
+
+    async def edit(
+        self, core: CoreAPI, ref: DecisionRef, card: Reply, room_id: str | None = None
+    ) -> int:
+        """Edit every live card of `ref` (only those in `room_id` if given) to `card`;
+        returns how many were edited."""
+        linked = await core.live_cards_of(PLATFORM, ref)
+        targets = [(room, mid) for room, mid in linked if room_id is None or room == room_id]
+        choices = card.choices
+        secret = choices is not None and choices.secret and not choices.closed
+        hint = CardUpdated(ref=ref, news=True, secret_ballot=secret)
+        for room, mid in targets:
+            content = self.ballots.with_hint(
+                render_reply(card, self.prefix), card, hint, direct=False
+            )
+            key = txn("edit", mid, card.model_dump_json(), str(next(self._edits)))
+            await self.sender.send(room, "m.room.message", edit_content(mid, content), key)
+        return len(targets)
