@@ -3,6 +3,7 @@ COOPBOT_TEST_DATABASE_URL is set), a core built on them, and the session's Synap
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -32,17 +33,13 @@ def _admin_url(url: str, database: str) -> str:
     return f"{base}/{database}"
 
 
-@pytest.fixture(params=DATABASES)
-def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/coopbot.db"
-        return
+@contextlib.contextmanager
+def fresh_postgres(url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of `url`, dropped afterwards."""
     import asyncio
 
     import asyncpg
 
-    url = os.environ[PG_ENV]
     name = f"coopbot_{uuid.uuid4().hex[:12]}"
     dsn = _admin_url(url, "postgres").replace("postgresql+asyncpg", "postgresql")
 
@@ -58,6 +55,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[s
         yield _admin_url(url, name)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/coopbot.db"
+        return
+    with fresh_postgres(os.environ[PG_ENV]) as url:
+        yield url
 
 
 @pytest.fixture
