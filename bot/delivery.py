@@ -94,14 +94,6 @@ class Courier:
             finally:
                 self._unhold(ids)
 
-    async def mark_sent(self, delivery_ids: Sequence[int]) -> None:
-        """Record deliveries the caller has shown by itself (Core.handle)."""
-        if not delivery_ids:
-            return
-        async with self._sessions() as session, session.begin():
-            for delivery_id in delivery_ids:
-                await outbox.mark_delivered(session, self._clock, delivery_id, None)
-
     async def renew(self) -> int:
         """Extend the leases this process holds now; returns how many were renewed."""
         held = sorted(self._held)
