@@ -72,14 +72,15 @@ def short(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
 
 def _annotation(param: Param) -> Any:
-    if param.kind in (Kind.DECISION_ID, Kind.TASK_ID):
-        return app_commands.Range[int, 1, 10**9]
-    if param.kind is Kind.INT:
+    # No min/max on number options and no max_length on text options: Discord would
+    # refuse a value past them with its own generic words and never tell us. The parser
+    # checks every bound (SPEC §7: ids 1 to 999,999,999, whole numbers 0 to 1,000,000,
+    # text lengths) and says it in ours, changing nothing. Only Discord's own integer
+    # type limit (±2**53) stays, far beyond ours.
+    if param.kind in (Kind.DECISION_ID, Kind.TASK_ID, Kind.INT):
         return int
     if param.kind is Kind.MENTION:
         return discord.Member
-    # No max_length on text options: Discord would refuse a long value with its own
-    # generic words; the parser checks every bound (SPEC §7) and says it in ours.
     return str
 
 

@@ -25,7 +25,6 @@ PROPOSAL_STYLES = {
 BUTTON_LABEL_LIMIT = 80
 SELECT_LABEL_LIMIT = 100
 MAX_BUTTONS = 25  # 5 rows of 5
-REASON_LIMIT = 500
 
 
 class ComponentSink(Protocol):
@@ -156,7 +155,8 @@ class ReasonModal(ui.Modal, title="Block this proposal"):
         label="Why do you block it?",
         custom_id="reason",
         style=discord.TextStyle.paragraph,
-        max_length=REASON_LIMIT,
+        # No max_length (here or on the ballot): Discord would refuse a long text with its
+        # own words; the `vote` command checks the bound and answers in ours (SPEC §7).
     )
 
     def __init__(self, number: int) -> None:
@@ -181,7 +181,6 @@ class BallotModal(ui.Modal, title="Your ballot"):
             if ranked
             else "for example A=5,B=3,C=0",
             custom_id="ballot",
-            max_length=400,
         )
         self.add_item(self.ballot)
 

@@ -9,10 +9,12 @@ import discord
 import pytest
 import simcord
 from discord_world import Server, button_labels, card_text
+from sqlalchemy import func, select
 
 from adapters.discord import DiscordAdapter
 from bot.app import Core
 from bot.clock import ManualClock
+from bot.db.models import Base
 
 pytestmark = pytest.mark.simcord
 
@@ -200,12 +202,28 @@ async def test_a_long_body_is_cut_on_the_card_with_a_read_more_never_split(
     assert "w799" in everything
 
 
-async def test_every_bound_is_checked_by_us_with_our_words(server: Server) -> None:
+async def stored_rows(core: Core) -> dict[str, int]:
+    """How many rows every table holds: a refused command changes none of them."""
+    async with core.sessions() as session:
+        return {
+            table.name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
+            for table in Base.metadata.sorted_tables
+        }
+
+
+async def test_every_bound_is_checked_by_us_with_our_words(server: Server, core: Core) -> None:
     alice = server.person("alice", admin=True)
-    await server.coop_with(alice)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    card = (
+        await alice.slash(server.channel, "propose", title="Paint", method="consent")
+    ).response.message
+    await alice.slash(server.channel, "task add", title="Sweep")
     posted = len(list(server.channel.history()))
+    before = await stored_rows(core)
 
     refusals = [
+        # Text past its bound (Discord carries no max_length, so the value reaches us).
         await alice.slash(server.channel, "propose", title="T" * 201),
         await alice.slash(server.channel, "propose", title="Long", body="b" * 4001),
         await alice.slash(server.channel, "log", hours="2", note="n" * 501),
@@ -215,14 +233,26 @@ async def test_every_bound_is_checked_by_us_with_our_words(server: Server) -> No
             question="Where?",
             options=" | ".join(f"place {n}" for n in range(21)),
         ),
+        # Numbers out of range (Discord carries no min/max, so the value reaches us).
+        await alice.slash(server.channel, "vote", id=0, choice="yes"),
+        await alice.slash(server.channel, "vote", id=10**9 + 7, choice="yes"),
+        await alice.slash(server.channel, "task claim", id=-3),
+        await alice.slash(server.channel, "show", id=2**40),
+        await alice.slash(server.channel, "member list", page=-1),
+        await alice.slash(server.channel, "coop settings", max_claims=2_000_000),
+        await alice.slash(server.channel, "task add", title="Mop", points=10**12),
     ]
+    # The block form carries no max_length either: a long reason reaches `vote` too.
+    form = await bob.click(card, label="block")
+    refusals.append(await bob.submit_modal(form, {"reason": "r" * 501}))
 
     for refused in refusals:
         assert refused.ephemeral
         text = refused.response.content
-        assert "limit is" in text or "at most" in text, text
+        assert any(words in text for words in ("limit is", "at most", "number")), text
         assert "`" in text, text  # how to write it right
     assert len(list(server.channel.history())) == posted
+    assert await stored_rows(core) == before
 
 
 async def test_the_close_lands_in_the_decisions_thread_and_in_the_channel_once(
