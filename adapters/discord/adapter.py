@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import discord
@@ -37,6 +37,7 @@ from bot.invocation import (
     RoomRef,
     build_invocation,
 )
+from bot.lanes import Lanes
 from bot.ports import (
     Answer,
     CardClosed,
@@ -128,6 +129,8 @@ class DiscordAdapter:
         self.outgoing = Outgoing(self.client, self._core)
         self.reads = Reads(self.client, self._core)
         self.live = LiveCards(self.outgoing, self._core, clock or SystemClock())
+        # One ordered lane per (channel, member): see `_in_turn`.
+        self.lanes = Lanes()
         # The core lets a steward turn role sync on only where the platform does sync roles.
         self.capabilities = CAPABILITIES | (
             {CAP_ROLE_SYNC} if self.role_sync.enabled else frozenset()
@@ -266,30 +269,48 @@ class DiscordAdapter:
             mentioned=mentioned,
         )
 
-    async def _handle(self, answer: InteractionAnswer, invocation: Invocation) -> Sequence[Answer]:
-        if self._defer_after <= 0:
-            await answer.defer()
-            return await self._core().answer(invocation)
-        work = asyncio.ensure_future(self._core().answer(invocation))
-        done, _ = await asyncio.wait({work}, timeout=self._defer_after)
-        if not done:
-            await answer.defer()
-        return await work
+    async def _in_turn(
+        self,
+        answer: InteractionAnswer,
+        invocation: Invocation,
+        respond: Callable[[Sequence[Answer]], Awaitable[None]],
+    ) -> None:
+        """Runs the command and `respond`s to its answers in the member's lane (this
+        channel, this member): a member's commands are handled and answered in the order
+        Discord handed them over, other members' and other channels' meanwhile (bot.lanes).
+        Discord wants an acknowledgement within 3 s: a command that must wait behind the
+        member's earlier ones is deferred at once, any other once it takes `defer_after`."""
+        interaction = answer.interaction
+        key = (str(interaction.channel_id), str(interaction.user.id))
+        if self._defer_after <= 0 or self.lanes.queued(key):
+            answer.defer_soon()
+
+        async def work() -> None:
+            await respond(await self._core().answer(invocation))
+
+        handled = self.lanes.submit(key, work)
+        if not answer.deferred:
+            done, _ = await asyncio.wait({handled}, timeout=self._defer_after)
+            if not done:
+                answer.defer_soon()
+        await handled  # its failure is this interaction's
 
     async def run_slash(self, interaction: discord.Interaction[Any], call: SlashCall) -> None:
         answer = InteractionAnswer(interaction)
         if call.error is not None:
             await self._answer(answer, [Answer(error(call.error.message, call.error.hint))])
             return
-        answers = await self._handle(
-            answer, self._invocation(interaction, call.text, dict(call.mentioned))
-        )
-        await self._answer(answer, answers, public=call.public)
-        await self._refresh_cards(answers)
-        # The core says when a command bound this channel or changed what its roles may
-        # do: the roles are synced at once.
-        if interaction.guild_id is not None and any(a.binding_changed for a in answers):
-            self.role_sync.request(interaction.guild_id)
+
+        async def respond(answers: Sequence[Answer]) -> None:
+            await self._answer(answer, answers, public=call.public)
+            await self._refresh_cards(answers)
+            # The core says when a command bound this channel or changed what its roles
+            # may do: the roles are synced at once.
+            if interaction.guild_id is not None and any(a.binding_changed for a in answers):
+                self.role_sync.request(interaction.guild_id)
+
+        invocation = self._invocation(interaction, call.text, dict(call.mentioned))
+        await self._in_turn(answer, invocation, respond)
 
     async def cast_vote(
         self, interaction: discord.Interaction[Any], number: int, choice: str, reason: str = ""
@@ -302,10 +323,13 @@ class DiscordAdapter:
         except UserError as exc:
             await self._answer(answer, [Answer(error(exc.message, exc.hint))])
             return
-        try:
-            answers = await self._handle(answer, self._invocation(interaction, text))
+
+        async def respond(answers: Sequence[Answer]) -> None:
             await self._answer(answer, answers)
             await self._refresh_cards(answers)
+
+        try:
+            await self._in_turn(answer, self._invocation(interaction, text), respond)
         except Exception as exc:
             # Not discord.py's own report: it names the control (a choice's label).
             log_failure(

@@ -1,55 +1,14 @@
-"""Handles room events concurrently: one ordered lane per (room, sender), a bounded number
-of events in hand at once, and each sync's token saved only once its events are handled."""
+"""Matrix's side of its lanes (bot.lanes): each sync's token saved only once its events
+are handled, and how many events may be in hand before the sync loop waits."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 
-# Enough to overlap one event's database work with others' sends; few enough that the
-# database's connection pool (and SQLite's single writer) is never the queue.
-WORKERS = 8
 # Events handed out and not yet handled beyond which the sync loop waits before the next
 # sync (a flood must not pile up without bound in memory).
 MAX_IN_HAND = 2000
-
-
-class Lanes:
-    """Runs work submitted under the same key in submission order, one at a time; work
-    under different keys runs concurrently, at most `workers` at once."""
-
-    def __init__(self, workers: int = WORKERS) -> None:
-        self._slots = asyncio.Semaphore(workers)
-        self._tails: dict[Hashable, asyncio.Task[None]] = {}
-        self.in_hand = 0  # submitted, not yet finished
-
-    def submit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-        """Queue `work` behind the work already queued under `key`; the task ends when it
-        has run. Work that raises does not stop the lane (the caller logs its failures)."""
-        previous = self._tails.get(key)
-        task = asyncio.create_task(self._run(previous, work))
-        self._tails[key] = task
-        self.in_hand += 1
-        task.add_done_callback(lambda done: self._forget(key, done))
-        return task
-
-    async def _run(
-        self, previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]
-    ) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})  # its outcome is its own; only its end counts
-        async with self._slots:
-            await work()
-
-    def _forget(self, key: Hashable, done: asyncio.Task[None]) -> None:
-        self.in_hand -= 1
-        if self._tails.get(key) is done:
-            del self._tails[key]
-
-    @property
-    def busy(self) -> int:
-        """How many lanes have work queued or running."""
-        return len(self._tails)
 
 
 async def finished(handling: Sequence[asyncio.Task[None]]) -> None:

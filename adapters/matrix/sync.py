@@ -29,7 +29,7 @@ from nio import (
 from adapters.matrix.direct import M_DIRECT, DirectRooms, invite_is_direct
 from adapters.matrix.encryption import Encryption
 from adapters.matrix.intake import Intake
-from adapters.matrix.lanes import MAX_IN_HAND, Checkpoints, Lanes
+from adapters.matrix.lanes import MAX_IN_HAND, Checkpoints
 from adapters.matrix.outgoing import Outgoing
 from adapters.matrix.power import creators_of
 from adapters.matrix.preflight import unreachable
@@ -38,6 +38,7 @@ from adapters.matrix.session import Login
 from adapters.matrix.state import AdapterState
 from bot.clock import Clock
 from bot.config import MatrixSettings
+from bot.lanes import Lanes
 from bot.ports import CoreAPI
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from adapters.matrix.lanes import Lanes
+from bot.lanes import Lanes
 
 GUARD = 10.0
 
