@@ -56,11 +56,14 @@ async def test_a_tally_names_every_contributor_and_notifies_nobody(server: Serve
 async def test_a_reminder_notifies_exactly_the_members_who_have_not_voted(
     server: Server, core: Core, adapter: DiscordAdapter, clock: ManualClock
 ) -> None:
+    # Also what Discord must never do (test_discord_safety): ping a crowd from a title.
     alice = server.person("alice", admin=True)
     bob = server.person("bob")
     carol = server.person("carol")
     await server.coop_with(alice, bob, carol)
-    opened = await bob.slash(server.channel, "propose", title="Paint the door", closes="3d")
+    opened = await bob.slash(
+        server.channel, "propose", title="Party for @everyone on Friday", closes="3d"
+    )
     await bob.click(opened.response.message, label="yes")
     before = len(server.env.http_requests)
 
@@ -71,6 +74,9 @@ async def test_a_reminder_notifies_exactly_the_members_who_have_not_voted(
 
     reminder = server.channel.last_message
     assert reminder is not None and reminder.content.startswith("Reminder:")
+    assert "Party for @\u200beveryone" in reminder.content
+    assert not reminder.mention_everyone
+    assert sorted(m.id for m in reminder.mentions) == sorted([alice.id, carol.id])
     assert pinged(server, reminder) == {alice.id, carol.id}
     allowing = [users for users in allowed_users(server.env, before) if users]
     assert allowing == [{alice.id, carol.id}]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import discord
 import pytest
 import simcord
@@ -101,30 +99,6 @@ async def test_the_auto_sharded_client_serves_guilds_on_every_shard(core: Core) 
             assert f"Co-op {shard} set up" in done.response.content
         assert isinstance(adapter.client, discord.AutoShardedClient)
         assert sorted(adapter.client.shards) == [0, 1]
-
-
-async def test_a_reminder_pings_only_the_members_who_have_not_voted(
-    server: Server, core: Core, adapter: DiscordAdapter, clock: ManualClock
-) -> None:
-    alice = server.person("alice", admin=True)
-    bob = server.person("bob")
-    carol = server.person("carol")
-    await server.coop_with(alice, bob, carol)
-    opened = await bob.slash(
-        server.channel, "propose", title="Party for @everyone on Friday", closes="3d"
-    )
-    await bob.click(opened.response.message, label="yes")
-
-    clock.advance(timedelta(days=2, minutes=1))
-    await core.run_due_work()
-    assert await adapter.deliver_pending() >= 1
-    await server.env.settle()
-
-    reminder = server.channel.last_message
-    assert reminder is not None and reminder.content.startswith("Reminder:")
-    assert "Party for @\u200beveryone" in reminder.content
-    assert not reminder.mention_everyone
-    assert sorted(m.id for m in reminder.mentions) == sorted([alice.id, carol.id])
 
 
 def test_coopbot_run_starts_the_sharded_client_when_the_settings_ask_for_it(
