@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import simcord
-from discord_world import TOKEN, Server
+from discord_world import TOKEN, Server, card_text
 from sqlalchemy import select
 
 from adapters.discord import DiscordAdapter
 from bot.app import Core
 from bot.config import DiscordSettings
-from bot.db.models import Task
+from bot.db.models import Task, Vote
 from bot.invocation import Invocation
 from bot.ports import Answer
 
@@ -59,19 +59,25 @@ def posted_index(server: Server, words: str) -> int:
     return found[0]
 
 
+async def held_adapter(server: Server, core: Core, held: str) -> tuple[DiscordAdapter, HeldCore]:
+    """The bot restarted on a core that holds commands containing `held`. It defers only
+    because a command waits behind the member's earlier one, never because of the clock
+    (the held command takes as long as the test wants)."""
+    holding = HeldCore(core, server.env, held)
+    adapter = DiscordAdapter(
+        DiscordSettings(token=TOKEN), core=holding, clock=core.clock, defer_after=3600
+    )
+    await server.env.restart_bot(adapter.client)
+    return adapter, holding
+
+
 async def test_a_members_commands_keep_their_order_while_another_members_run(
     server: Server, core: Core
 ) -> None:
     alice = server.person("alice", admin=True)
     bob = server.person("bob")
     await server.coop_with(alice, bob)
-    held = HeldCore(core, server.env, "First job")
-    # A deferral only because a command waits behind the member's earlier one, never
-    # because of the clock (the held command takes as long as the test wants).
-    adapter = DiscordAdapter(
-        DiscordSettings(token=TOKEN), core=held, clock=core.clock, defer_after=3600
-    )
-    await server.env.restart_bot(adapter.client)
+    adapter, held = await held_adapter(server, core, "First job")
 
     first = await alice.slash(server.channel, "task add", title="First job")
     second = await alice.slash(server.channel, "task add", title="Second job")
@@ -96,3 +102,28 @@ async def test_a_members_commands_keep_their_order_while_another_members_run(
     # The second was deferred, so its public answer went to the channel after the first.
     assert posted_index(server, "Task 2 added") < posted_index(server, "Task 3 added")
     assert not adapter.lanes.queued((str(server.channel.id), str(alice.id)))
+
+
+async def test_a_click_after_a_typed_vote_is_the_vote_that_counts(
+    server: Server, core: Core
+) -> None:
+    alice = server.person("alice", admin=True)
+    bob = server.person("bob")
+    await server.coop_with(alice, bob)
+    card = (await alice.slash(server.channel, "propose", title="Paint")).response.message
+    adapter, held = await held_adapter(server, core, "vote 1 yes")
+
+    typed = await bob.slash(server.channel, "vote", id=1, choice="yes")
+    clicked = await bob.click(card, label="no")  # changed his mind: the click is his vote
+    own = await alice.click(card, label="abstain")
+
+    assert not typed.acknowledged and clicked.deferred
+    assert own.response is not None and "recorded" in own.response.content
+    held.release()
+    await server.env.settle()
+
+    async with core.sessions() as session:
+        choices = sorted((await session.scalars(select(Vote.choice))).all(), key=str)
+    assert choices == ["abstain", "no"]
+    assert "yes 0 · no 1" in card_text(server.message(card.id))
+    assert not adapter.lanes.queued((str(server.channel.id), str(bob.id)))
