@@ -3,9 +3,8 @@ announcements out, over a real discord.py client (plain or auto-sharded)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import discord
@@ -22,6 +21,7 @@ from adapters.discord.render import PLATFORM
 from adapters.discord.role_sync import RoleSync
 from adapters.discord.roles import DEFAULT_PAGE_SIZE
 from adapters.discord.slash import SlashCall, build_app_commands, slash_text
+from adapters.discord.turns import Turns
 from adapters.discord.views import DYNAMIC_ITEMS
 from bot.clock import Clock, SystemClock
 from bot.commands.spec import Command
@@ -37,7 +37,6 @@ from bot.invocation import (
     RoomRef,
     build_invocation,
 )
-from bot.lanes import Lanes
 from bot.ports import (
     Answer,
     CardClosed,
@@ -109,7 +108,6 @@ class DiscordAdapter:
         self._commands = list(commands) if commands is not None else None
         self._poll_seconds = poll_seconds
         self._sync_commands = sync_commands
-        self._defer_after = defer_after
         self._pump: OutboxPump | None = None
         # discord.py's own timer runs the core's rounds: it stops with the client.
         self._timer: tasks.Loop[Any] | None = None
@@ -129,8 +127,7 @@ class DiscordAdapter:
         self.outgoing = Outgoing(self.client, self._core)
         self.reads = Reads(self.client, self._core)
         self.live = LiveCards(self.outgoing, self._core, clock or SystemClock())
-        # One ordered lane per (channel, member): see `_in_turn`.
-        self.lanes = Lanes()
+        self.turns = Turns(self._core, defer_after)
         # The core lets a steward turn role sync on only where the platform does sync roles.
         self.capabilities = CAPABILITIES | (
             {CAP_ROLE_SYNC} if self.role_sync.enabled else frozenset()
@@ -269,32 +266,6 @@ class DiscordAdapter:
             mentioned=mentioned,
         )
 
-    async def _in_turn(
-        self,
-        answer: InteractionAnswer,
-        invocation: Invocation,
-        respond: Callable[[Sequence[Answer]], Awaitable[None]],
-    ) -> None:
-        """Runs the command and `respond`s to its answers in the member's lane (this
-        channel, this member): a member's commands are handled and answered in the order
-        Discord handed them over, other members' and other channels' meanwhile (bot.lanes).
-        Discord wants an acknowledgement within 3 s: a command that must wait behind the
-        member's earlier ones is deferred at once, any other once it takes `defer_after`."""
-        interaction = answer.interaction
-        key = (str(interaction.channel_id), str(interaction.user.id))
-        if self._defer_after <= 0 or self.lanes.queued(key):
-            answer.defer_soon()
-
-        async def work() -> None:
-            await respond(await self._core().answer(invocation))
-
-        handled = self.lanes.submit(key, work)
-        if not answer.deferred:
-            done, _ = await asyncio.wait({handled}, timeout=self._defer_after)
-            if not done:
-                answer.defer_soon()
-        await handled  # its failure is this interaction's
-
     async def run_slash(self, interaction: discord.Interaction[Any], call: SlashCall) -> None:
         answer = InteractionAnswer(interaction)
         if call.error is not None:
@@ -310,7 +281,7 @@ class DiscordAdapter:
                 self.role_sync.request(interaction.guild_id)
 
         invocation = self._invocation(interaction, call.text, dict(call.mentioned))
-        await self._in_turn(answer, invocation, respond)
+        await self.turns.run(answer, invocation, respond)
 
     async def cast_vote(
         self, interaction: discord.Interaction[Any], number: int, choice: str, reason: str = ""
@@ -329,7 +300,7 @@ class DiscordAdapter:
             await self._refresh_cards(answers)
 
         try:
-            await self._in_turn(answer, self._invocation(interaction, text), respond)
+            await self.turns.run(answer, self._invocation(interaction, text), respond)
         except Exception as exc:
             # Not discord.py's own report: it names the control (a choice's label).
             log_failure(

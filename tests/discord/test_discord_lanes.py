@@ -90,7 +90,7 @@ async def test_a_members_commands_keep_their_order_while_another_members_run(
     assert second.deferred
     assert not any("Second job" in text for text in held.seen)
     assert await task_titles(core) == ["Bob's job"]
-    assert adapter.lanes.queued((str(server.channel.id), str(alice.id)))
+    assert adapter.turns.lanes.queued((str(server.channel.id), str(alice.id)))
 
     held.release()
     await server.env.settle()
@@ -101,7 +101,7 @@ async def test_a_members_commands_keep_their_order_while_another_members_run(
     assert first.response is not None and "Task 2 added" in first.response.content
     # The second was deferred, so its public answer went to the channel after the first.
     assert posted_index(server, "Task 2 added") < posted_index(server, "Task 3 added")
-    assert not adapter.lanes.queued((str(server.channel.id), str(alice.id)))
+    assert not adapter.turns.lanes.queued((str(server.channel.id), str(alice.id)))
 
 
 async def test_a_click_after_a_typed_vote_is_the_vote_that_counts(
@@ -126,4 +126,4 @@ async def test_a_click_after_a_typed_vote_is_the_vote_that_counts(
         choices = sorted((await session.scalars(select(Vote.choice))).all(), key=str)
     assert choices == ["abstain", "no"]
     assert "yes 0 · no 1" in card_text(server.message(card.id))
-    assert not adapter.lanes.queued((str(server.channel.id), str(bob.id)))
+    assert not adapter.turns.lanes.queued((str(server.channel.id), str(bob.id)))
