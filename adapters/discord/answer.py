@@ -44,9 +44,10 @@ class InteractionAnswer:
 
     async def defer(self) -> None:
         self.defer_soon()
-        await self._acknowledged()
+        await self.acknowledged()
 
-    async def _acknowledged(self) -> None:
+    async def acknowledged(self) -> None:
+        """Wait until a deferral under way has reached Discord (raises if it failed)."""
         if self._deferral is not None:
             await self._deferral
 
@@ -54,7 +55,7 @@ class InteractionAnswer:
         """Send one message; returns its id (needed to link a decision card)."""
         kwargs = message.send_kwargs(view)
         interaction = self.interaction
-        await self._acknowledged()
+        await self.acknowledged()
         if self.deferred and not message.ephemeral:
             channel = interaction.channel
             if not isinstance(channel, discord.abc.Messageable):
@@ -76,7 +77,7 @@ class InteractionAnswer:
 
     async def finish(self) -> None:
         """Every interaction gets an answer, even when the core had nothing to say."""
-        await self._acknowledged()
+        await self.acknowledged()
         if not self.interaction.response.is_done():
             self._responding = True
             await self.interaction.response.send_message(NOTHING_TO_SAY, ephemeral=True)

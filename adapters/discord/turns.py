@@ -4,6 +4,7 @@ interaction in time: Discord wants an answer within 3 s."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from adapters.discord.answer import InteractionAnswer
@@ -44,4 +45,11 @@ class Turns:
             done, _ = await asyncio.wait({handled}, timeout=self._defer_after)
             if not done:
                 answer.defer_soon()
-        await handled
+        try:
+            await handled
+        except Exception:
+            # The failure is answered by discord.py's error handler, which looks at the
+            # response: a deferral under way must have landed first.
+            with contextlib.suppress(Exception):
+                await answer.acknowledged()
+            raise
