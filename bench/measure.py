@@ -5,7 +5,10 @@ Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory)
 `summary_first` (the first weekly summary of a fresh process), `export` and `raw_read`
 (the contribution export through exports.write_csv into a file vs a plain streamed read,
 with the extra peak memory of each),
-`imports` (memory once the bot's modules are imported). Each runs in its own process so
+`imports` (memory once the bot's modules are imported). BENCH_ONLY=show,tally_all limits
+`commands` to those scenarios (for comparing two versions of the code); BENCH_GC_FREEZE=1
+freezes the objects of start-up out of the garbage collector (an experiment: the bot does
+not do it). Each runs in its own process so
 that memory and first-use costs are its own."""
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import atexit
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -59,7 +63,15 @@ async def open_core(url: str) -> Any:
     attachments = tempfile.mkdtemp(prefix="coopbot-bench-files-")
     atexit.register(shutil.rmtree, attachments, True)
     settings = load_settings(None, database_url=url, attachments_dir=attachments)
-    return await create_core(settings, ManualClock(NOW))
+    core = await create_core(settings, ManualClock(NOW))
+    if os.environ.get("BENCH_GC_FREEZE"):
+        # An experiment, off by default: what the app would gain by freezing its start-up
+        # objects out of the collector (full collections then walk only what came later).
+        import gc
+
+        gc.collect()
+        gc.freeze()
+    return core
 
 
 class Speaker:
@@ -144,7 +156,10 @@ async def commands(
     found: dict[str, Any] = {"rss_start_mb": rss_mb(), "scenarios": {}}
     try:
         found["baseline"] = await _baseline(core, speaker, at_most or 200)
+        only = {key for key in os.environ.get("BENCH_ONLY", "").split(",") if key}
         for scenario in scenarios(Plan.at(fraction)):
+            if only and scenario.key not in only:
+                continue
             samples: list[float] = []
             cpu: list[float] = []
             statements: list[int] = []

@@ -35,19 +35,25 @@ async def profile(url: str, command: str, user: str, runs: int) -> str:
     event.listen(core.engine.sync_engine, "after_cursor_execute", after)
     await speaker.say(user, "help")  # connect first
     profiler = cProfile.Profile()
+    last = 0
     slow.clear()
     out = io.StringIO()
     try:
         for _ in range(runs):
+            before_run = len(slow)
             profiler.enable()
             spent, cpu, statements, first, size = await speaker.say(user, command)
             profiler.disable()
+            last = len(slow) - before_run
             out.write(
                 f"{spent:.0f} ms wall, {cpu:.0f} ms CPU, {statements} statements, "
                 f"{size:,} characters: {first[:90]}\n"
             )
     finally:
         await core.close()
+    out.write("\nstatements of the last run (ms, cursor execute only):\n")
+    for spent, sql in slow[-last:]:
+        out.write(f"{spent:8.1f}  {sql}\n")
     out.write("\nslowest statements (ms, cursor execute only; fetching rows is not in it):\n")
     for spent, sql in sorted(slow, reverse=True)[:8]:
         out.write(f"{spent:8.1f}  {sql}\n")

@@ -334,6 +334,18 @@ class ContributionMonth(Base):
     the partial months at its ends from the ledger itself."""
 
     __tablename__ = "contribution_months"
+    __table_args__ = (
+        # A tally over many months reads its months' rows from this index alone.
+        Index(
+            "ix_contribution_months_covering",
+            "coop_id",
+            "month",
+            "member_id",
+            "hours_cents",
+            "points_cents",
+            "kudos_cents",
+        ),
+    )
 
     coop_id: Mapped[int] = mapped_column(ForeignKey("coops.id"), primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True)  # 202611 for November 2026

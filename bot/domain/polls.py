@@ -132,10 +132,11 @@ def stored_ballot(method: PollMethod, n_options: int, data: object) -> Ballot:
             raise ValueError("stored scores must name distinct options in ascending order")
         return Ballot(method, picks, tuple(s for _, s in pairs))
     picks = tuple(data)
-    distinct = set(picks)
-    # At C speed for the usual ballot; the per-item check below says what is wrong.
-    if set(map(type, picks)) != {int} or not distinct <= set(range(n_options)):
+    # At C speed for the usual ballot; the per-item check below says what is wrong (and
+    # comes before `set`, which an unhashable item such as a nested list would break).
+    if set(map(type, picks)) != {int} or not set(picks) <= set(range(n_options)):
         picks = tuple(position(item) for item in picks)
+    distinct = set(picks)
     if not picks or len(distinct) != len(picks):
         raise ValueError("a stored ballot names distinct options")
     if method is PollMethod.SINGLE and len(picks) != 1:
@@ -288,7 +289,7 @@ def count_weighted(
         if weight < 0:
             raise ValueError(f"ballot {ballot} counted {weight} times")
     if method is PollMethod.RANKED:
-        return _count_ranked(n_options, cast)
+        return _count_ranked(n_options, [(ballot.picks, weight) for ballot, weight in cast])
 
     totals = [0] * n_options
     for ballot, weight in cast:
@@ -310,18 +311,50 @@ def count_weighted(
     return PollResult(method, voters, tuple(totals), winners)
 
 
-def _count_ranked(n_options: int, ballots: list[tuple[Ballot, int]]) -> PollResult:
-    """Instant runoff. Each ballot sits in the pile of its top continuing option; dropping
-    an option moves only that pile's ballots on to their next continuing choice, so a count
-    reads each ranking once, however many rounds it takes."""
+def stored_ranking(n_options: int, data: object) -> tuple[int, ...] | None:
+    """The positions of a stored ranked ballot (`Ballot.stored`), or None where
+    `stored_ballot(RANKED, n_options, data)` would raise: the same test, without a Ballot."""
+    if type(data) is not list or not data:
+        return None
+    picks = tuple(data)
+    if set(map(type, picks)) != {int} or len(set(picks)) != len(picks):
+        return None
+    if min(picks) < 0 or max(picks) >= n_options:
+        return None
+    return picks
+
+
+def count_ranked_stored(
+    n_options: int, groups: Iterable[tuple[object, int]]
+) -> tuple[PollResult, int]:
+    """Instant runoff over stored rankings (`Ballot.stored`, as decoded JSON) given once each
+    with how many cast it: compact rows, no Ballot built. Returns the count of the readable
+    ones (as `count_weighted` of their Ballots) and how many were unreadable (a stored value
+    `stored_ballot` refuses, which counts for no option)."""
+    readable: list[tuple[tuple[int, ...], int]] = []
+    unreadable = 0
+    for data, weight in groups:
+        if weight < 0:
+            raise ValueError(f"ballot {data!r} counted {weight} times")
+        picks = stored_ranking(n_options, data)
+        if picks is None:
+            unreadable += weight
+        elif weight:
+            readable.append((picks, weight))
+    return _count_ranked(n_options, readable), unreadable
+
+
+def _count_ranked(n_options: int, ballots: list[tuple[tuple[int, ...], int]]) -> PollResult:
+    """Instant runoff over (ranking, weight) pairs. Each ballot sits in the pile of its top
+    continuing option; dropping an option moves only that pile's ballots on to their next
+    continuing choice, so a count reads each ranking once, however many rounds it takes."""
     continuing = list(range(n_options))
     alive = [True] * n_options
     piles: list[list[tuple[tuple[int, ...], int, int]]] = [[] for _ in range(n_options)]
     tops = [0] * n_options  # the weight of each pile
     voters = sum(weight for _, weight in ballots)
     exhausted = 0
-    for ballot, weight in ballots:
-        picks = ballot.picks
+    for picks, weight in ballots:
         if not picks:
             exhausted += weight
             continue

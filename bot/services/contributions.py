@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -195,10 +196,10 @@ async def give_kudos(ctx: Context, token: str, note: str, points: int | None = N
     return Kudos(entry, giver, receiver, given_now, limit)
 
 
-@dataclass(frozen=True)
-class TallyLine:
+class TallyLine(NamedTuple):
     """One member's period totals as exact integers: amounts in cents, `scaled` the weighted
-    total times `TallyLines.scale` (so sorting and sums need no Fractions)."""
+    total times `TallyLines.scale` (so sorting and sums need no Fractions). A tuple: a tally
+    builds one per member (10,000 at the goal size), at the cost of a tuple each."""
 
     member_id: int
     name: str
@@ -269,30 +270,51 @@ def _entries(coop_id: int, start: datetime, end: datetime) -> Select[int, int, i
     )
 
 
+def _entries_per_member(coop_id: int, start: datetime, end: datetime) -> Select[int, int, int, int]:
+    """`_entries` summed per member."""
+    rows = _entries(coop_id, start, end).subquery()
+    return select(
+        rows.c.member_id,
+        func.sum(rows.c.hours).label("hours"),
+        func.sum(rows.c.points).label("points"),
+        func.sum(rows.c.kudos).label("kudos"),
+    ).group_by(rows.c.member_id)
+
+
+def _months_per_member(coop_id: int, first: int, last: int) -> Select[int, int, int, int]:
+    """The rollup's months in [first, last) summed per member, read from the covering
+    index ix_contribution_months_covering alone."""
+    return (
+        select(
+            ContributionMonth.member_id.label("member_id"),
+            func.sum(ContributionMonth.hours_cents).label("hours"),
+            func.sum(ContributionMonth.points_cents).label("points"),
+            func.sum(ContributionMonth.kudos_cents).label("kudos"),
+        )
+        .where(
+            ContributionMonth.coop_id == coop_id,
+            ContributionMonth.month >= first,
+            ContributionMonth.month < last,
+        )
+        .group_by(ContributionMonth.member_id)
+    )
+
+
 def _period_cents(coop_id: int, start: datetime, end: datetime) -> Subquery:
     """(member, hours, points, kudos) rows whose sums are the period's: whole UTC months
     inside [start, end) from the monthly rollup, the partial months at either end from
-    the ledger."""
+    the ledger (each part summed per member already, so that the sum of the parts sorts
+    at most a few rows per member)."""
     first = rollup.month_of(start)
     if rollup.month_start(first) < start:
         first = rollup.next_month(first)
     last = rollup.month_of(end)  # the month [last, …) is partial (or empty) at the end
     if first >= last:
         return _entries(coop_id, start, end).subquery()
-    months = select(
-        ContributionMonth.member_id.label("member_id"),
-        ContributionMonth.hours_cents.label("hours"),
-        ContributionMonth.points_cents.label("points"),
-        ContributionMonth.kudos_cents.label("kudos"),
-    ).where(
-        ContributionMonth.coop_id == coop_id,
-        ContributionMonth.month >= first,
-        ContributionMonth.month < last,
-    )
     return union_all(
-        months,
-        _entries(coop_id, start, rollup.month_start(first)),
-        _entries(coop_id, rollup.month_start(last), end),
+        _months_per_member(coop_id, first, last),
+        _entries_per_member(coop_id, start, rollup.month_start(first)),
+        _entries_per_member(coop_id, rollup.month_start(last), end),
     ).subquery()
 
 
@@ -327,18 +349,14 @@ async def tally_lines(
     )
     w_hours, w_points, w_kudos, denominator = _integer_weights(weights)
     lines = [
-        TallyLine(
-            member_id,
-            name,
-            int(h),
-            int(p),
-            int(k),
-            int(h) * w_hours + int(p) * w_points + int(k) * w_kudos,
+        TallyLine(member_id, name, h, p, k, h * w_hours + p * w_points + k * w_kudos)
+        for member_id, name, h, p, k in (
+            (member_id, name, int(h), int(p), int(k))
+            for member_id, name, h, p, k in found.tuples().all()
         )
-        for member_id, name, h, p, k in found.all()
     ]
     lines.sort(key=lambda x: (-x.scaled, -x.hours_cents, x.name.lower(), x.member_id))
-    return TallyLines(lines, 100 * denominator, sum(x.scaled for x in lines))
+    return TallyLines(lines, 100 * denominator, sum(line.scaled for line in lines))
 
 
 async def members_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, Member]:

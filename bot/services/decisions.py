@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, func, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Integer,
+    ScalarSelect,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
+from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, SealedBallot, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
 from bot.domain.timeparse import format_local, later, parse_duration, parse_when
@@ -444,7 +461,56 @@ def count_grouped(decision: Decision, groups: Sequence[tuple[Cast, int]]) -> Cou
 async def tally(ctx: Context, decision: Decision) -> Count:
     """The decision's count now (its final count once closed), counted from its votes
     grouped in SQL: no vote row is loaded."""
+    if decision.kind == DecisionKind.POLL and decision.method == polls.PollMethod.RANKED:
+        counted = await _ranked_tally(ctx, decision)
+        if counted is not None:
+            return counted
     return count_grouped(decision, await ballots.grouped(ctx, decision))
+
+
+async def _ranked_tally(ctx: Context, decision: Decision) -> Count | None:
+    """`tally` of a ranked poll from one row: its distinct stored rankings, each with how
+    many cast it, aggregated in SQL into one JSON array `[[ranking, n], …]` that Python
+    decodes in one call; the runoff runs on (positions, count) pairs. None when a stored
+    ballot is not JSON (a hand-edited row): the caller counts row by row then."""
+    table = SealedBallot if ballots.sealed(decision) else Vote
+    per_ballot = (
+        select(cast(table.ballot, Text).label("ballot"), func.count().label("n"))
+        .where(table.decision_id == decision.id, table.ballot.is_not(None))
+        .group_by(cast(table.ballot, Text))
+        .subquery()
+    )
+    pair = literal("[") + per_ballot.c.ballot + literal(",") + cast(per_ballot.c.n, Text) + "]"
+    legacy = (
+        select(func.count())
+        .select_from(table)
+        .where(table.decision_id == decision.id, table.ballot.is_(None))
+        .scalar_subquery()
+    )
+    row = (
+        await ctx.session.execute(
+            select(func.aggregate_strings(pair, ","), legacy).select_from(per_ballot)
+        )
+    ).one()
+    try:
+        pairs = json.loads(f"[{row[0] or ''}]")
+    except ValueError:
+        return None
+    result, unreadable = polls.count_ranked_stored(
+        len(decision.options), ((data, n) for data, n in pairs)
+    )
+    unreadable += int(row[1] or 0)
+    verdict = polls.quorum_verdict(
+        Fraction(decision.quorum), decision.eligible_count, result.ballots
+    )
+    return Count(
+        decision.eligible_count,
+        result.ballots,
+        verdict.needed,
+        poll=result,
+        no_quorum=not verdict.met,
+        unreadable=unreadable,
+    )
 
 
 def _readable(decision: Decision, choices: Mapping[str | None, int]) -> int:
@@ -480,31 +546,42 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
     return {d.id: _turnout(d, _readable(d, choices[d.id])) for d in found}
 
 
-def _voted(decision: Decision) -> Select[int]:
-    return select(Vote.member_id).where(Vote.decision_id == decision.id)
+# The non-voter statements take the decision as bound parameters: each is built once and
+# reused, so a `show` pays neither building nor keying a statement of three subqueries.
+_COOP = bindparam("waiting_coop_id", type_=Integer)
+_DECISION = bindparam("waiting_decision_id", type_=Integer)
+_SEQ: BindParameter[int | None] = bindparam("waiting_seq", type_=BigInteger)
 
 
-def _waiting_members(decision: Decision) -> Select[Member]:
+def _params(decision: Decision) -> dict[str, int | None]:
+    return {
+        "waiting_coop_id": decision.coop_id,
+        "waiting_decision_id": decision.id,
+        "waiting_seq": decision.opened_seq,
+    }
+
+
+def _voted() -> Select[int]:
+    return select(Vote.member_id).where(Vote.decision_id == _DECISION)
+
+
+def _waiting_members() -> Select[Member]:
     """The eligible active members without a vote, by name: walked in the order of the
     members' name index, so the first page stops early."""
-    eligible = (
-        select(Membership.id)
-        .where(Membership.member_id == Member.id, covers(decision.opened_seq))
-        .exists()
-    )
+    eligible = select(Membership.id).where(Membership.member_id == Member.id, covers(_SEQ)).exists()
     return (
         select(Member)
         .where(
-            Member.coop_id == decision.coop_id,
+            Member.coop_id == _COOP,
             Member.active == true(),
             eligible,
-            Member.id.not_in(_voted(decision)),
+            Member.id.not_in(_voted()),
         )
         .order_by(Member.name)
     )
 
 
-def _waiting_count(decision: Decision) -> ScalarSelect[int]:
+def _waiting_count() -> ScalarSelect[int]:
     """How many eligible active members have not voted, from the membership stretches
     alone (an active member is one with an open stretch)."""
     stretch, current = aliased(Membership), aliased(Membership)
@@ -518,38 +595,53 @@ def _waiting_count(decision: Decision) -> ScalarSelect[int]:
         select(func.count())
         .select_from(stretch)
         .where(
-            stretch.coop_id == decision.coop_id,
-            covers(decision.opened_seq, stretch),
+            stretch.coop_id == _COOP,
+            covers(_SEQ, stretch),
             active,
-            stretch.member_id.not_in(_voted(decision)),
+            stretch.member_id.not_in(_voted()),
         )
         .scalar_subquery()
     )
+
+
+@functools.cache
+def _non_voters_statement(limit: int | None) -> Select[Member]:
+    query = _waiting_members()
+    return query if limit is None else query.limit(limit)
+
+
+@functools.cache
+def _count_statement() -> Select[int]:
+    return select(_waiting_count())
+
+
+@functools.cache
+def _waiting_statement(limit: int) -> Select[Member, int]:
+    return _waiting_members().add_columns(_waiting_count()).limit(limit)
 
 
 async def non_voters(
     ctx: Context, decision: Decision, limit: int | None = None
 ) -> Sequence[Member]:
     """The eligible active members without a vote, by name; with `limit`, only the first."""
-    query = _waiting_members(decision)
-    if limit is not None:
-        query = query.limit(limit)
-    return (await ctx.session.scalars(query)).all()
+    if decision.opened_seq is None:  # not opened: nobody was a member at its opening
+        return []
+    return (await ctx.session.scalars(_non_voters_statement(limit), _params(decision))).all()
 
 
 async def count_non_voters(ctx: Context, decision: Decision) -> int:
     """How many eligible active members have not voted, counted in SQL."""
-    return int(await ctx.session.scalar(select(_waiting_count(decision))) or 0)
+    if decision.opened_seq is None:
+        return 0
+    return int(await ctx.session.scalar(_count_statement(), _params(decision)) or 0)
 
 
 async def waiting(ctx: Context, decision: Decision, limit: int) -> tuple[Sequence[Member], int]:
     """The first `limit` eligible active members without a vote (by name) and how many
     there are in all, in one statement."""
-    rows = (
-        await ctx.session.execute(
-            _waiting_members(decision).add_columns(_waiting_count(decision)).limit(limit)
-        )
-    ).all()
+    if decision.opened_seq is None:
+        return [], 0
+    rows = (await ctx.session.execute(_waiting_statement(limit), _params(decision))).all()
     return [member for member, _ in rows], (int(rows[0][1]) if rows else 0)
 
 
