@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import write_watch
 from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
@@ -302,6 +303,7 @@ async def _create(
         decision.lowered = [[b.rule, b.given, b.default] for b in exception.below]
     ctx.session.add(decision)
     await ctx.session.flush()
+    await write_watch.due_changed(ctx.session)
     for position, label in enumerate(options):
         ctx.session.add(DecisionOption(decision_id=decision.id, position=position, label=label))
     detail: dict[str, Any] = {"title": title, "method": method}
@@ -330,6 +332,7 @@ async def open_decision(ctx: Context, decision: Decision) -> bool:
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    await write_watch.due_changed(ctx.session)
     eligible = int(
         await ctx.session.scalar(
             select(func.count())
@@ -717,6 +720,7 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return None
+    await write_watch.due_changed(ctx.session)
     decision.status, decision.closed_at, decision.outcome = DecisionStatus.CLOSED, now, outcome
     if decision.secret:
         await ballots.seal(ctx, decision)
@@ -786,6 +790,7 @@ async def extend(ctx: Context, number: int, duration: str) -> Decision:
         )
     decision.closes_at = closes_at
     decision.reminded_at = None
+    await write_watch.due_changed(ctx.session)
     ctx.audit("decision.extend", f"decision:{number}", by=duration)
     return decision
 
@@ -806,6 +811,7 @@ async def withdraw(ctx: Context, number: int) -> Decision:
             f"#{number} is {decision.status}; it can no longer be withdrawn",
             f"see it with `{ctx.prefix}show {number}`",
         )
+    await write_watch.due_changed(ctx.session)
     decision.status = DecisionStatus.WITHDRAWN
     if decision.secret:
         await ballots.seal(ctx, decision)
