@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +19,7 @@ from bot.commands.parser import ParsedCommand, parse
 from bot.commands.spec import Command, Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
+from bot.db import upsert
 from bot.db.models import HandledMessage
 from bot.domain.vocabulary import Role
 from bot.edge import checked
@@ -274,9 +274,8 @@ class Dispatcher:
         """Whether `inv`'s message was handled before; if not, it is now recorded as
         handled, in one statement (an insert that does nothing on a duplicate)."""
         dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         inserted = await session.execute(
-            insert(HandledMessage)
+            upsert.insert(dialect, HandledMessage)
             .values(
                 platform=inv.room.platform, message_id=inv.message_id, handled_at=self._clock.now()
             )

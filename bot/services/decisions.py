@@ -9,11 +9,11 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import ScalarSelect, Select, func, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import write_watch
+from bot.db import upsert
 from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
@@ -633,8 +633,7 @@ async def _store_vote(
     or a lost change."""
     stored_choice, stored_ballot = ballots.stored(cast)
     dialect = ctx.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Vote).values(
+    statement = upsert.insert(dialect, Vote).values(
         decision_id=decision.id,
         member_id=member.id,
         choice=stored_choice,
