@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,6 +37,8 @@ from bot.services.outbox import acknowledge
 log = logging.getLogger(__name__)
 
 CANONICAL_PREFIX = "!"
+# The dedupe insert of each dialect, built once (Dispatcher._seen).
+_SEEN: dict[str, Executable] = {}
 
 
 def refusal(exc: UserError, prefix: str) -> Reply:
@@ -274,12 +276,24 @@ class Dispatcher:
         """Whether `inv`'s message was handled before; if not, it is now recorded as
         handled, in one statement (an insert that does nothing on a duplicate)."""
         dialect = session.get_bind().dialect.name
-        inserted = await session.execute(
-            upsert.insert(dialect, HandledMessage)
-            .values(
-                platform=inv.room.platform, message_id=inv.message_id, handled_at=self._clock.now()
+        statement = _SEEN.get(dialect)
+        if statement is None:
+            statement = _SEEN[dialect] = (
+                upsert.insert(dialect, HandledMessage.__table__)
+                .values(
+                    platform=bindparam("platform"),
+                    message_id=bindparam("message_id"),
+                    handled_at=bindparam("handled_at", type_=HandledMessage.handled_at.type),
+                )
+                .on_conflict_do_nothing(index_elements=["platform", "message_id"])
             )
-            .on_conflict_do_nothing(index_elements=["platform", "message_id"])
+        inserted = await session.execute(
+            statement,
+            {
+                "platform": inv.room.platform,
+                "message_id": inv.message_id,
+                "handled_at": self._clock.now(),
+            },
         )
         return bool(inserted.rowcount != 1)  # type: ignore[attr-defined]
 

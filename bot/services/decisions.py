@@ -8,7 +8,18 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    ScalarSelect,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import aliased, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -575,6 +586,7 @@ class VoteResult:
     decision: Decision
     changed: bool
     cast: Cast  # what was cast, as it is stored
+    turnout: Turnout  # as `turnout` counts it with this vote, read in the same statement
 
 
 def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
@@ -599,24 +611,29 @@ def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
         )
 
 
+# Built once, its values bound at each vote: the decision locked for the vote, and the
+# voter's membership stretch that covers its opening (eligibility), in one statement.
+_FOR_VOTE = (
+    select(Decision, Membership.id)
+    .outerjoin(
+        Membership,
+        (Membership.member_id == bindparam("member_id")) & covers(Decision.opened_seq),
+    )
+    .where(Decision.coop_id == bindparam("coop_id"), Decision.number == bindparam("number"))
+    .limit(1)
+    # A proposal has no options: they are read for a poll only.
+    .options(noload(Decision.options))
+    .with_for_update(of=Decision)
+    .execution_options(populate_existing=True)
+)
+
+
 async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision, bool]:
     """Decision #`number` locked for a vote (as get_decision) and whether `member` may vote
     on it, in one statement; a poll's options then in a second."""
     coop = ctx.require_coop()
-    row = (
-        await ctx.session.execute(
-            select(Decision, Membership.id)
-            .outerjoin(
-                Membership, (Membership.member_id == member.id) & covers(Decision.opened_seq)
-            )
-            .where(Decision.coop_id == coop.id, Decision.number == number)
-            .limit(1)
-            # A proposal has no options: they are read for a poll only.
-            .options(noload(Decision.options))
-            .with_for_update(of=Decision)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    params = {"member_id": member.id, "coop_id": coop.id, "number": number}
+    row = (await ctx.session.execute(_FOR_VOTE, params)).first()
     if row is None:
         raise _no_decision(ctx, number)
     decision, stretch = row
@@ -624,37 +641,76 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
     return decision, stretch is not None
 
 
-async def _store_vote(
-    ctx: Context, decision: Decision, member: Member, cast: Cast, reason: str
-) -> bool:
-    """Write `member`'s current vote in one statement: a new row, or (the row they cast
-    before) the new choice with one more change. Returns whether it was a change. Atomic on
-    both databases: two votes of one member at once are a cast and a change, never two rows
-    or a lost change."""
-    stored_choice, stored_ballot = ballots.stored(cast)
-    dialect = ctx.session.get_bind().dialect.name
-    statement = upsert.insert(dialect, Vote).values(
-        decision_id=decision.id,
-        member_id=member.id,
-        choice=stored_choice,
-        ballot=stored_ballot,
-        reason=reason,
-        cast_at=ctx.clock.now(),
+def _readable_vote(kind: str) -> ColumnElement[bool]:
+    """A vote row `_readable` counts: a proposal's known choice, a poll's ballot."""
+    if kind == DecisionKind.PROPOSAL:
+        return Vote.choice.in_([str(choice) for choice in proposals.ProposalChoice])
+    return Vote.choice.is_(None)
+
+
+# `_store_vote`'s statement by (dialect, decision kind), built once; values bound per vote.
+_STORE_VOTE: dict[tuple[str, str], Executable] = {}
+
+
+def _store_vote_statement(dialect: str, kind: str) -> Executable:
+    # The table, not the mapped class: a plain statement the session runs as it is.
+    votes = Vote.__table__
+    statement = upsert.insert(dialect, votes).values(
+        decision_id=bindparam("decision_id"),
+        member_id=bindparam("member_id"),
+        choice=bindparam("choice", type_=Vote.choice.type),
+        ballot=bindparam("ballot", type_=Vote.ballot.type),
+        reason=bindparam("reason", type_=Vote.reason.type),
+        cast_at=bindparam("cast_at", type_=Vote.cast_at.type),
         changes=0,
     )
-    changes = await ctx.session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=["decision_id", "member_id"],
-            set_={
-                "choice": statement.excluded.choice,
-                "ballot": statement.excluded.ballot,
-                "reason": statement.excluded.reason,
-                "cast_at": statement.excluded.cast_at,
-                "changes": Vote.changes + 1,
-            },
-        ).returning(Vote.changes)
+    # The other members' readable votes, as `turnout` counts them.
+    others = (
+        select(func.count())
+        .select_from(Vote)
+        .where(
+            Vote.decision_id == bindparam("decision_id"),
+            Vote.member_id != bindparam("member_id"),
+            _readable_vote(kind),
+        )
+        .scalar_subquery()
     )
-    return bool(changes)
+    return statement.on_conflict_do_update(
+        index_elements=["decision_id", "member_id"],
+        set_={
+            "choice": statement.excluded.choice,
+            "ballot": statement.excluded.ballot,
+            "reason": statement.excluded.reason,
+            "cast_at": statement.excluded.cast_at,
+            "changes": votes.c.changes + 1,
+        },
+    ).returning(votes.c.changes, others)
+
+
+async def _store_vote(
+    ctx: Context, decision: Decision, member: Member, cast: Cast, reason: str
+) -> tuple[bool, int]:
+    """Write `member`'s current vote in one statement: a new row, or (the row they cast
+    before) the new choice with one more change. Returns whether it was a change and the
+    turnout with it (as `turnout` counts: the other members' readable votes, read in the
+    same statement, and this one). Atomic on both databases: two votes of one member at
+    once are a cast and a change, never two rows or a lost change; the decision's row lock
+    (`_for_vote`) orders the votes on it, so the count holds every vote committed before."""
+    stored_choice, stored_ballot = ballots.stored(cast)
+    key = (ctx.session.get_bind().dialect.name, decision.kind)
+    statement = _STORE_VOTE.get(key)
+    if statement is None:
+        statement = _STORE_VOTE[key] = _store_vote_statement(*key)
+    params = {
+        "decision_id": decision.id,
+        "member_id": member.id,
+        "choice": stored_choice,
+        "ballot": stored_ballot,
+        "reason": reason,
+        "cast_at": ctx.clock.now(),
+    }
+    changes, counted = (await ctx.session.execute(statement, params)).one()
+    return bool(changes), int(counted) + (1 if cast.readable else 0)
 
 
 async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
@@ -685,11 +741,11 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
                 polls.PollMethod(decision.method), labels, choice_text, number, prefix=ctx.prefix
             )
         )
-    changed = await _store_vote(ctx, decision, member, cast, reason_text)
+    changed, voted = await _store_vote(ctx, decision, member, cast, reason_text)
     # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
     detail: dict[str, Any] = {} if decision.secret else {"choice": cast.letters()}
-    ctx.audit("vote.change" if changed else "vote.cast", f"decision:{number}", **detail)
-    return VoteResult(decision, changed, cast)
+    await ctx.audit_now("vote.change" if changed else "vote.cast", f"decision:{number}", **detail)
+    return VoteResult(decision, changed, cast, _turnout(decision, voted))
 
 
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
