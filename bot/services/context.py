@@ -67,7 +67,8 @@ class Context:
     def forget_config(self) -> None:
         self._config = None
 
-    def _audit_row(self, action: str, subject: str, detail: dict[str, Any]) -> dict[str, Any]:
+    def audit_row(self, action: str, subject: str, detail: dict[str, Any]) -> dict[str, Any]:
+        """The audit_events row `audit` writes (a statement that writes it itself)."""
         coop = self.require_coop()
         inv = self.invocation
         self.changed = True
@@ -85,9 +86,9 @@ class Context:
     def audit(self, action: str, subject: str = "", **detail: Any) -> None:
         """Record a state change: who, what, when, from which platform message (written
         with the session's next flush)."""
-        self.session.add(AuditEvent(**self._audit_row(action, subject, detail)))
+        self.session.add(AuditEvent(**self.audit_row(action, subject, detail)))
 
     async def audit_now(self, action: str, subject: str = "", **detail: Any) -> None:
         """`audit`, written now in one plain INSERT: no ORM object, nothing left for the
         flush (a hot path such as a vote)."""
-        await self.session.execute(_AUDIT_INSERT, self._audit_row(action, subject, detail))
+        await self.session.execute(_AUDIT_INSERT, self.audit_row(action, subject, detail))

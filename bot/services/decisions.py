@@ -6,15 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Executable,
     ScalarSelect,
     Select,
+    Table,
     bindparam,
+    case,
     func,
+    insert,
     or_,
     select,
     true,
@@ -25,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import write_watch
 from bot.db import upsert
-from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, Vote
+from bot.db.models import AuditEvent, Coop, Decision, DecisionOption, Member, Membership, Vote
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
 from bot.domain.timeparse import format_local, later, parse_duration, parse_when
@@ -650,10 +653,23 @@ def _readable_vote(kind: str) -> ColumnElement[bool]:
 
 # `_store_vote`'s statement by (dialect, decision kind), built once; values bound per vote.
 _STORE_VOTE: dict[tuple[str, str], Executable] = {}
+_AUDIT_COLUMNS = (
+    "coop_id",
+    "at",
+    "actor_id",
+    "actor_identity",
+    "message_id",
+    "action",
+    "subject",
+    "detail",
+)
 
 
 def _store_vote_statement(dialect: str, kind: str) -> Executable:
-    # The table, not the mapped class: a plain statement the session runs as it is.
+    """The vote upsert returning (changes, the other members' readable votes); on
+    PostgreSQL with the vote's audit row written by the same statement (a data-modifying
+    CTE), returning a third column: 1, the audit rows written."""
+    # The tables, not the mapped classes: plain statements the session runs as they are.
     votes = Vote.__table__
     statement = upsert.insert(dialect, votes).values(
         decision_id=bindparam("decision_id"),
@@ -675,7 +691,7 @@ def _store_vote_statement(dialect: str, kind: str) -> Executable:
         )
         .scalar_subquery()
     )
-    return statement.on_conflict_do_update(
+    stored = statement.on_conflict_do_update(
         index_elements=["decision_id", "member_id"],
         set_={
             "choice": statement.excluded.choice,
@@ -684,24 +700,44 @@ def _store_vote_statement(dialect: str, kind: str) -> Executable:
             "cast_at": statement.excluded.cast_at,
             "changes": votes.c.changes + 1,
         },
-    ).returning(votes.c.changes, others)
+    )
+    if dialect != "postgresql":
+        return stored.returning(votes.c.changes, others)
+    vote = stored.returning(votes.c.changes).cte("vote")
+    audit_table = cast(Table, AuditEvent.__table__)
+    audit_values = [
+        case((vote.c.changes > 0, "vote.change"), else_="vote.cast")
+        if name == "action"
+        else bindparam(f"audit_{name}", type_=audit_table.c[name].type)
+        for name in _AUDIT_COLUMNS
+    ]
+    audit = (
+        insert(audit_table)
+        .from_select(list(_AUDIT_COLUMNS), select(*audit_values).select_from(vote))
+        .returning(audit_table.c.id)
+        .cte("audit")
+    )
+    audited = select(func.count()).select_from(audit).scalar_subquery()
+    return select(vote.c.changes, others, audited).select_from(vote)
 
 
 async def _store_vote(
-    ctx: Context, decision: Decision, member: Member, cast: Cast, reason: str
+    ctx: Context, decision: Decision, member: Member, cast_: Cast, reason: str
 ) -> tuple[bool, int]:
     """Write `member`'s current vote in one statement: a new row, or (the row they cast
-    before) the new choice with one more change. Returns whether it was a change and the
-    turnout with it (as `turnout` counts: the other members' readable votes, read in the
-    same statement, and this one). Atomic on both databases: two votes of one member at
-    once are a cast and a change, never two rows or a lost change; the decision's row lock
-    (`_for_vote`) orders the votes on it, so the count holds every vote committed before."""
-    stored_choice, stored_ballot = ballots.stored(cast)
-    key = (ctx.session.get_bind().dialect.name, decision.kind)
+    before) the new choice with one more change, and audit it (on PostgreSQL in that same
+    statement). Returns whether it was a change and the turnout with it (as `turnout`
+    counts: the other members' readable votes, read in the same statement, and this one).
+    Atomic on both databases: two votes of one member at once are a cast and a change,
+    never two rows or a lost change; the decision's row lock (`_for_vote`) orders the votes
+    on it, so the count holds every vote committed before."""
+    stored_choice, stored_ballot = ballots.stored(cast_)
+    dialect = ctx.session.get_bind().dialect.name
+    key = (dialect, decision.kind)
     statement = _STORE_VOTE.get(key)
     if statement is None:
         statement = _STORE_VOTE[key] = _store_vote_statement(*key)
-    params = {
+    params: dict[str, Any] = {
         "decision_id": decision.id,
         "member_id": member.id,
         "choice": stored_choice,
@@ -709,8 +745,18 @@ async def _store_vote(
         "reason": reason,
         "cast_at": ctx.clock.now(),
     }
-    changes, counted = (await ctx.session.execute(statement, params)).one()
-    return bool(changes), int(counted) + (1 if cast.readable else 0)
+    # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
+    detail: dict[str, Any] = {} if decision.secret else {"choice": cast_.letters()}
+    subject = f"decision:{decision.number}"
+    if dialect == "postgresql":
+        row = ctx.audit_row("vote", subject, detail)
+        params.update({f"audit_{name}": value for name, value in row.items()})
+        changes, counted, audited = (await ctx.session.execute(statement, params)).one()
+        assert audited == 1
+    else:
+        changes, counted = (await ctx.session.execute(statement, params)).one()
+        await ctx.audit_now("vote.change" if changes else "vote.cast", subject, **detail)
+    return bool(changes), int(counted) + (1 if cast_.readable else 0)
 
 
 async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
@@ -742,9 +788,6 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
             )
         )
     changed, voted = await _store_vote(ctx, decision, member, cast, reason_text)
-    # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
-    detail: dict[str, Any] = {} if decision.secret else {"choice": cast.letters()}
-    await ctx.audit_now("vote.change" if changed else "vote.cast", f"decision:{number}", **detail)
     return VoteResult(decision, changed, cast, _turnout(decision, voted))
 
 
