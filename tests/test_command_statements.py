@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.db.models import AuditEvent
 from tests.support import invocation, say, setup_coop
 
 
@@ -75,6 +76,22 @@ async def test_the_turnout_a_vote_shows_is_the_one_counted_after_it(core: Core) 
     ], said
     assert "turnout 2/4" in await say(core, "alice", "!show 1")
     assert "turnout 2/4" in await say(core, "alice", "!show 2")
+    async with core.sessions() as session:
+        audited = (
+            await session.execute(
+                select(AuditEvent.action, AuditEvent.subject, AuditEvent.detail)
+                .where(AuditEvent.action.like("vote.%"))
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    assert [tuple(row) for row in audited] == [
+        ("vote.cast", "decision:1", {"choice": "yes"}),
+        ("vote.change", "decision:1", {"choice": "no"}),
+        ("vote.cast", "decision:1", {"choice": "abstain"}),
+        ("vote.cast", "decision:2", {"choice": "A"}),
+        ("vote.cast", "decision:2", {"choice": "B"}),
+        ("vote.change", "decision:2", {"choice": "A"}),
+    ]
 
 
 async def test_task_and_kudos_commands_pay_one_statement_of_dedupe_and_one_of_context(
