@@ -3,16 +3,17 @@ answer to a change, in one transaction."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Executable, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased, joinedload
 
 from bot.clock import Clock
 from bot.commands.handlers import Handler
@@ -20,7 +21,8 @@ from bot.commands.parser import ParsedCommand, parse
 from bot.commands.spec import Command, Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
-from bot.db.models import HandledMessage
+from bot.db import upsert
+from bot.db.models import Coop, HandledMessage, Identity, Member, RoomBinding
 from bot.domain.vocabulary import Role
 from bot.edge import checked
 from bot.errors import UserError
@@ -34,9 +36,14 @@ from bot.services.coops import coop_of_person
 from bot.services.members import coop_and_actor, member_by_identity
 from bot.services.outbox import acknowledge
 
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert
+
 log = logging.getLogger(__name__)
 
 CANONICAL_PREFIX = "!"
+# The dedupe insert of each dialect, built once (Dispatcher._seen).
+_SEEN: dict[str, Executable] = {}
 
 
 def refusal(exc: UserError, prefix: str) -> Reply:
@@ -176,10 +183,10 @@ class Dispatcher:
         outcome.spec = cmd.command
         try:
             async with self._sessions() as session, session.begin():
-                if await self._seen(session, inv):
+                ctx = await self._seen_or_context(session, inv)
+                if ctx is None:
                     outcome.result = "duplicate"
                     return []
-                ctx = await self._context(session, inv)
                 authorise(ctx, cmd)
                 replies = await self._handlers[cmd.command.args](ctx, cmd.args)
                 if store and ctx.changed and ctx.coop is not None and replies:
@@ -259,11 +266,36 @@ class Dispatcher:
         )
         return [Answer(r, d) for r, d in zip(replies, stored, strict=True)]
 
-    async def _context(self, session: AsyncSession, inv: Invocation) -> Context:
+    async def _seen_or_context(self, session: AsyncSession, inv: Invocation) -> Context | None:
+        """None when `inv`'s message was handled before (`_seen`); else it is now recorded
+        as handled, and the command's context read (`_context`). On PostgreSQL both in one
+        statement (the dedupe insert a data-modifying CTE of the context's read)."""
+        if session.get_bind().dialect.name != "postgresql":
+            if await self._seen(session, inv):
+                return None
+            return await self._context(session, inv)
+        params = {
+            "platform": inv.room.platform,
+            "message_id": inv.message_id,
+            "handled_at": self._clock.now(),
+            "identity": inv.actor.identity,
+            "room_id": inv.room.room_id,
+        }
+        fresh, coop, actor = (await session.execute(_seen_and_context(), params)).unique().one()
+        if not fresh:
+            return None
+        return await self._context(session, inv, (coop, actor))
+
+    async def _context(
+        self,
+        session: AsyncSession,
+        inv: Invocation,
+        found: tuple[Coop | None, Member | None] | None = None,
+    ) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)
         # The room's co-op and the actor, read fresh in one statement (never cached: another
-        # process may have just changed who is a member or a steward).
-        ctx.coop, ctx.actor = await coop_and_actor(ctx, inv.room, inv.actor.identity)
+        # process may have just changed who is a member or a steward); `found` when read.
+        ctx.coop, ctx.actor = found or await coop_and_actor(ctx, inv.room, inv.actor.identity)
         if ctx.coop is None and inv.direct:
             ctx.coop = await coop_of_person(ctx, inv.actor.identity)
             if ctx.coop is not None:
@@ -274,13 +306,16 @@ class Dispatcher:
         """Whether `inv`'s message was handled before; if not, it is now recorded as
         handled, in one statement (an insert that does nothing on a duplicate)."""
         dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _SEEN.get(dialect)
+        if statement is None:
+            statement = _SEEN[dialect] = _handled_insert(dialect)
         inserted = await session.execute(
-            insert(HandledMessage)
-            .values(
-                platform=inv.room.platform, message_id=inv.message_id, handled_at=self._clock.now()
-            )
-            .on_conflict_do_nothing(index_elements=["platform", "message_id"])
+            statement,
+            {
+                "platform": inv.room.platform,
+                "message_id": inv.message_id,
+                "handled_at": self._clock.now(),
+            },
         )
         return bool(inserted.rowcount != 1)  # type: ignore[attr-defined]
 
@@ -301,3 +336,43 @@ class Dispatcher:
                 )
             )
             return found is not None
+
+
+def _handled_insert(dialect: str) -> Insert:
+    """Record a message as handled unless it was: ON CONFLICT DO NOTHING, values bound."""
+    return (
+        upsert.insert(dialect, HandledMessage.__table__)
+        .values(
+            platform=bindparam("platform"),
+            message_id=bindparam("message_id"),
+            handled_at=bindparam("handled_at", type_=HandledMessage.handled_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "message_id"])
+    )
+
+
+@functools.cache
+def _seen_and_context() -> Executable:
+    """PostgreSQL: (1 when the message is new, else 0; the room's co-op; the active member
+    the actor is in it, with their identities), one row even for an unbound room: the
+    dedupe insert (a data-modifying CTE) and members.coop_and_actor's read in one statement."""
+    handled = _handled_insert("postgresql").returning(HandledMessage.message_id).cte("handled")
+    fresh = select(func.count()).select_from(handled).scalar_subquery()
+    actor = aliased(Member)
+    one = select(literal(1).label("one")).subquery("one")
+    return (
+        select(fresh, Coop, actor)
+        .select_from(one)
+        .outerjoin(
+            RoomBinding,
+            (RoomBinding.platform == bindparam("platform"))
+            & (RoomBinding.room_id == bindparam("room_id")),
+        )
+        .outerjoin(Coop, Coop.id == RoomBinding.coop_id)
+        .outerjoin(
+            Identity,
+            (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
+        )
+        .outerjoin(actor, (actor.id == Identity.member_id) & actor.active)
+        .options(joinedload(actor.identities))
+    )

@@ -1,64 +1,89 @@
-"""Notices, from the SQL a transaction ran, whether it changed what is due (the scheduler
-re-plans), queued outbox deliveries no sender holds yet (the pumps wake up) or changed
-which co-op a room belongs to (lookups cached by room are forgotten), and says so once the
-transaction has ended."""
+"""Signals, said by the services that change them, that a transaction changed what is due
+(the scheduler re-plans), queued outbox deliveries no sender holds yet (the pumps wake up)
+or changed which co-op a room belongs to (lookups cached by room are forgotten); each is
+acted on once the transaction has ended.
+
+The services say so explicitly (`due_changed`, `mark_queued`, `rooms_changed`): nothing
+reads the SQL a transaction runs. tests/write_signals.py checks, in every test, that
+a write to a column the due work reads came with `due_changed` (DUE_COLUMNS), and a
+binding change with `rooms_changed`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-# The columns bot.services.due reads to find the next due moment, by table. A write to any
-# other column of these tables (a vote count, a title) leaves the plan as it was.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+# The columns bot.services.due reads to find the next due moment, by table: a service that
+# inserts or deletes a row of these tables, or writes one of these columns, calls
+# `due_changed`. A write to any other column (a vote count, a title) leaves the plan as it was.
 DUE_COLUMNS = {
     "decisions": frozenset({"status", "opens_at", "closes_at", "opened_at", "reminded_at"}),
     "tasks": frozenset({"status", "claimed_at", "claim_reminded_at"}),
     "coops": frozenset({"settings", "next_summary_at"}),
 }
-_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
-_SET = re.compile(r"\bSET\b(.*?)(?:\bWHERE\b|\bFROM\b|\bRETURNING\b|$)", re.IGNORECASE | re.DOTALL)
-_ASSIGNED = re.compile(r'"?(\w+)"?\s*=')
+# Writing these binds, unbinds or moves a room (any write to room_bindings, deleting a
+# co-op): a service that does calls `rooms_changed`.
+ROOM_TABLES = frozenset({"room_bindings", "coops"})
 _DUE = "coopbot_due_changed"
 _QUEUED = "coopbot_outbox_queued"
 _ROOMS = "coopbot_rooms_changed"
-ROOM_TABLES = frozenset({"room_bindings", "coops"})
 
 
-def changes_due(statement: str) -> bool:
-    """Whether `statement` inserts or deletes a row the due work reads, or updates one of
-    the columns it reads."""
-    found = _WRITE.match(statement)
-    if found is None:
-        return False
-    columns = DUE_COLUMNS.get(found.group(2).lower())
-    if columns is None:
-        return False
-    if not found.group(1).upper().startswith("UPDATE"):
-        return True
-    assigned = _SET.search(statement)
-    if assigned is None:
-        return True  # not understood: re-planning once too often is harmless
-    return any(name.lower() in columns for name in _ASSIGNED.findall(assigned.group(1)))
+@dataclass(frozen=True)
+class _Listeners:
+    due_changed: Callable[[], None]
+    outbox_queued: Callable[[], None]
+    rooms_changed: Callable[[], None]
+
+
+_WATCHED: WeakKeyDictionary[Engine, _Listeners] = WeakKeyDictionary()
+
+
+async def _connection(session: AsyncSession) -> Any:
+    return (await session.connection()).sync_connection
+
+
+async def due_changed(session: AsyncSession) -> None:
+    """Say, in the transaction of `session`, that it changes what is due (a row of
+    DUE_COLUMNS' tables inserted or deleted, or one of those columns written): the
+    scheduler re-plans once the transaction has committed."""
+    (await _connection(session)).info[_DUE] = True
 
 
 def mark_queued(connection: Any) -> None:
     """Say, on the connection of the transaction that queues them, that outbox deliveries
     no sender holds yet were written (announcements to the co-op's other rooms); the
-    pumps wake once it has ended. Said by the writer, not read off the SQL: a bulk insert
-    may name every column, held or not."""
+    pumps wake once it has ended."""
     connection.info[_QUEUED] = True
 
 
-def rebinds_rooms(statement: str) -> bool:
-    """Whether `statement` binds, unbinds or moves a room, or deletes a co-op."""
-    found = _WRITE.match(statement)
-    if found is None or found.group(2).lower() not in ROOM_TABLES:
-        return False
-    return found.group(2).lower() == "room_bindings" or found.group(1).upper().startswith("DEL")
+async def outbox_queued(session: AsyncSession) -> None:
+    """`mark_queued` on the connection of `session`'s transaction."""
+    mark_queued(await _connection(session))
+
+
+async def rooms_changed(session: AsyncSession) -> None:
+    """Say, in the transaction of `session`, that it binds, unbinds or moves a room or
+    deletes a co-op: lookups cached by room are forgotten now (one that starts meanwhile
+    must not keep what it read) and again once the transaction has ended."""
+    connection = await _connection(session)
+    connection.info[_ROOMS] = True
+    listeners = _WATCHED.get(connection.engine)
+    if listeners is not None:
+        listeners.rooms_changed()
+
+
+def watched(engine: Engine) -> bool:
+    """Whether `watch` listens on `engine` (a sync engine)."""
+    return engine in _WATCHED
 
 
 def watch(
@@ -69,19 +94,11 @@ def watch(
     rooms_changed: Callable[[], None],
 ) -> None:
     """Call `due_changed` / `outbox_queued` / `rooms_changed` after a transaction on
-    `engine` that did so ended: when its connection goes back to the pool, so a reader
+    `engine` that said so ended: when its connection goes back to the pool, so a reader
     started by the callback sees the commit. A rolled-back transaction calls the first two
-    nothing; `rooms_changed` is called as soon as the statement runs too (a lookup that
-    starts meanwhile must not keep what it read)."""
+    nothing. No per-statement hook: the services say what they changed."""
     sync_engine = engine.sync_engine
-
-    @event.listens_for(sync_engine, "after_cursor_execute")
-    def _seen(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if changes_due(statement):
-            conn.info[_DUE] = True
-        if rebinds_rooms(statement):
-            conn.info[_ROOMS] = True
-            rooms_changed()
+    _WATCHED[sync_engine] = _Listeners(due_changed, outbox_queued, rooms_changed)
 
     @event.listens_for(sync_engine, "rollback")
     def _undone(conn: Any) -> None:
@@ -92,9 +109,15 @@ def watch(
     def _ended(_dbapi_connection: Any, record: Any) -> None:
         if record is None:
             return
-        if record.info.pop(_DUE, False):
+        info = record.info
+        if info.pop(_DUE, False):
             due_changed()
-        if record.info.pop(_QUEUED, False):
+        if info.pop(_QUEUED, False):
             outbox_queued()
-        if record.info.pop(_ROOMS, False):
+        if info.pop(_ROOMS, False):
             rooms_changed()
+
+
+def said(connection: Any) -> tuple[bool, bool]:
+    """(due changed, rooms changed) as said so far in `connection`'s transaction (tests)."""
+    return bool(connection.info.get(_DUE)), bool(connection.info.get(_ROOMS))

@@ -16,10 +16,23 @@ from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.db.engine import make_engine
 from bot.db.migrate import upgrade
+from tests import write_signals
 from tests.matrix.synapse_server import Synapse
 
 PG_ENV = "COOPBOT_TEST_DATABASE_URL"
 DATABASES = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
+
+write_signals.install()
+
+
+@pytest.fixture(autouse=True)
+def _every_due_change_is_signalled() -> Iterator[None]:
+    """Fails a test in which a service wrote what is due (or a room's binding) without
+    saying so to bot.write_watch (tests/write_signals.py)."""
+    write_signals.take_missing()
+    yield
+    missing = write_signals.take_missing()
+    assert not missing, missing
 
 
 @pytest.fixture

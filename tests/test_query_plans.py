@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, inspect, select, text
 
+from bot import write_watch
 from bot.app import Core
 from bot.clock import ManualClock
 from bot.db.models import (
@@ -104,6 +105,7 @@ async def _populate(core: Core) -> None:
             ],
         )  # fmt: skip
         coop.next_decision_number = DECISIONS + 1
+        await write_watch.due_changed(session)  # as the services that write them say
     assert "opened" in await say(core, "alice", "!propose Paint the hall closes:3d")
     # Votes go through the command, whatever the ballots' storage is.
     for member_id in ids[:30]:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import upsert
 from bot.db.models import Contribution, ContributionMonth
 
 # The ledger's kinds and the rollup's column for each.
@@ -47,8 +47,7 @@ async def add_entry(session: AsyncSession, entry: Contribution) -> None:
         column: entry_cents(entry.amount),
     }
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ContributionMonth).values(**values)
+    statement = upsert.insert(dialect, ContributionMonth).values(**values)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["coop_id", "month", "member_id"],

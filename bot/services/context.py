@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -13,6 +14,9 @@ from bot.db.models import AuditEvent, Coop, Member
 from bot.errors import UserError
 from bot.invocation import Invocation
 from bot.services.coop_config import CoopConfig, effective
+
+# Built once: a vote's audit row is written with it (Context.audit_now).
+_AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 @dataclass
@@ -63,20 +67,28 @@ class Context:
     def forget_config(self) -> None:
         self._config = None
 
-    def audit(self, action: str, subject: str = "", **detail: Any) -> None:
-        """Record a state change: who, what, when, from which platform message."""
+    def audit_row(self, action: str, subject: str, detail: dict[str, Any]) -> dict[str, Any]:
+        """The audit_events row `audit` writes (a statement that writes it itself)."""
         coop = self.require_coop()
         inv = self.invocation
         self.changed = True
-        self.session.add(
-            AuditEvent(
-                coop_id=coop.id,
-                at=self.clock.now(),
-                actor_id=self.actor.id if self.actor else None,
-                actor_identity=inv.actor.identity if inv else None,
-                message_id=inv.message_id if inv else None,
-                action=action,
-                subject=subject,
-                detail=detail,
-            )
-        )
+        return {
+            "coop_id": coop.id,
+            "at": self.clock.now(),
+            "actor_id": self.actor.id if self.actor else None,
+            "actor_identity": inv.actor.identity if inv else None,
+            "message_id": inv.message_id if inv else None,
+            "action": action,
+            "subject": subject,
+            "detail": detail,
+        }
+
+    def audit(self, action: str, subject: str = "", **detail: Any) -> None:
+        """Record a state change: who, what, when, from which platform message (written
+        with the session's next flush)."""
+        self.session.add(AuditEvent(**self.audit_row(action, subject, detail)))
+
+    async def audit_now(self, action: str, subject: str = "", **detail: Any) -> None:
+        """`audit`, written now in one plain INSERT: no ORM object, nothing left for the
+        flush (a hot path such as a vote)."""
+        await self.session.execute(_AUDIT_INSERT, self.audit_row(action, subject, detail))

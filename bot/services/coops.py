@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot import write_watch
 from bot.db.models import Coop, Identity, Member, RoomBinding
 from bot.domain.limits import check_text
 from bot.domain.vocabulary import Role
@@ -60,6 +61,8 @@ async def setup(ctx: Context, name: str, room: RoomRef, founder: Actor) -> tuple
     coop = Coop(name=name, created_at=now, settings={})
     ctx.session.add(coop)
     await ctx.session.flush()
+    await write_watch.due_changed(ctx.session)
+    await write_watch.rooms_changed(ctx.session)
     ctx.session.add(
         RoomBinding(coop_id=coop.id, platform=room.platform, room_id=room.room_id, created_at=now)
     )
@@ -90,6 +93,7 @@ async def bind(ctx: Context, code: str, room: RoomRef, admin: Actor) -> Coop | C
             created_at=ctx.clock.now(),
         )
     )
+    await write_watch.rooms_changed(ctx.session)
     ctx.coop = coop
     ctx.actor = await member_by_identity(ctx, coop.id, admin.identity)
     ctx.audit("coop.bind", f"coop:{coop.id}", room=room.key)
@@ -102,6 +106,7 @@ async def change_settings(ctx: Context, changes: dict[str, str]) -> dict[str, An
     merged = dict(coop.settings)
     merged.update(validated)
     coop.settings = merged
+    await write_watch.due_changed(ctx.session)
     if {"timezone", "summary_cron"} & validated.keys():
         coop.next_summary_at = None  # the due-work pass recomputes it on the new schedule
     ctx.forget_config()

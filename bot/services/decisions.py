@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,24 +14,39 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    ColumnElement,
+    Executable,
     Integer,
     ScalarSelect,
     Select,
+    Table,
     Text,
     bindparam,
+    case,
     cast,
     func,
+    insert,
     literal,
     or_,
     select,
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.db.models import Coop, Decision, DecisionOption, Member, Membership, SealedBallot, Vote
+from bot import write_watch
+from bot.db import upsert
+from bot.db.models import (
+    AuditEvent,
+    Coop,
+    Decision,
+    DecisionOption,
+    Member,
+    Membership,
+    SealedBallot,
+    Vote,
+)
 from bot.domain import polls, proposals
 from bot.domain.limits import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, check_text
 from bot.domain.timeparse import format_local, later, parse_duration, parse_when
@@ -319,6 +335,7 @@ async def _create(
         decision.lowered = [[b.rule, b.given, b.default] for b in exception.below]
     ctx.session.add(decision)
     await ctx.session.flush()
+    await write_watch.due_changed(ctx.session)
     for position, label in enumerate(options):
         ctx.session.add(DecisionOption(decision_id=decision.id, position=position, label=label))
     detail: dict[str, Any] = {"title": title, "method": method}
@@ -347,6 +364,7 @@ async def open_decision(ctx: Context, decision: Decision) -> bool:
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    await write_watch.due_changed(ctx.session)
     eligible = int(
         await ctx.session.scalar(
             select(func.count())
@@ -664,6 +682,7 @@ class VoteResult:
     decision: Decision
     changed: bool
     cast: Cast  # what was cast, as it is stored
+    turnout: Turnout  # as `turnout` counts it with this vote, read in the same statement
 
 
 def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
@@ -688,24 +707,29 @@ def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
         )
 
 
+# Built once, its values bound at each vote: the decision locked for the vote, and the
+# voter's membership stretch that covers its opening (eligibility), in one statement.
+_FOR_VOTE = (
+    select(Decision, Membership.id)
+    .outerjoin(
+        Membership,
+        (Membership.member_id == bindparam("member_id")) & covers(Decision.opened_seq),
+    )
+    .where(Decision.coop_id == bindparam("coop_id"), Decision.number == bindparam("number"))
+    .limit(1)
+    # A proposal has no options: they are read for a poll only.
+    .options(noload(Decision.options))
+    .with_for_update(of=Decision)
+    .execution_options(populate_existing=True)
+)
+
+
 async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision, bool]:
     """Decision #`number` locked for a vote (as get_decision) and whether `member` may vote
     on it, in one statement; a poll's options then in a second."""
     coop = ctx.require_coop()
-    row = (
-        await ctx.session.execute(
-            select(Decision, Membership.id)
-            .outerjoin(
-                Membership, (Membership.member_id == member.id) & covers(Decision.opened_seq)
-            )
-            .where(Decision.coop_id == coop.id, Decision.number == number)
-            .limit(1)
-            # A proposal has no options: they are read for a poll only.
-            .options(noload(Decision.options))
-            .with_for_update(of=Decision)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    params = {"member_id": member.id, "coop_id": coop.id, "number": number}
+    row = (await ctx.session.execute(_FOR_VOTE, params)).first()
     if row is None:
         raise _no_decision(ctx, number)
     decision, stretch = row
@@ -713,38 +737,119 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
     return decision, stretch is not None
 
 
-async def _store_vote(
-    ctx: Context, decision: Decision, member: Member, cast: Cast, reason: str
-) -> bool:
-    """Write `member`'s current vote in one statement: a new row, or (the row they cast
-    before) the new choice with one more change. Returns whether it was a change. Atomic on
-    both databases: two votes of one member at once are a cast and a change, never two rows
-    or a lost change."""
-    stored_choice, stored_ballot = ballots.stored(cast)
-    dialect = ctx.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Vote).values(
-        decision_id=decision.id,
-        member_id=member.id,
-        choice=stored_choice,
-        ballot=stored_ballot,
-        reason=reason,
-        cast_at=ctx.clock.now(),
+def _readable_vote(kind: str) -> ColumnElement[bool]:
+    """A vote row `_readable` counts: a proposal's known choice, a poll's ballot."""
+    if kind == DecisionKind.PROPOSAL:
+        return Vote.choice.in_([str(choice) for choice in proposals.ProposalChoice])
+    return Vote.choice.is_(None)
+
+
+# `_store_vote`'s statement by (dialect, decision kind), built once; values bound per vote.
+_STORE_VOTE: dict[tuple[str, str], Executable] = {}
+_AUDIT_COLUMNS = (
+    "coop_id",
+    "at",
+    "actor_id",
+    "actor_identity",
+    "message_id",
+    "action",
+    "subject",
+    "detail",
+)
+
+
+def _store_vote_statement(dialect: str, kind: str) -> Executable:
+    """The vote upsert returning (changes, the other members' readable votes); on
+    PostgreSQL with the vote's audit row written by the same statement (a data-modifying
+    CTE), returning a third column: 1, the audit rows written."""
+    # The tables, not the mapped classes: plain statements the session runs as they are.
+    votes = Vote.__table__
+    statement = upsert.insert(dialect, votes).values(
+        decision_id=bindparam("decision_id"),
+        member_id=bindparam("member_id"),
+        choice=bindparam("choice", type_=Vote.choice.type),
+        ballot=bindparam("ballot", type_=Vote.ballot.type),
+        reason=bindparam("reason", type_=Vote.reason.type),
+        cast_at=bindparam("cast_at", type_=Vote.cast_at.type),
         changes=0,
     )
-    changes = await ctx.session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=["decision_id", "member_id"],
-            set_={
-                "choice": statement.excluded.choice,
-                "ballot": statement.excluded.ballot,
-                "reason": statement.excluded.reason,
-                "cast_at": statement.excluded.cast_at,
-                "changes": Vote.changes + 1,
-            },
-        ).returning(Vote.changes)
+    # The other members' readable votes, as `turnout` counts them.
+    others = (
+        select(func.count())
+        .select_from(Vote)
+        .where(
+            Vote.decision_id == bindparam("decision_id"),
+            Vote.member_id != bindparam("member_id"),
+            _readable_vote(kind),
+        )
+        .scalar_subquery()
     )
-    return bool(changes)
+    stored = statement.on_conflict_do_update(
+        index_elements=["decision_id", "member_id"],
+        set_={
+            "choice": statement.excluded.choice,
+            "ballot": statement.excluded.ballot,
+            "reason": statement.excluded.reason,
+            "cast_at": statement.excluded.cast_at,
+            "changes": votes.c.changes + 1,
+        },
+    )
+    if dialect != "postgresql":
+        return stored.returning(votes.c.changes, others)
+    vote = stored.returning(votes.c.changes).cte("vote")
+    audit_table = typing.cast(Table, AuditEvent.__table__)
+    audit_values = [
+        case((vote.c.changes > 0, "vote.change"), else_="vote.cast")
+        if name == "action"
+        else bindparam(f"audit_{name}", type_=audit_table.c[name].type)
+        for name in _AUDIT_COLUMNS
+    ]
+    audit = (
+        insert(audit_table)
+        .from_select(list(_AUDIT_COLUMNS), select(*audit_values).select_from(vote))
+        .returning(audit_table.c.id)
+        .cte("audit")
+    )
+    audited = select(func.count()).select_from(audit).scalar_subquery()
+    return select(vote.c.changes, others, audited).select_from(vote)
+
+
+async def _store_vote(
+    ctx: Context, decision: Decision, member: Member, cast_: Cast, reason: str
+) -> tuple[bool, int]:
+    """Write `member`'s current vote in one statement: a new row, or (the row they cast
+    before) the new choice with one more change, and audit it (on PostgreSQL in that same
+    statement). Returns whether it was a change and the turnout with it (as `turnout`
+    counts: the other members' readable votes, read in the same statement, and this one).
+    Atomic on both databases: two votes of one member at once are a cast and a change,
+    never two rows or a lost change; the decision's row lock (`_for_vote`) orders the votes
+    on it, so the count holds every vote committed before."""
+    stored_choice, stored_ballot = ballots.stored(cast_)
+    dialect = ctx.session.get_bind().dialect.name
+    key = (dialect, decision.kind)
+    statement = _STORE_VOTE.get(key)
+    if statement is None:
+        statement = _STORE_VOTE[key] = _store_vote_statement(*key)
+    params: dict[str, Any] = {
+        "decision_id": decision.id,
+        "member_id": member.id,
+        "choice": stored_choice,
+        "ballot": stored_ballot,
+        "reason": reason,
+        "cast_at": ctx.clock.now(),
+    }
+    # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
+    detail: dict[str, Any] = {} if decision.secret else {"choice": cast_.letters()}
+    subject = f"decision:{decision.number}"
+    if dialect == "postgresql":
+        row = ctx.audit_row("vote", subject, detail)
+        params.update({f"audit_{name}": value for name, value in row.items()})
+        changes, counted, audited = (await ctx.session.execute(statement, params)).one()
+        assert audited == 1
+    else:
+        changes, counted = (await ctx.session.execute(statement, params)).one()
+        await ctx.audit_now("vote.change" if changes else "vote.cast", subject, **detail)
+    return bool(changes), int(counted) + (1 if cast_.readable else 0)
 
 
 async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
@@ -775,11 +880,8 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
                 polls.PollMethod(decision.method), labels, choice_text, number, prefix=ctx.prefix
             )
         )
-    changed = await _store_vote(ctx, decision, member, cast, reason_text)
-    # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
-    detail: dict[str, Any] = {} if decision.secret else {"choice": cast.letters()}
-    ctx.audit("vote.change" if changed else "vote.cast", f"decision:{number}", **detail)
-    return VoteResult(decision, changed, cast)
+    changed, voted = await _store_vote(ctx, decision, member, cast, reason_text)
+    return VoteResult(decision, changed, cast, _turnout(decision, voted))
 
 
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
@@ -809,6 +911,7 @@ async def close_decision(ctx: Context, decision: Decision, *, early: bool = Fals
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         return None
+    await write_watch.due_changed(ctx.session)
     decision.status, decision.closed_at, decision.outcome = DecisionStatus.CLOSED, now, outcome
     if decision.secret:
         await ballots.seal(ctx, decision)
@@ -878,6 +981,7 @@ async def extend(ctx: Context, number: int, duration: str) -> Decision:
         )
     decision.closes_at = closes_at
     decision.reminded_at = None
+    await write_watch.due_changed(ctx.session)
     ctx.audit("decision.extend", f"decision:{number}", by=duration)
     return decision
 
@@ -898,6 +1002,7 @@ async def withdraw(ctx: Context, number: int) -> Decision:
             f"#{number} is {decision.status}; it can no longer be withdrawn",
             f"see it with `{ctx.prefix}show {number}`",
         )
+    await write_watch.due_changed(ctx.session)
     decision.status = DecisionStatus.WITHDRAWN
     if decision.secret:
         await ballots.seal(ctx, decision)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import write_watch
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import Coop, Decision, Member, Task
@@ -104,6 +105,7 @@ async def remind_voters(ctx: Context, decision_id: int) -> bool:
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    await write_watch.due_changed(ctx.session)
     decision = await ctx.session.get(Decision, decision_id)
     assert decision is not None
     waiting = await decisions.non_voters(ctx, decision, render_reminders.REMINDED_SHOWN)
@@ -130,6 +132,7 @@ async def remind_claim(ctx: Context, task_id: int) -> bool:
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return False
+    await write_watch.due_changed(ctx.session)
     task = await ctx.session.get(Task, task_id)
     assert task is not None and task.holder_id is not None and task.claimed_at is not None
     holder = await ctx.session.get(Member, task.holder_id)
@@ -170,6 +173,7 @@ async def post_summary(ctx: Context, coop_id: int) -> bool:
         .values(next_summary_at=following)
         .execution_options(synchronize_session=False)
     )
+    await write_watch.due_changed(ctx.session)
     if moved.rowcount != 1 or due_at is None:  # type: ignore[attr-defined]
         return False
     reply = await summaries.weekly_summary(ctx, now)
@@ -188,6 +192,8 @@ async def schedule_summaries(
         for coop in coops:
             config = effective(settings.defaults, coop.settings)
             coop.next_summary_at = summaries.next_summary_time(config, clock.now())
+        if coops:
+            await write_watch.due_changed(session)
 
 
 async def run_all(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, update
 from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
@@ -90,29 +90,33 @@ def covers(
     return and_(stretch.joined_seq < seq, or_(stretch.left_seq.is_(None), stretch.left_seq > seq))
 
 
+# Built once (an alias builds its columns anew each time): the statement every command
+# starts with, its values bound at each run.
+_ACTOR = aliased(Member)
+_COOP_AND_ACTOR = (
+    select(Coop, _ACTOR)
+    .select_from(RoomBinding)
+    .join(Coop, Coop.id == RoomBinding.coop_id)
+    .outerjoin(
+        Identity,
+        (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
+    )
+    .outerjoin(_ACTOR, (_ACTOR.id == Identity.member_id) & _ACTOR.active)
+    .where(
+        RoomBinding.platform == bindparam("platform"),
+        RoomBinding.room_id == bindparam("room_id"),
+    )
+    .options(joinedload(_ACTOR.identities))
+)
+
+
 async def coop_and_actor(
     ctx: Context, room: RoomRef, identity: str
 ) -> tuple[Coop | None, Member | None]:
     """The co-op bound to `room` and the active member `identity` is in it (with their
     identities), in one statement."""
-    member = aliased(Member)
-    row = (
-        (
-            await ctx.session.execute(
-                select(Coop, member)
-                .select_from(RoomBinding)
-                .join(Coop, Coop.id == RoomBinding.coop_id)
-                .outerjoin(
-                    Identity, (Identity.coop_id == Coop.id) & (Identity.identity == identity)
-                )
-                .outerjoin(member, (member.id == Identity.member_id) & member.active)
-                .where(RoomBinding.platform == room.platform, RoomBinding.room_id == room.room_id)
-                .options(joinedload(member.identities))
-            )
-        )
-        .unique()
-        .first()
-    )
+    params = {"identity": identity, "platform": room.platform, "room_id": room.room_id}
+    row = (await ctx.session.execute(_COOP_AND_ACTOR, params)).unique().first()
     if row is None:
         return None, None
     return row[0], row[1]

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import write_watch
 from bot.db import rollup
 from bot.db.models import Contribution, Member, Task
 from bot.domain.limits import TITLE_MAX, check_task_points, check_text
@@ -86,6 +87,7 @@ async def add_task(
     )
     ctx.session.add(task)
     await ctx.session.flush()
+    await write_watch.due_changed(ctx.session)
     detail: dict[str, Any] = {"title": title, "points": task_points}
     if from_decision is not None:
         detail["from_decision"] = from_decision
@@ -157,6 +159,7 @@ async def _move(
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         await ctx.session.refresh(task)
         return False
+    await write_watch.due_changed(ctx.session)
     for key, value in values.items():
         # As written by the UPDATE above: the flush has nothing more to write.
         set_committed_value(task, key, value)

@@ -4,15 +4,18 @@ answer is back; deliveries for other rooms wake the pump at once."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from sqlalchemy import event, select, update
 
+from bot import write_watch
 from bot.app import Core
-from bot.db.models import RoomBinding
+from bot.db.models import Decision, RoomBinding
 from bot.invocation import RoomRef
 from bot.outgoing import Delivery
-from bot.write_watch import changes_due, rebinds_rooms
+from tests import write_signals
 from tests.support import invocation, one_time_code, say, setup_coop
+from tests.write_signals import changes_due, rebinds_rooms
 
 GUARD = 10.0  # a failure guard, never a wait the test relies on
 OTHER = RoomRef("matrix", "!other:example.org")
@@ -134,6 +137,7 @@ async def test_the_secret_ballot_lookup_before_a_vote_is_remembered_until_rooms_
             .where(RoomBinding.room_id == vote.room.room_id)
             .values(coop_id=moved)
         )
+        await write_watch.rooms_changed(session)
     found = await core.secret_vote(vote)
     assert found is not None and found.coop_id == moved
 
@@ -155,3 +159,29 @@ async def test_many_commands_at_once_on_sqlite_all_commit(core: Core) -> None:
     assert not [t for t in texts if "went wrong" in t or "collided" in t], texts
     shown = await say(core, "alice", "!show 1")
     assert "turnout 30/31" in shown, shown
+
+
+async def test_a_due_write_without_its_signal_is_caught_and_does_not_re_plan(core: Core) -> None:
+    """The suite-wide oracle (tests/write_signals.py) notices a service that forgets to
+    say `due_changed`; the core then does not re-plan, which is what the oracle guards."""
+    await setup_coop(core)
+    await say(core, "alice", "!propose Roof closes:3d")
+    calls = planner(core)
+    async with core.sessions() as session, session.begin():
+        await session.execute(update(Decision).values(closes_at=Decision.closes_at))
+    await core.replanned()
+    assert calls == []
+    assert [m.split(":")[0] for m in write_signals.take_missing()] == [
+        "a due change without write_watch.due_changed"
+    ]
+    async with core.sessions() as session, session.begin():
+        await session.execute(update(Decision).values(closes_at=Decision.closes_at))
+        await write_watch.due_changed(session)
+    await core.replanned()
+    assert calls == [1]
+    assert write_signals.take_missing() == []
+
+
+def test_the_core_reads_no_statement_to_learn_what_changed() -> None:
+    source = Path(write_watch.__file__).read_text()
+    assert "cursor_execute" not in source and "import re" not in source

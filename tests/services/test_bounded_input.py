@@ -11,6 +11,7 @@ from alembic import command
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import write_watch
 from bot.app import Core
 from bot.config import Settings
 from bot.db.engine import make_engine
@@ -29,6 +30,7 @@ async def _settings(core: Core) -> dict[str, Any]:
 async def _store_settings(core: Core, settings: dict[str, Any]) -> None:
     async with core.sessions() as session, session.begin():
         await session.execute(update(Coop).values(settings=settings))
+        await write_watch.due_changed(session)  # as coops.change_settings says
 
 
 def _one_line(reply: str) -> str:
@@ -174,6 +176,7 @@ async def test_extending_again_and_again_never_walks_off_the_calendar(core: Core
     # an OverflowError.
     async with core.sessions() as session, session.begin():
         await session.execute(update(Decision).values(closes_at=datetime(9999, 12, 1, tzinfo=UTC)))
+        await write_watch.due_changed(session)
     refused = await say(core, "alice", "!extend 1 366d")
     assert "more than 5 years away" in refused and "Something went wrong" not in refused
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, insert, select, update
 
+from bot import write_watch
 from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -145,6 +146,7 @@ async def _decision(core: Core, coop_id: int, members: list[int], case: Case) ->
         )
         session.add(decision)
         await session.flush()
+        await write_watch.due_changed(session)  # as decisions.create says
         session.add_all(
             DecisionOption(decision_id=decision.id, position=i, label=f"option {i}")
             for i in range(case.options)

@@ -73,8 +73,8 @@ async def poll(ctx: Context, args: PollArgs) -> list[Reply]:
 async def vote(ctx: Context, args: VoteArgs) -> list[Reply]:
     outcome = await decisions.cast_vote(ctx, args.id, args.choice, args.reason)
     decision = outcome.decision
-    # The acknowledgement shows turnout and quorum only: one COUNT, no ballot read.
-    count = await decisions.turnout(ctx, decision)
+    # The acknowledgement shows turnout and quorum only: counted as the vote is stored.
+    count = outcome.turnout
     inv = ctx.invocation
     private = inv is not None and (inv.direct or CAP_EPHEMERAL in inv.capabilities)
     # A secret choice is shown only where the room can't see the reply.
