@@ -8,8 +8,10 @@ import itertools
 from typing import Any
 
 from adapters.matrix.ballots import Ballots
+from adapters.matrix.cards import cut_card, read_more_beside
 from adapters.matrix.render import render_reply
 from adapters.matrix.sending import Sender, txn
+from adapters.matrix.threads import threads_kept
 from bot.ports import CardUpdated, CoreAPI, DecisionRef
 from bot.render.document import Reply
 
@@ -54,9 +56,12 @@ class CardEditor:
         choices = card.choices
         secret = choices is not None and choices.secret and not choices.closed
         hint = CardUpdated(ref=ref, news=True, secret_ballot=secret)
+        threads = bool(targets) and await threads_kept(core, ref)
+        # The card as it was posted: a long body cut, its full text beside it.
+        shown, _ = cut_card(card, read_more_beside(threads))
         for room, mid in targets:
             content = self.ballots.with_hint(
-                render_reply(card, self.prefix), card, hint, direct=False
+                render_reply(shown, self.prefix), card, hint, direct=False
             )
             key = txn("edit", mid, card.model_dump_json(), str(next(self._edits)))
             await self.sender.send(room, "m.room.message", edit_content(mid, content), key)

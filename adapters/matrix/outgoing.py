@@ -7,14 +7,22 @@ from collections.abc import Sequence
 from functools import partial
 
 from adapters.matrix.ballots import Ballots
+from adapters.matrix.cards import cut_card, read_more_beside, read_more_show
 from adapters.matrix.live import CardEditor
 from adapters.matrix.privately import PrivateReplies
-from adapters.matrix.reads import live_card_line
+from adapters.matrix.reads import is_read, live_card_line
 from adapters.matrix.render import render_reply
 from adapters.matrix.secret import add_line
 from adapters.matrix.sending import Sender
-from adapters.matrix.threads import for_thread, in_thread, thread_root
+from adapters.matrix.threads import (
+    for_thread,
+    in_thread,
+    root_of,
+    thread_root,
+    threads_kept,
+)
 from bot.clock import Clock
+from bot.intents import CARD_INTENTS
 from bot.live import LiveCards
 from bot.ports import (
     Answer,
@@ -131,13 +139,17 @@ class Outgoing:
         extra_line: tuple[str, str] | None = None,
         direct: bool = False,
         intent: Intent | None = None,
+        asked_in_thread: str | None = None,
     ) -> str | None:
         """Send one reply: the notice, its attachments, and its poll start or poll end.
         `extra_line` is a Matrix-only (plain, HTML) line added under the reply. In a
         `direct` message an announcement (a proposal made there) is only an answer: its
         poll and its secret-ballot hint belong to the co-op's rooms, which get it too.
         A private reply goes to the person's direct-message room instead (in a `direct`
-        message it is already there). Returns the event id of the notice."""
+        message it is already there). News and reads about a decision whose co-op keeps
+        threads go to its thread, rooted at its live card, and the room keeps one line
+        (none for a question asked in that thread: `asked_in_thread` is the root of the
+        thread the command was typed in). Returns the event id of the notice."""
         intent = intent if intent is not None else Say()
         async with self.send_lock:
             if reply.private and not direct:
@@ -150,30 +162,59 @@ class Outgoing:
             if closing:
                 await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
             shown = reply
-            card_event: str | None = None
+            full_text: Reply | None = None
+            link = await live_card_line(core, room_id, intent)
             threaded = None if direct else await thread_root(core, room_id, intent)
-            if threaded is not None and for_thread(reply):
-                # The news in full in the decision's thread; the room keeps one line.
+            if threaded is not None and for_thread(reply, intent):
+                # The news (or the read) in full in the decision's thread; the room keeps
+                # one line.
                 ref, root = threaded
-                full = in_thread(render_reply(reply, self.prefix), root)
-                card_event = await self.sender.send(
-                    room_id, "m.room.message", full, f"{txn}-thread"
+                full = render_reply(reply, self.prefix)
+                asker = in_reply_to if is_read(intent) else None
+                if link is not None:
+                    full = add_line(full, *link)
+                thread_event = await self.sender.send(
+                    room_id, "m.room.message", in_thread(full, root, asker), f"{txn}-thread"
                 )
-                shown = headline(reply, ref.number)
+                if asker is not None and asked_in_thread == root:
+                    return thread_event  # asked in the thread: answered there alone
+                shown, link = headline(reply, ref.number), None
+            elif not direct and isinstance(intent, CARD_INTENTS) and reply.choices:
+                # One event per card, whatever its length: a long body is cut.
+                if isinstance(intent, CardOpened):
+                    threads = await threads_kept(core, intent.ref)
+                    shown, full_text = cut_card(reply, read_more_beside(threads))
+                else:
+                    shown, _ = cut_card(reply, read_more_show(reply))
             content = render_reply(shown, self.prefix)
             content = self.ballots.with_hint(content, reply, intent, direct=direct)
             if extra_line is not None:
                 content = add_line(content, *extra_line)
-            link = await live_card_line(core, room_id, intent)
             if link is not None:
                 content = add_line(content, *link)
             if in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self.sender.send(room_id, "m.room.message", content, txn)
             if not direct and isinstance(intent, CardOpened):
-                # The notice a decision opens with is its live card in this room.
-                await core.link_live_card(PLATFORM, room_id, card_event or event_id, intent.ref)
+                # The notice a decision opens with is its live card in this room, and the
+                # root of its thread.
+                await core.link_live_card(PLATFORM, room_id, event_id, intent.ref)
+                if full_text is not None:
+                    await self._send_full_text(core, room_id, intent.ref, event_id, full_text, txn)
             await self.sender.attachments(room_id, reply, txn)
             if not closing:
                 await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
             return event_id
+
+    async def _send_full_text(
+        self, core: CoreAPI, room_id: str, ref: DecisionRef, card: str, full: Reply, txn: str
+    ) -> None:
+        """The full text a live card cut, once: in its thread, else as a reply to it."""
+        content = render_reply(full, self.prefix)
+        content["m.mentions"] = {}
+        root = await root_of(core, room_id, ref)
+        if root is not None:
+            content = in_thread(content, root)
+        else:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": card}}
+        await self.sender.send(room_id, "m.room.message", content, f"{txn}-full")
