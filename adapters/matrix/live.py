@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from nio import RoomGetEventResponse
+
 from adapters.matrix.ballots import Ballots
 from adapters.matrix.cards import cut_card, read_more_beside
 from adapters.matrix.render import render_reply
@@ -46,6 +48,15 @@ class CardEditor:
         self.prefix = prefix
         self._edits = itertools.count()
 
+    async def content(self, core: CoreAPI, ref: DecisionRef, card: Reply) -> dict[str, Any]:
+        """What the live card of `ref` shows once edited to `card`: the card as it was
+        posted (a long body cut, its full text beside it), with its secret-ballot hint."""
+        choices = card.choices
+        secret = choices is not None and choices.secret and not choices.closed
+        hint = CardUpdated(ref=ref, news=True, secret_ballot=secret)
+        shown, _ = cut_card(card, read_more_beside(await threads_kept(core, ref)))
+        return self.ballots.with_hint(render_reply(shown, self.prefix), card, hint, direct=False)
+
     async def edit(
         self, core: CoreAPI, ref: DecisionRef, card: Reply, room_id: str | None = None
     ) -> int:
@@ -53,16 +64,25 @@ class CardEditor:
         returns how many were edited."""
         linked = await core.live_cards_of(PLATFORM, ref)
         targets = [(room, mid) for room, mid in linked if room_id is None or room == room_id]
-        choices = card.choices
-        secret = choices is not None and choices.secret and not choices.closed
-        hint = CardUpdated(ref=ref, news=True, secret_ballot=secret)
-        threads = bool(targets) and await threads_kept(core, ref)
-        # The card as it was posted: a long body cut, its full text beside it.
-        shown, _ = cut_card(card, read_more_beside(threads))
+        if not targets:
+            return 0
+        content = await self.content(core, ref, card)
         for room, mid in targets:
-            content = self.ballots.with_hint(
-                render_reply(shown, self.prefix), card, hint, direct=False
-            )
             key = txn("edit", mid, card.model_dump_json(), str(next(self._edits)))
             await self.sender.send(room, "m.room.message", edit_content(mid, content), key)
         return len(targets)
+
+    async def last_edit(self, room_id: str, event_id: str) -> str | None:
+        """The body the card `event_id` shows after its latest edit, as the homeserver
+        has it (bundled with the event); None when it was never edited (or cannot be read
+        now)."""
+        response = await self.sender.client.room_get_event(room_id, event_id)
+        if not isinstance(response, RoomGetEventResponse):
+            return None
+        relations = response.event.source.get("unsigned", {}).get("m.relations", {})
+        latest = relations.get("m.replace")
+        if not isinstance(latest, dict):
+            return None
+        new = latest.get("content", {}).get("m.new_content", {})
+        body = new.get("body") if isinstance(new, dict) else None
+        return body if isinstance(body, str) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from functools import partial
 
@@ -23,7 +24,7 @@ from adapters.matrix.threads import (
 )
 from bot.clock import Clock
 from bot.intents import CARD_INTENTS
-from bot.live import LiveCards
+from bot.live import LiveCards, open_live_cards
 from bot.ports import (
     Answer,
     CardClosed,
@@ -40,6 +41,7 @@ from bot.render.document import Reply
 from bot.render.threads import headline
 
 PLATFORM = "matrix"
+log = logging.getLogger(__name__)
 
 
 class Outgoing:
@@ -67,6 +69,7 @@ class Outgoing:
         self.editor = CardEditor(sender, ballots, prefix)
         self._core: CoreAPI | None = None
         self.live = LiveCards(self._edit_live, clock)
+        self._caught_up = False
 
     async def _edit_live(self, ref: DecisionRef) -> bool:
         core = self._core
@@ -85,9 +88,35 @@ class Outgoing:
         await self.live.answered(answers)
 
     async def flush_live(self, core: CoreAPI) -> None:
-        """Edit the live cards a burst left stale, as far as the pace allows now."""
+        """Edit the live cards a burst left stale, as far as the pace allows now; in the
+        first round of a run, first find the cards left stale before it (`catch_up`)."""
         self._core = core
+        if not self._caught_up:
+            await self.catch_up(core)
+            self._caught_up = True
         await self.live.flush()
+
+    async def catch_up(self, core: CoreAPI) -> int:
+        """After a start or a take-over: the live cards of open decisions that do not show
+        their decision as it stands (a refresh the previous run, or the process that held
+        the connection before, left waiting for its window and never made) are refreshed,
+        at the usual pace; a card that shows it is left alone. Returns how many were stale.
+        A card never edited yet is left alone too (a pending refresh follows an edit)."""
+        stale: set[DecisionRef] = set()
+        for ref, room, card_id in await open_live_cards(core, PLATFORM):
+            if ref in stale:
+                continue
+            shown = await self.editor.last_edit(room, card_id)
+            card = await core.card(ref) if shown is not None else None
+            if card is None or card.choices is None:
+                continue
+            wanted = await self.editor.content(core, ref, card)
+            if wanted.get("body") != shown:
+                stale.add(ref)
+        for ref in sorted(stale, key=lambda r: (r.coop_id, r.number)):
+            log.info("the live card of decision #%s is behind; refreshing it", ref.number)
+            await self.live.changed(ref)
+        return len(stale)
 
     def pump(self, core: CoreAPI) -> OutboxPump:
         """The core's drain loop for Matrix rooms, sending through `send_delivery`."""

@@ -14,7 +14,7 @@ import pytest
 from bot.app import Core
 from bot.clock import ManualClock
 from bot.live import EDITS_PER_WINDOW, WINDOW
-from tests.matrix.conftest import BotFactory, PersonFactory
+from tests.matrix.conftest import BotFactory, PersonFactory, RunningBot
 from tests.matrix.matrix_people import Person, Predicate, reply_to
 from tests.matrix.matrix_story import body, coop_room, matching, sentinel
 
@@ -142,3 +142,42 @@ async def test_a_burst_of_500_votes_costs_at_most_the_edits_its_duration_allows(
     bound = edit_bound(span)
     print(f"{VOTERS * CHANGES} votes over {span} cost {len(shown)} card edits (bound {bound})")
     assert len(shown) <= bound, (len(shown), bound)
+
+
+async def test_a_refresh_left_waiting_when_the_holder_dies_is_made_by_the_next_one(
+    people: PersonFactory, matrix_bot: BotFactory, core: Core
+) -> None:
+    alice, bob, carol = [await people(n) for n in ("alice", "bob", "carol")]
+    clock = cast(ManualClock, core.clock)  # stands still: the window never lets a refresh out
+    bot = await matrix_bot(core, clock=clock)
+    coop = await coop_room(alice, [bob, carol], bot.user_id)
+    behind = await coop.run(alice, "!propose Paint the door")
+    current = await coop.run(alice, "!propose Fix the gate")
+    await coop.run(bob, "!vote 2 yes")
+    for choice in ("yes", "no", "yes", "no", "abstain"):
+        await coop.run(bob, f"!vote 1 {choice}")
+    await coop.run(carol, "!vote 1 no")
+    await sentinel(alice, coop.room_id, bot.user_id)
+    final = "yes 0 · no 1 · abstain 1"
+    shown = await edits(alice, coop.room_id, behind["event_id"], bot.user_id)
+    assert len(shown) == EDITS_PER_WINDOW and final not in shown[-1], shown
+    before = await edits(alice, coop.room_id, current["event_id"], bot.user_id)
+    assert len(before) == 1 and "yes 1" in before[0], before
+
+    # The holder dies with the last refresh waiting (as SIGKILL would: nothing flushed);
+    # the next holder, a new adapter on the same account and database, takes over.
+    assert bot.task is not None
+    bot.task.cancel()
+    await asyncio.gather(bot.task, return_exceptions=True)
+    bot.task = bot.adapter = None  # gone: nothing of it to stop
+    successor = RunningBot(bot.settings, core, clock=clock)
+    await successor.start()
+    try:
+        await alice.wait_for(coop.room_id, edit_of(behind["event_id"], bot.user_id, final))
+        await sentinel(alice, coop.room_id, bot.user_id)
+        after = await edits(alice, coop.room_id, behind["event_id"], bot.user_id)
+        assert len(after) == EDITS_PER_WINDOW + 1, after  # one refresh, no more
+        # A card that already showed its decision is not edited again.
+        assert await edits(alice, coop.room_id, current["event_id"], bot.user_id) == before
+    finally:
+        await successor.stop()
