@@ -20,7 +20,6 @@ from adapters.matrix.outgoing import Outgoing
 from adapters.matrix.polls import RESPONSE_TYPES, parse_response, vote_text
 from adapters.matrix.power import is_room_admin
 from adapters.matrix.sending import Sender, SendError, txn
-from adapters.matrix.threads import thread_of
 from bot.failure_log import log_failure
 from bot.invocation import Invocation, RoomRef, build_invocation
 from bot.ports import CoreAPI, Delivery
@@ -123,6 +122,7 @@ class Intake:
         text = parsed.text[len(self.prefix) :].strip()
         if not text:
             return
+        self.outgoing.asked_in.note(event.event_id, event.source.get("content", {}))
         invocation = self.invocation(room, event.sender, text, event.event_id, parsed.mentioned)
         direct = await self._is_direct(core, room, invocation)
         invocation = replace(invocation, direct=direct)
@@ -150,7 +150,6 @@ class Intake:
                 extra_line=extra_line,
                 direct=direct,
                 intent=answer.intent,
-                asked_in_thread=thread_of(event.source.get("content", {})),
             )
 
     async def _is_direct(self, core: CoreAPI, room: MatrixRoom, invocation: Invocation) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from adapters.matrix.ballots import Ballots
 from adapters.matrix.cards import cut_card, read_more_beside, read_more_show
@@ -19,6 +21,7 @@ from adapters.matrix.threads import (
     for_thread,
     in_thread,
     root_of,
+    thread_of,
     thread_root,
     threads_kept,
 )
@@ -42,6 +45,25 @@ from bot.render.threads import headline
 
 PLATFORM = "matrix"
 log = logging.getLogger(__name__)
+
+
+class AskedInThreads:
+    """The thread each recent command was typed in (event id → the thread's root), so its
+    answer, also one sent later from the outbox, goes to the same thread."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._roots: OrderedDict[str, str] = OrderedDict()
+
+    def note(self, event_id: str, content: dict[str, Any]) -> None:
+        root = thread_of(content)
+        if root is not None:
+            self._roots[event_id] = root
+            while len(self._roots) > self.size:
+                self._roots.popitem(last=False)
+
+    def get(self, event_id: str) -> str | None:
+        return self._roots.get(event_id)
 
 
 class Outgoing:
@@ -70,6 +92,8 @@ class Outgoing:
         self._core: CoreAPI | None = None
         self.live = LiveCards(self._edit_live, clock)
         self._caught_up = False
+        # Commands typed in a thread (event id → the thread's root): answered there.
+        self.asked_in = AskedInThreads()
 
     async def _edit_live(self, ref: DecisionRef) -> bool:
         core = self._core
@@ -168,7 +192,6 @@ class Outgoing:
         extra_line: tuple[str, str] | None = None,
         direct: bool = False,
         intent: Intent | None = None,
-        asked_in_thread: str | None = None,
     ) -> str | None:
         """Send one reply: the notice, its attachments, and its poll start or poll end.
         `extra_line` is a Matrix-only (plain, HTML) line added under the reply. In a
@@ -177,9 +200,10 @@ class Outgoing:
         A private reply goes to the person's direct-message room instead (in a `direct`
         message it is already there). News and reads about a decision whose co-op keeps
         threads go to its thread, rooted at its live card, and the room keeps one line
-        (none for a question asked in that thread: `asked_in_thread` is the root of the
-        thread the command was typed in). Returns the event id of the notice."""
+        (none for a question asked in that thread). The answer to a command typed in a
+        thread stays in that thread. Returns the event id of the notice."""
         intent = intent if intent is not None else Say()
+        asked_in_thread = self.asked_in.get(in_reply_to) if in_reply_to else None
         async with self.send_lock:
             if reply.private and not direct:
                 return await self.private.send(core, room_id, reply, txn, in_reply_to)
@@ -221,7 +245,9 @@ class Outgoing:
                 content = add_line(content, *extra_line)
             if link is not None:
                 content = add_line(content, *link)
-            if in_reply_to:
+            if in_reply_to and asked_in_thread is not None and shown is reply:
+                content = in_thread(content, asked_in_thread, in_reply_to)
+            elif in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self.sender.send(room_id, "m.room.message", content, txn)
             if not direct and isinstance(intent, CardOpened):

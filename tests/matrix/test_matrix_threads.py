@@ -80,7 +80,10 @@ async def test_reminders_reads_and_the_close_go_to_the_thread_of_the_card(
     root = card["event_id"]  # the thread is rooted at the live card, named by its first line
     assert body(card).startswith("Proposal #1") and "Paint the door" in body(card), body(card)
     await coop.run(bob, "!vote 1 yes")
-    await coop.run(carol, "!vote 1 yes")
+    # A command typed in the thread (here a vote) is answered in the thread.
+    typed = await say_in_thread(carol, coop.room_id, root, "!vote 1 yes")
+    voted = await carol.wait_for(coop.room_id, reply_to(typed, bot.user_id))
+    assert thread_of(voted) == root and "#1" in body(voted), voted
     clock = cast(ManualClock, core.clock)
 
     clock.advance(timedelta(days=2, minutes=1))
