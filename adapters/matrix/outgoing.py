@@ -91,7 +91,7 @@ class Outgoing:
         self.editor = CardEditor(sender, ballots, prefix)
         self._core: CoreAPI | None = None
         self.live = LiveCards(self._edit_live, clock)
-        self._caught_up = False
+        self._catching_up: asyncio.Task[None] | None = None
         # Commands typed in a thread (event id → the thread's root): answered there.
         self.asked_in = AskedInThreads()
 
@@ -112,13 +112,26 @@ class Outgoing:
         await self.live.answered(answers)
 
     async def flush_live(self, core: CoreAPI) -> None:
-        """Edit the live cards a burst left stale, as far as the pace allows now; in the
-        first round of a run, first find the cards left stale before it (`catch_up`)."""
+        """Edit the live cards a burst left stale, as far as the pace allows now; the
+        first round of a run also starts looking for cards left stale before it
+        (`catch_up`)."""
         self._core = core
-        if not self._caught_up:
-            await self.catch_up(core)
-            self._caught_up = True
+        if self._catching_up is None:
+            # In the background: a thousand open cards must not hold up the deliveries.
+            self._catching_up = asyncio.create_task(self._catch_up_once(core))
         await self.live.flush()
+
+    async def _catch_up_once(self, core: CoreAPI) -> None:
+        try:
+            await self.catch_up(core)
+        except Exception:  # a card not checked now is refreshed by its next vote
+            log.exception("could not check the live cards after the start")
+
+    async def close(self) -> None:
+        """Stop the background work of this run (the catch-up)."""
+        if self._catching_up is not None and not self._catching_up.done():
+            self._catching_up.cancel()
+            await asyncio.gather(self._catching_up, return_exceptions=True)
 
     async def catch_up(self, core: CoreAPI) -> int:
         """After a start or a take-over: the live cards of open decisions that do not show
