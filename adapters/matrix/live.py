@@ -5,6 +5,7 @@ The native poll beside it stays the place to vote."""
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 from nio import RoomGetEventResponse
@@ -37,6 +38,16 @@ def edit_content(event_id: str, content: dict[str, Any]) -> dict[str, Any]:
     # An edit notifies nobody again (the card named its members without notifying).
     edit["m.mentions"] = {}
     return edit
+
+
+# "closes Mon 1 Dec 18:00 (Europe/Berlin), in 20 h": the time left, to the end of its line.
+_TIME_LEFT = re.compile(r"(\([^()\s]+\)), in [^\n]*")
+
+
+def same_news(shown: str, wanted: str) -> bool:
+    """Whether a card showing `shown` is up to date with `wanted`: the time left changes
+    by itself as time passes, and alone does not make a card worth an edit."""
+    return _TIME_LEFT.sub(r"\1", shown) == _TIME_LEFT.sub(r"\1", wanted)
 
 
 class CardEditor:

@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.matrix.ballots import Ballots
 from adapters.matrix.cards import cut_card, read_more_beside, read_more_show
-from adapters.matrix.live import CardEditor
+from adapters.matrix.live import CardEditor, same_news
 from adapters.matrix.privately import PrivateReplies
 from adapters.matrix.reads import is_read, live_card_line
 from adapters.matrix.render import render_reply
@@ -144,11 +144,13 @@ class Outgoing:
             if ref in stale:
                 continue
             shown = await self.editor.last_edit(room, card_id)
-            card = await core.card(ref) if shown is not None else None
+            if shown is None:
+                continue
+            card = await core.card(ref)
             if card is None or card.choices is None:
                 continue
             wanted = await self.editor.content(core, ref, card)
-            if wanted.get("body") != shown:
+            if not same_news(shown, str(wanted.get("body", ""))):
                 stale.add(ref)
         for ref in sorted(stale, key=lambda r: (r.coop_id, r.number)):
             log.info("the live card of decision #%s is behind; refreshing it", ref.number)

@@ -10,6 +10,7 @@ from adapters.matrix.cards import (
     read_more_beside,
     read_more_show,
 )
+from adapters.matrix.live import same_news
 from adapters.matrix.render import render_reply
 from bot.domain.proposals import ProposalMethod
 from bot.domain.vocabulary import DecisionKind
@@ -63,3 +64,11 @@ def test_a_body_of_many_short_lines_is_cut_to_a_few() -> None:
     assert "point 0" in plain and f"point {CARD_LINE_ROWS}" not in plain
     assert plain.splitlines()[-1].strip() == "read more: !show 7"
     assert full is not None and "point 39" in render_reply(full)["body"]
+
+
+def test_a_card_whose_only_change_is_the_time_left_is_up_to_date() -> None:
+    then = "#7 Buy a 3D printer — open, closes Mon 1 Dec 18:00 (Europe/Berlin), in 20 h\n  yes 1"
+    later = "#7 Buy a 3D printer — open, closes Mon 1 Dec 18:00 (Europe/Berlin), in 2 h\n  yes 1"
+    voted = "#7 Buy a 3D printer — open, closes Mon 1 Dec 18:00 (Europe/Berlin), in 2 h\n  yes 2"
+    assert same_news(then, later)
+    assert not same_news(then, voted)
