@@ -1,12 +1,23 @@
 """One live card per decision, platform-free: which answers make a decision's posted card
-stale, and how often it may be edited, so a burst of votes costs a bounded number of edits."""
+stale, and how often it may be edited, so a burst of votes costs a bounded number of edits;
+and which live cards a process that starts (or takes over) must check are up to date.
+
+The pace is kept per process, in memory, and that is enough across processes: only the
+process holding a platform's connection (bot.holders) edits its cards. What memory loses
+when that process stops or dies is the refresh a burst left waiting for its window;
+`open_live_cards` lets the next holder find the cards to check and refresh them."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.clock import Clock
+from bot.db.models import Decision, PlatformMessage
+from bot.domain.vocabulary import DecisionStatus
 from bot.intents import CardClosed, CardOpened, CardUpdated, DecisionRef, Say
 from bot.outgoing import Answer
 
@@ -87,3 +98,39 @@ class LiveCards:
         self._stale.discard(ref)
         if await self._refresh_cards(ref):
             self.edits += 1
+
+
+async def open_live_cards(core: object, platform: str) -> list[tuple[DecisionRef, str, str]]:
+    """(decision, room id, message id) of every live card on `platform` (`link_live_card`)
+    of a decision that is open now, for a process that has just taken the platform's
+    connection: a refresh its predecessor left waiting is found by checking these. Reads
+    the core's database (`core.sessions`); a core without one has none."""
+    sessions: async_sessionmaker[AsyncSession] | None = getattr(core, "sessions", None)
+    if sessions is None:
+        return []
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Decision.coop_id, Decision.number).where(Decision.status == DecisionStatus.OPEN)
+        )
+        refs = {
+            DecisionRef(coop_id=coop_id, number=number).card_subject: DecisionRef(
+                coop_id=coop_id, number=number
+            )
+            for coop_id, number in rows.tuples().all()
+        }
+        found: list[tuple[DecisionRef, str, str]] = []
+        subjects = sorted(refs)
+        for start in range(0, len(subjects), _CHUNK):
+            linked = await session.execute(
+                select(
+                    PlatformMessage.subject, PlatformMessage.room_id, PlatformMessage.message_id
+                ).where(
+                    PlatformMessage.platform == platform,
+                    PlatformMessage.subject.in_(subjects[start : start + _CHUNK]),
+                )
+            )
+            found.extend((refs[subject], room, mid) for subject, room, mid in linked.tuples())
+    return sorted(found, key=lambda row: (row[0].coop_id, row[0].number, row[1]))
+
+
+_CHUNK = 500  # subjects per query (SQLite binds at most 999 parameters)

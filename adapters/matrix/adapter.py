@@ -176,6 +176,7 @@ class MatrixAdapter:
             for leftover in pending:
                 leftover.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            await parts.outgoing.close()
             await parts.client.close()
             self._last_sync = parts.sync.last_sync
             self._parts = None

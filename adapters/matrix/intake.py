@@ -122,6 +122,7 @@ class Intake:
         text = parsed.text[len(self.prefix) :].strip()
         if not text:
             return
+        self.outgoing.asked_in.note(event.event_id, event.source.get("content", {}))
         invocation = self.invocation(room, event.sender, text, event.event_id, parsed.mentioned)
         direct = await self._is_direct(core, room, invocation)
         invocation = replace(invocation, direct=direct)

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from adapters.matrix.ballots import Ballots
-from adapters.matrix.live import CardEditor
+from adapters.matrix.cards import cut_card, read_more_beside, read_more_show
+from adapters.matrix.live import CardEditor, same_news
 from adapters.matrix.privately import PrivateReplies
-from adapters.matrix.reads import live_card_line
+from adapters.matrix.reads import is_read, live_card_line
 from adapters.matrix.render import render_reply
 from adapters.matrix.secret import add_line
 from adapters.matrix.sending import Sender
-from adapters.matrix.threads import for_thread, in_thread, thread_root
+from adapters.matrix.threads import (
+    for_thread,
+    in_thread,
+    root_of,
+    thread_of,
+    thread_root,
+    threads_kept,
+)
 from bot.clock import Clock
-from bot.live import LiveCards
+from bot.intents import CARD_INTENTS
+from bot.live import LiveCards, open_live_cards
 from bot.ports import (
     Answer,
     CardClosed,
@@ -32,6 +44,26 @@ from bot.render.document import Reply
 from bot.render.threads import headline
 
 PLATFORM = "matrix"
+log = logging.getLogger(__name__)
+
+
+class AskedInThreads:
+    """The thread each recent command was typed in (event id → the thread's root), so its
+    answer, also one sent later from the outbox, goes to the same thread."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._roots: OrderedDict[str, str] = OrderedDict()
+
+    def note(self, event_id: str, content: dict[str, Any]) -> None:
+        root = thread_of(content)
+        if root is not None:
+            self._roots[event_id] = root
+            while len(self._roots) > self.size:
+                self._roots.popitem(last=False)
+
+    def get(self, event_id: str) -> str | None:
+        return self._roots.get(event_id)
 
 
 class Outgoing:
@@ -59,6 +91,9 @@ class Outgoing:
         self.editor = CardEditor(sender, ballots, prefix)
         self._core: CoreAPI | None = None
         self.live = LiveCards(self._edit_live, clock)
+        self._catching_up: asyncio.Task[None] | None = None
+        # Commands typed in a thread (event id → the thread's root): answered there.
+        self.asked_in = AskedInThreads()
 
     async def _edit_live(self, ref: DecisionRef) -> bool:
         core = self._core
@@ -77,9 +112,50 @@ class Outgoing:
         await self.live.answered(answers)
 
     async def flush_live(self, core: CoreAPI) -> None:
-        """Edit the live cards a burst left stale, as far as the pace allows now."""
+        """Edit the live cards a burst left stale, as far as the pace allows now; the
+        first round of a run also starts looking for cards left stale before it
+        (`catch_up`)."""
         self._core = core
+        if self._catching_up is None:
+            # In the background: a thousand open cards must not hold up the deliveries.
+            self._catching_up = asyncio.create_task(self._catch_up_once(core))
         await self.live.flush()
+
+    async def _catch_up_once(self, core: CoreAPI) -> None:
+        try:
+            await self.catch_up(core)
+        except Exception:  # a card not checked now is refreshed by its next vote
+            log.exception("could not check the live cards after the start")
+
+    async def close(self) -> None:
+        """Stop the background work of this run (the catch-up)."""
+        if self._catching_up is not None and not self._catching_up.done():
+            self._catching_up.cancel()
+            await asyncio.gather(self._catching_up, return_exceptions=True)
+
+    async def catch_up(self, core: CoreAPI) -> int:
+        """After a start or a take-over: the live cards of open decisions that do not show
+        their decision as it stands (a refresh the previous run, or the process that held
+        the connection before, left waiting for its window and never made) are refreshed,
+        at the usual pace; a card that shows it is left alone. Returns how many were stale.
+        A card never edited yet is left alone too (a pending refresh follows an edit)."""
+        stale: set[DecisionRef] = set()
+        for ref, room, card_id in await open_live_cards(core, PLATFORM):
+            if ref in stale:
+                continue
+            shown = await self.editor.last_edit(room, card_id)
+            if shown is None:
+                continue
+            card = await core.card(ref)
+            if card is None or card.choices is None:
+                continue
+            wanted = await self.editor.content(core, ref, card)
+            if not same_news(shown, str(wanted.get("body", ""))):
+                stale.add(ref)
+        for ref in sorted(stale, key=lambda r: (r.coop_id, r.number)):
+            log.info("the live card of decision #%s is behind; refreshing it", ref.number)
+            await self.live.changed(ref)
+        return len(stale)
 
     def pump(self, core: CoreAPI) -> OutboxPump:
         """The core's drain loop for Matrix rooms, sending through `send_delivery`."""
@@ -137,8 +213,12 @@ class Outgoing:
         `direct` message an announcement (a proposal made there) is only an answer: its
         poll and its secret-ballot hint belong to the co-op's rooms, which get it too.
         A private reply goes to the person's direct-message room instead (in a `direct`
-        message it is already there). Returns the event id of the notice."""
+        message it is already there). News and reads about a decision whose co-op keeps
+        threads go to its thread, rooted at its live card, and the room keeps one line
+        (none for a question asked in that thread). The answer to a command typed in a
+        thread stays in that thread. Returns the event id of the notice."""
         intent = intent if intent is not None else Say()
+        asked_in_thread = self.asked_in.get(in_reply_to) if in_reply_to else None
         async with self.send_lock:
             if reply.private and not direct:
                 return await self.private.send(core, room_id, reply, txn, in_reply_to)
@@ -150,30 +230,61 @@ class Outgoing:
             if closing:
                 await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
             shown = reply
-            card_event: str | None = None
+            full_text: Reply | None = None
+            link = await live_card_line(core, room_id, intent)
             threaded = None if direct else await thread_root(core, room_id, intent)
-            if threaded is not None and for_thread(reply):
-                # The news in full in the decision's thread; the room keeps one line.
+            if threaded is not None and for_thread(reply, intent):
+                # The news (or the read) in full in the decision's thread; the room keeps
+                # one line.
                 ref, root = threaded
-                full = in_thread(render_reply(reply, self.prefix), root)
-                card_event = await self.sender.send(
-                    room_id, "m.room.message", full, f"{txn}-thread"
+                full = render_reply(reply, self.prefix)
+                asker = in_reply_to if is_read(intent) else None
+                if link is not None:
+                    full = add_line(full, *link)
+                thread_event = await self.sender.send(
+                    room_id, "m.room.message", in_thread(full, root, asker), f"{txn}-thread"
                 )
-                shown = headline(reply, ref.number)
+                if asker is not None and asked_in_thread == root:
+                    return thread_event  # asked in the thread: answered there alone
+                shown, link = headline(reply, ref.number), None
+            elif not direct and isinstance(intent, CARD_INTENTS) and reply.choices:
+                # One event per card, whatever its length: a long body is cut.
+                if isinstance(intent, CardOpened):
+                    threads = await threads_kept(core, intent.ref)
+                    shown, full_text = cut_card(reply, read_more_beside(threads))
+                else:
+                    shown, _ = cut_card(reply, read_more_show(reply))
             content = render_reply(shown, self.prefix)
             content = self.ballots.with_hint(content, reply, intent, direct=direct)
             if extra_line is not None:
                 content = add_line(content, *extra_line)
-            link = await live_card_line(core, room_id, intent)
             if link is not None:
                 content = add_line(content, *link)
-            if in_reply_to:
+            if in_reply_to and asked_in_thread is not None and shown is reply:
+                content = in_thread(content, asked_in_thread, in_reply_to)
+            elif in_reply_to:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
             event_id = await self.sender.send(room_id, "m.room.message", content, txn)
             if not direct and isinstance(intent, CardOpened):
-                # The notice a decision opens with is its live card in this room.
-                await core.link_live_card(PLATFORM, room_id, card_event or event_id, intent.ref)
+                # The notice a decision opens with is its live card in this room, and the
+                # root of its thread.
+                await core.link_live_card(PLATFORM, room_id, event_id, intent.ref)
+                if full_text is not None:
+                    await self._send_full_text(core, room_id, intent.ref, event_id, full_text, txn)
             await self.sender.attachments(room_id, reply, txn)
             if not closing:
                 await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
             return event_id
+
+    async def _send_full_text(
+        self, core: CoreAPI, room_id: str, ref: DecisionRef, card: str, full: Reply, txn: str
+    ) -> None:
+        """The full text a live card cut, once: in its thread, else as a reply to it."""
+        content = render_reply(full, self.prefix)
+        content["m.mentions"] = {}
+        root = await root_of(core, room_id, ref)
+        if root is not None:
+            content = in_thread(content, root)
+        else:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": card}}
+        await self.sender.send(room_id, "m.room.message", content, f"{txn}-full")

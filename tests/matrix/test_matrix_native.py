@@ -102,8 +102,8 @@ async def test_the_close_lands_in_the_decisions_thread_and_in_the_room_once(
     coop = await coop_room(alice, [bob], bot.user_id)
     changed = await coop.run(alice, "!coop settings threads:on")
     assert "threads = on" in body(changed)
-    await coop.run(bob, "!propose Paint the door closes:3d")
-    poll = await coop.poll_for(bob, 1)
+    card = await coop.run(bob, "!propose Paint the door closes:3d")
+    await coop.poll_for(bob, 1)
     await coop.run(bob, "!vote 1 yes")
     clock = cast(ManualClock, core.clock)
 
@@ -111,7 +111,7 @@ async def test_the_close_lands_in_the_decisions_thread_and_in_the_room_once(
     await core.run_due_work()
     reminder = await alice.wait_for(
         coop.room_id,
-        lambda e: thread_of(e) == poll["event_id"] and body(e).startswith("Reminder:"),
+        lambda e: thread_of(e) == card["event_id"] and body(e).startswith("Reminder:"),
     )
     assert notified(reminder) == [alice.user_id]
     line = await alice.wait_for(coop.room_id, body_contains("more in its thread", bot.user_id))
@@ -120,7 +120,7 @@ async def test_the_close_lands_in_the_decisions_thread_and_in_the_room_once(
     clock.advance(timedelta(days=1))
     await core.run_due_work()
     result = await alice.wait_for(
-        coop.room_id, lambda e: thread_of(e) == poll["event_id"] and "PASSED" in body(e)
+        coop.room_id, lambda e: thread_of(e) == card["event_id"] and "PASSED" in body(e)
     )
     assert "Paint the door" in body(result)
     await sentinel(alice, coop.room_id, bot.user_id)
