@@ -18,6 +18,7 @@ from bot.clock import Clock, OffsetClock, SystemClock
 from bot.config import Settings
 from bot.db.lock import DatabaseLock
 from bot.files import private_dir, sqlite_path
+from bot.heap import start_up_objects_frozen
 from bot.holders import HolderRole, Holders, discord_role, matrix_role, process_name
 from bot.operator_errors import OperatorError
 from bot.platforms import load
@@ -60,7 +61,8 @@ async def running_core(settings: Settings, clock: Clock) -> AsyncIterator[Core]:
     try:
         core = await create_core(settings, clock)
         try:
-            yield core
+            with start_up_objects_frozen():
+                yield core
         finally:
             await core.close()
     finally:
