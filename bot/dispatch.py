@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased, joinedload
 
 from bot.clock import Clock
+from bot.commands.args import VoteArgs
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand, parse
 from bot.commands.spec import Command, Permission
@@ -33,7 +34,7 @@ from bot.outgoing import Answer
 from bot.render.document import Reply, error
 from bot.services.context import Context
 from bot.services.coops import coop_of_person
-from bot.services.members import coop_and_actor, member_by_identity
+from bot.services.members import coop_actor_and_decision, coop_and_actor, member_by_identity
 from bot.services.outbox import acknowledge
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ class Dispatcher:
         outcome.spec = cmd.command
         try:
             async with self._sessions() as session, session.begin():
-                ctx = await self._seen_or_context(session, inv)
+                ctx = await self._seen_or_context(session, inv, cmd)
                 if ctx is None:
                     outcome.result = "duplicate"
                     return []
@@ -266,14 +267,18 @@ class Dispatcher:
         )
         return [Answer(r, d) for r, d in zip(replies, stored, strict=True)]
 
-    async def _seen_or_context(self, session: AsyncSession, inv: Invocation) -> Context | None:
+    async def _seen_or_context(
+        self, session: AsyncSession, inv: Invocation, cmd: ParsedCommand
+    ) -> Context | None:
         """None when `inv`'s message was handled before (`_seen`); else it is now recorded
         as handled, and the command's context read (`_context`). On PostgreSQL both in one
-        statement (the dedupe insert a data-modifying CTE of the context's read)."""
+        statement (the dedupe insert a data-modifying CTE of the context's read); on SQLite
+        a vote's context read also reads the decision voted on (`ctx.vote_read`)."""
         if session.get_bind().dialect.name != "postgresql":
             if await self._seen(session, inv):
                 return None
-            return await self._context(session, inv)
+            vote = cmd.args.id if isinstance(cmd.args, VoteArgs) else None
+            return await self._context(session, inv, vote=vote)
         params = {
             "platform": inv.room.platform,
             "message_id": inv.message_id,
@@ -291,10 +296,15 @@ class Dispatcher:
         session: AsyncSession,
         inv: Invocation,
         found: tuple[Coop | None, Member | None] | None = None,
+        *,
+        vote: int | None = None,
     ) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)
         # The room's co-op and the actor, read fresh in one statement (never cached: another
-        # process may have just changed who is a member or a steward); `found` when read.
+        # process may have just changed who is a member or a steward); `found` when read;
+        # for a vote (`vote`: its number) with the decision voted on.
+        if found is None and vote is not None:
+            found = await coop_actor_and_decision(ctx, inv.room, inv.actor.identity, vote)
         ctx.coop, ctx.actor = found or await coop_and_actor(ctx, inv.room, inv.actor.identity)
         if ctx.coop is None and inv.direct:
             ctx.coop = await coop_of_person(ctx, inv.actor.identity)
