@@ -412,9 +412,7 @@ def _seen_and_context(*, vote: bool = False) -> Executable:
     return _context_read(select(fresh, Coop, actor), one, actor)
 
 
-def _context_read(
-    statement: Select[Any], one: Subquery, actor: type[Member]
-) -> Select[Any]:
+def _context_read(statement: Select[Any], one: Subquery, actor: type[Member]) -> Select[Any]:
     return (
         statement.select_from(one)
         .outerjoin(
