@@ -4,10 +4,12 @@ is never stale, even when another process has just changed the registry."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, select, text
 
 from bot.app import Core, create_core
 from bot.clock import ManualClock
@@ -112,6 +114,33 @@ async def test_a_vote_read_with_its_context_keeps_every_refusal_and_a_polls_opti
     await say(core, "alice", "!member add @erin")
     assert "after #1 opened, so you can't vote on it" in await say(core, "erin", "!vote 1 yes")
     assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
+
+
+async def test_a_vote_waits_for_the_decisions_row_lock_on_postgresql(core: Core) -> None:
+    """The decision read with the context (PostgreSQL) still locks it for the vote: a vote
+    waits while another transaction holds the row (a close counting), then is recorded."""
+    if core.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes its write lock at BEGIN")
+    await setup_coop(core)
+    await say(core, "alice", "!propose Buy a kiln")
+    async with core.engine.connect() as holder, core.engine.connect() as watcher:
+        await holder.execute(text("SELECT id FROM decisions WHERE number = 1 FOR NO KEY UPDATE"))
+        voting = asyncio.create_task(say(core, "bob", "!vote 1 yes"))
+        waiting = 0
+        for _ in range(500):  # until the vote's statement waits for the lock (≤ 5 s)
+            await asyncio.sleep(0.01)
+            waiting = await watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            )
+            await watcher.rollback()  # pg_stat_activity is read once per transaction
+            if waiting or voting.done():
+                break
+        assert waiting == 1 and not voting.done()
+        await holder.rollback()
+        assert "Your vote on #1 is recorded: yes" in await voting
 
 
 async def test_task_and_kudos_commands_pay_one_statement_of_dedupe_and_one_of_context(
