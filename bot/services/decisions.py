@@ -726,7 +726,8 @@ _FOR_VOTE = (
 
 async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision, bool]:
     """Decision #`number` locked for a vote (as get_decision) and whether `member` may vote
-    on it, in one statement; a poll's options then in a second."""
+    on it, in one statement; a poll's options then in a second. A vote through the
+    dispatcher has them already (`ctx.vote_read`, read and locked with the context)."""
     coop = ctx.require_coop()
     read = ctx.vote_read
     if read is not None and read[0] == number:
