@@ -10,19 +10,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, bindparam, func, literal, select
+from sqlalchemy import Executable, Select, Subquery, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, noload
 
 from bot.clock import Clock
+from bot.commands.args import VoteArgs
 from bot.commands.handlers import Handler
 from bot.commands.parser import ParsedCommand, parse
 from bot.commands.spec import Command, Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db import upsert
-from bot.db.models import Coop, HandledMessage, Identity, Member, RoomBinding
+from bot.db.models import Coop, Decision, HandledMessage, Identity, Member, Membership, RoomBinding
 from bot.domain.vocabulary import Role
 from bot.edge import checked
 from bot.errors import UserError
@@ -33,7 +34,12 @@ from bot.outgoing import Answer
 from bot.render.document import Reply, error
 from bot.services.context import Context
 from bot.services.coops import coop_of_person
-from bot.services.members import coop_and_actor, member_by_identity
+from bot.services.members import (
+    coop_actor_and_decision,
+    coop_and_actor,
+    covers,
+    member_by_identity,
+)
 from bot.services.outbox import acknowledge
 
 if TYPE_CHECKING:
@@ -183,7 +189,7 @@ class Dispatcher:
         outcome.spec = cmd.command
         try:
             async with self._sessions() as session, session.begin():
-                ctx = await self._seen_or_context(session, inv)
+                ctx = await self._seen_or_context(session, inv, cmd)
                 if ctx is None:
                     outcome.result = "duplicate"
                     return []
@@ -266,35 +272,53 @@ class Dispatcher:
         )
         return [Answer(r, d) for r, d in zip(replies, stored, strict=True)]
 
-    async def _seen_or_context(self, session: AsyncSession, inv: Invocation) -> Context | None:
+    async def _seen_or_context(
+        self, session: AsyncSession, inv: Invocation, cmd: ParsedCommand
+    ) -> Context | None:
         """None when `inv`'s message was handled before (`_seen`); else it is now recorded
         as handled, and the command's context read (`_context`). On PostgreSQL both in one
-        statement (the dedupe insert a data-modifying CTE of the context's read)."""
+        statement (the dedupe insert a data-modifying CTE of the context's read); on SQLite
+        a vote's context read also reads the decision voted on (`ctx.vote_read`)."""
+        vote = cmd.args.id if isinstance(cmd.args, VoteArgs) else None
         if session.get_bind().dialect.name != "postgresql":
             if await self._seen(session, inv):
                 return None
-            return await self._context(session, inv)
-        params = {
+            return await self._context(session, inv, vote=vote)
+        params: dict[str, Any] = {
             "platform": inv.room.platform,
             "message_id": inv.message_id,
             "handled_at": self._clock.now(),
             "identity": inv.actor.identity,
             "room_id": inv.room.room_id,
         }
-        fresh, coop, actor = (await session.execute(_seen_and_context(), params)).unique().one()
+        if vote is None:
+            row = (await session.execute(_seen_and_context(), params)).unique().one()
+            fresh, coop, actor = row
+        else:
+            params["number"] = vote
+            row = (await session.execute(_seen_and_context(vote=True), params)).unique().one()
+            fresh, coop, actor, decision, stretch = row
         if not fresh:
             return None
-        return await self._context(session, inv, (coop, actor))
+        ctx = await self._context(session, inv, (coop, actor))
+        if vote is not None and ctx.actor is not None and ctx.actor is actor:
+            ctx.vote_read = (vote, decision, stretch is not None)
+        return ctx
 
     async def _context(
         self,
         session: AsyncSession,
         inv: Invocation,
         found: tuple[Coop | None, Member | None] | None = None,
+        *,
+        vote: int | None = None,
     ) -> Context:
         ctx = Context(session=session, clock=self._clock, settings=self._settings, invocation=inv)
         # The room's co-op and the actor, read fresh in one statement (never cached: another
-        # process may have just changed who is a member or a steward); `found` when read.
+        # process may have just changed who is a member or a steward); `found` when read;
+        # for a vote (`vote`: its number) with the decision voted on.
+        if found is None and vote is not None:
+            found = await coop_actor_and_decision(ctx, inv.room, inv.actor.identity, vote)
         ctx.coop, ctx.actor = found or await coop_and_actor(ctx, inv.room, inv.actor.identity)
         if ctx.coop is None and inv.direct:
             ctx.coop = await coop_of_person(ctx, inv.actor.identity)
@@ -352,17 +376,45 @@ def _handled_insert(dialect: str) -> Insert:
 
 
 @functools.cache
-def _seen_and_context() -> Executable:
+def _seen_and_context(*, vote: bool = False) -> Executable:
     """PostgreSQL: (1 when the message is new, else 0; the room's co-op; the active member
     the actor is in it, with their identities), one row even for an unbound room: the
-    dedupe insert (a data-modifying CTE) and members.coop_and_actor's read in one statement."""
+    dedupe insert (a data-modifying CTE) and members.coop_and_actor's read in one statement.
+    `vote`: also decision #:number of the co-op, locked for the vote (FOR UPDATE in a CTE:
+    PostgreSQL locks no row on the nullable side of an outer join), and the id of the
+    actor's membership stretch covering its opening (None: not eligible)."""
     handled = _handled_insert("postgresql").returning(HandledMessage.message_id).cte("handled")
     fresh = select(func.count()).select_from(handled).scalar_subquery()
     actor = aliased(Member)
     one = select(literal(1).label("one")).subquery("one")
+    if vote:
+        bound = (
+            select(RoomBinding.coop_id)
+            .where(
+                RoomBinding.platform == bindparam("platform"),
+                RoomBinding.room_id == bindparam("room_id"),
+            )
+            .scalar_subquery()
+        )
+        locked = (
+            select(Decision)
+            .where(Decision.coop_id == bound, Decision.number == bindparam("number"))
+            .with_for_update()
+            .cte("locked")
+        )
+        decision = aliased(Decision, locked)
+        return (
+            _context_read(select(fresh, Coop, actor, decision, Membership.id), one, actor)
+            .outerjoin(decision, decision.coop_id == Coop.id)
+            .outerjoin(Membership, (Membership.member_id == actor.id) & covers(decision.opened_seq))
+            .options(noload(decision.options))
+        )
+    return _context_read(select(fresh, Coop, actor), one, actor)
+
+
+def _context_read(statement: Select[Any], one: Subquery, actor: type[Member]) -> Select[Any]:
     return (
-        select(fresh, Coop, actor)
-        .select_from(one)
+        statement.select_from(one)
         .outerjoin(
             RoomBinding,
             (RoomBinding.platform == bindparam("platform"))

@@ -4,10 +4,12 @@ is never stale, even when another process has just changed the registry."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, select, text
 
 from bot.app import Core, create_core
 from bot.clock import ManualClock
@@ -38,15 +40,21 @@ async def test_a_vote_sends_only_the_statements_it_needs(core: Core) -> None:
         assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
     with _statements(core) as changed:
         assert "Your vote on #1 is changed: no" in await say(core, "bob", "!vote 1 no")
-    # SQLite: BEGIN, the dedupe insert, co-op and actor, the decision with the member's
-    # eligibility, the vote with the turnout for the reply (counted in its RETURNING), the
-    # audit. PostgreSQL (whose BEGIN is not a statement of its own): the dedupe insert is a
-    # data-modifying CTE of the co-op and actor's read, and the audit one of the vote's.
-    # Nothing is stored for the reply of Core.handle: the caller shows it at once.
-    expected = 6 if core.engine.dialect.name == "sqlite" else 3
+    # SQLite: BEGIN, the dedupe insert, co-op and actor with the decision and the member's
+    # eligibility (one read), the vote with the turnout for the reply (counted in its
+    # RETURNING), the audit. PostgreSQL (whose BEGIN is not a statement of its own): the
+    # dedupe insert is a data-modifying CTE of that read (the decision locked in another
+    # CTE), and the audit one of the vote's. Nothing is stored for the reply of Core.handle:
+    # the caller shows it at once.
+    is_sqlite = core.engine.dialect.name == "sqlite"
+    expected = 5 if is_sqlite else 2
     assert len(new) == expected, new
     assert len(changed) == expected, changed
     assert sum("handled_messages" in s for s in new) == 1
+    # One read each: the decision (locked for the vote on PostgreSQL) with the co-op and
+    # the actor, not in a statement of its own.
+    for sent in (new, changed):
+        assert sum(s.startswith("SELECT decisions") for s in sent) == 0, sent
     assert not any("outbox" in s for s in new + changed)
     assert not any(s.startswith("SELECT votes") for s in new + changed)  # no count of its own
 
@@ -92,6 +100,47 @@ async def test_the_turnout_a_vote_shows_is_the_one_counted_after_it(core: Core) 
         ("vote.cast", "decision:2", {"choice": "B"}),
         ("vote.change", "decision:2", {"choice": "A"}),
     ]
+
+
+async def test_a_vote_read_with_its_context_keeps_every_refusal_and_a_polls_options(
+    core: Core,
+) -> None:
+    await setup_coop(core, members=("bob",))
+    await say(core, "alice", "!propose Buy a kiln")
+    await say(core, "alice", '!poll Colour? options:"Red | Blue"')
+    assert "There is no decision #9" in await say(core, "bob", "!vote 9 yes")
+    assert "Only members of this co-op can do that" in await say(core, "zed", "!vote 1 yes")
+    assert "Your vote on #2 is recorded: Blue" in await say(core, "bob", "!vote 2 Blue")
+    await say(core, "alice", "!member add @erin")
+    assert "after #1 opened, so you can't vote on it" in await say(core, "erin", "!vote 1 yes")
+    assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
+
+
+async def test_a_vote_waits_for_the_decisions_row_lock_on_postgresql(core: Core) -> None:
+    """The decision read with the context (PostgreSQL) still locks it for the vote: a vote
+    waits while another transaction holds the row (a close counting), then is recorded."""
+    if core.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes its write lock at BEGIN")
+    await setup_coop(core)
+    await say(core, "alice", "!propose Buy a kiln")
+    async with core.engine.connect() as holder, core.engine.connect() as watcher:
+        await holder.execute(text("SELECT id FROM decisions WHERE number = 1 FOR NO KEY UPDATE"))
+        voting = asyncio.create_task(say(core, "bob", "!vote 1 yes"))
+        waiting = 0
+        for _ in range(500):  # until the vote's statement waits for the lock (≤ 5 s)
+            await asyncio.sleep(0.01)
+            waiting = await watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            )
+            await watcher.rollback()  # pg_stat_activity is read once per transaction
+            if waiting or voting.done():
+                break
+        assert waiting == 1 and not voting.done()
+        await holder.rollback()
+        assert "Your vote on #1 is recorded: yes" in await voting
 
 
 async def test_task_and_kudos_commands_pay_one_statement_of_dedupe_and_one_of_context(

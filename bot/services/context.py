@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.models import AuditEvent, Coop, Member
+from bot.db.models import AuditEvent, Coop, Decision, Member
 from bot.errors import UserError
 from bot.invocation import Invocation
 from bot.services.coop_config import CoopConfig, effective
@@ -33,6 +33,9 @@ class Context:
     # gets its answer stored with the change (see bot.services.outbox.acknowledge).
     changed: bool = False
     _config: CoopConfig | None = field(default=None, repr=False)
+    # A vote on SQLite: (its number, the decision or None, whether the actor may vote on
+    # it), read with the co-op and the actor (members.coop_actor_and_decision).
+    vote_read: tuple[int, Decision | None, bool] | None = field(default=None, repr=False)
 
     @property
     def prefix(self) -> str:

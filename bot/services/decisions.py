@@ -726,15 +726,21 @@ _FOR_VOTE = (
 
 async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision, bool]:
     """Decision #`number` locked for a vote (as get_decision) and whether `member` may vote
-    on it, in one statement; a poll's options then in a second."""
+    on it, in one statement; a poll's options then in a second. A vote through the
+    dispatcher has them already (`ctx.vote_read`, read and locked with the context)."""
     coop = ctx.require_coop()
-    params = {"member_id": member.id, "coop_id": coop.id, "number": number}
-    row = (await ctx.session.execute(_FOR_VOTE, params)).first()
-    if row is None:
+    read = ctx.vote_read
+    if read is not None and read[0] == number:
+        # Read with the co-op and the actor (SQLite: the write lock is held since BEGIN).
+        found, eligible = read[1], read[2]
+    else:
+        params = {"member_id": member.id, "coop_id": coop.id, "number": number}
+        row = (await ctx.session.execute(_FOR_VOTE, params)).first()
+        found, eligible = (row[0], row[1] is not None) if row is not None else (None, False)
+    if found is None:
         raise _no_decision(ctx, number)
-    decision, stretch = row
-    await _load_options(ctx, decision)
-    return decision, stretch is not None
+    await _load_options(ctx, found)
+    return found, eligible
 
 
 def _readable_vote(kind: str) -> ColumnElement[bool]:

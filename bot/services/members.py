@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, update
-from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload, noload
 from sqlalchemy.orm.util import AliasedClass
 
-from bot.db.models import Coop, Identity, Member, Membership, RoomBinding
+from bot.db.models import Coop, Decision, Identity, Member, Membership, RoomBinding
 from bot.domain.vocabulary import Role
 from bot.errors import UserError
 from bot.invocation import Actor, RoomRef
@@ -120,6 +120,50 @@ async def coop_and_actor(
     if row is None:
         return None, None
     return row[0], row[1]
+
+
+# SQLite, for a vote (`coop_actor_and_decision`): the same read with the decision voted on
+# and the voter's membership stretch covering its opening (eligibility), built once. The
+# write lock is taken at BEGIN there (BEGIN IMMEDIATE), so no row lock is needed.
+_VOTER_DECISION = (
+    select(Coop, _ACTOR, Decision, Membership.id)
+    .select_from(RoomBinding)
+    .join(Coop, Coop.id == RoomBinding.coop_id)
+    .outerjoin(
+        Identity,
+        (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
+    )
+    .outerjoin(_ACTOR, (_ACTOR.id == Identity.member_id) & _ACTOR.active)
+    .outerjoin(Decision, (Decision.coop_id == Coop.id) & (Decision.number == bindparam("number")))
+    .outerjoin(Membership, (Membership.member_id == _ACTOR.id) & covers(Decision.opened_seq))
+    .where(
+        RoomBinding.platform == bindparam("platform"),
+        RoomBinding.room_id == bindparam("room_id"),
+    )
+    # A proposal has no options: a poll's are read when it is voted on.
+    .options(joinedload(_ACTOR.identities), noload(Decision.options))
+)
+
+
+async def coop_actor_and_decision(
+    ctx: Context, room: RoomRef, identity: str, number: int
+) -> tuple[Coop | None, Member | None]:
+    """`coop_and_actor`, and in the same statement decision #`number` of that co-op with
+    whether the actor's membership covers its opening: kept as `ctx.vote_read` for
+    decisions.cast_vote (a vote on SQLite: one statement fewer)."""
+    params = {
+        "identity": identity,
+        "platform": room.platform,
+        "room_id": room.room_id,
+        "number": number,
+    }
+    row = (await ctx.session.execute(_VOTER_DECISION, params)).unique().first()
+    if row is None:
+        return None, None
+    coop, actor, decision, stretch = row
+    if actor is not None:
+        ctx.vote_read = (number, decision, stretch is not None)
+    return coop, actor
 
 
 async def member_by_identity(ctx: Context, coop_id: int, identity: str) -> Member | None:
