@@ -90,3 +90,26 @@ def test_a_platform_bot_imports_only_its_own_chat_sdk(tmp_path: Path, kind: str)
     assert _has(loaded, SDK[kind])  # the check does see the platform's own SDK
     assert not _has(loaded, SDK[other]), f"a {kind} bot imported {SDK[other]}"
     assert not _has(loaded, f"adapters.{other}"), f"a {kind} bot imported adapters.{other}"
+
+
+def test_the_bench_measures_the_memory_of_each_kind_of_process_apart() -> None:
+    from bench import measure, report
+
+    kinds = measure.imports()["kinds"]
+    assert set(kinds) == {"console", "matrix", "discord"}
+    assert {"nio", "discord", "aiohttp"}.isdisjoint(kinds["console"]["loaded"])
+    assert "nio" in kinds["matrix"]["loaded"] and "discord" not in kinds["matrix"]["loaded"]
+    assert "discord" in kinds["discord"]["loaded"] and "nio" not in kinds["discord"]["loaded"]
+    for found in kinds.values():  # each in a fresh process: the same core before the adapter
+        assert found["rss_mb"] >= found["steps_mb"]["bot.cli"] > found["steps_mb"]["interpreter"]
+
+    run = {"imports": {"kinds": kinds}, "commands": {"peak_mb": 100.0}}
+    cells = dict(report._memory_cells([run]))
+    assert list(cells) == ["console", "matrix", "discord"]
+    assert "(est.)" not in cells["console"](run)
+    extra = kinds["matrix"]["rss_mb"] - kinds["console"]["rss_mb"]
+    assert f"/ {100 + extra:.0f} MB (est.)" in cells["matrix"](run)
+    # a run recorded before the kinds were measured apart still renders (one figure)
+    old = {"imports": {"rss_mb": 102.0, "steps_mb": {}}, "commands": {"peak_mb": 120.0}}
+    assert [kind for kind, _ in report._memory_cells([old])] == ["all"]
+    assert " 102 MB / 120 MB |" in dict(report._memory_cells([old]))["all"](old)
