@@ -172,7 +172,6 @@ class _Collector:
             HistogramMetricFamily,
         )
         from prometheus_client.samples import Sample
-        from prometheus_client.utils import floatToGoString
 
         for family in self._families:
             names = list(family.labelnames)
@@ -195,7 +194,7 @@ class _Collector:
                         [*child.bounds, float("inf")], child.counts, strict=True
                     ):
                         total += count
-                        buckets.append((floatToGoString(bound), float(total)))
+                        buckets.append((_le(bound), float(total)))
                     histogram.add_metric(list(key), buckets, child.sum)
                     histogram.samples.append(
                         Sample(
@@ -205,3 +204,8 @@ class _Collector:
                         )
                     )
                 yield histogram
+
+
+def _le(bound: float) -> str:
+    """A bucket bound as prometheus_client writes it (`0.005`, `1.0`, `+Inf`)."""
+    return "+Inf" if bound == float("inf") else repr(float(bound))
