@@ -5,7 +5,8 @@ Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory)
 `summary_first` (the first weekly summary of a fresh process), `export` and `raw_read`
 (the contribution export through exports.write_csv into a file vs a plain streamed read,
 with the extra peak memory of each),
-`imports` (memory once the bot's modules are imported). BENCH_ONLY=show,tally_all limits
+`imports [console|matrix|discord]` (memory once a bot process of that kind has imported what
+it runs; without a kind, each kind in a process of its own). BENCH_ONLY=show,tally_all limits
 `commands` to those scenarios (for comparing two versions of the code); BENCH_GC_FREEZE=1
 freezes the objects of start-up out of the garbage collector (an experiment: the bot does
 not do it). Each runs in its own process so
@@ -151,6 +152,7 @@ async def commands(
     from bench.seed.plan import Plan
 
     logging.disable(logging.WARNING)
+    import_kind("console")  # the peak is a console bot's: its runner, CLI and adapter too
     core = await open_core(url)
     speaker = Speaker(core)
     found: dict[str, Any] = {"rss_start_mb": rss_mb(), "scenarios": {}}
@@ -284,24 +286,60 @@ async def raw_read(url: str) -> dict[str, Any]:
         await core.close()
 
 
-def imports() -> dict[str, Any]:
-    """Memory once `coopbot run` has imported the bot, its runner and both chat adapters,
-    step by step (which import costs what)."""
+# The kinds of bot process: each imports the core, its runner and CLI, and only the
+# adapter (and the adapter's pre-flight checks) of the platform it runs.
+KINDS = ("console", "matrix", "discord")
+WATCHED = ("nio", "discord", "aiohttp", "prometheus_client", "matplotlib", "alembic", "asyncpg")
+
+
+def import_kind(kind: str) -> dict[str, float]:
+    """Import what a `kind` bot process imports before it starts, step by step; the RSS
+    after each step (MB)."""
     import importlib
 
     steps = {"interpreter": rss_mb()}
-    for module in ("bot.app", "bot.runner", "bot.cli", "adapters.matrix.adapter"):
+    for module in ("bot.app", "bot.runner", "bot.cli"):
         importlib.import_module(module)
         steps[module] = rss_mb()
-    importlib.import_module("adapters.discord.adapter")
-    steps["adapters.discord.adapter"] = rss_mb()
-    return {"rss_mb": rss_mb(), "steps_mb": steps, "matplotlib": "matplotlib" in sys.modules}
+    from bot.platforms import load
+
+    load(kind)  # what `coopbot run` / `console` loads for the platform (bot.runner)
+    steps[f"adapters.{kind}"] = rss_mb()
+    if kind != "console":  # `coopbot run` checks the platform before it starts it
+        importlib.import_module(f"adapters.{kind}.preflight")
+        steps[f"adapters.{kind}.preflight"] = rss_mb()
+    return steps
+
+
+def imports_of(kind: str) -> dict[str, Any]:
+    """Memory once a `kind` bot process has imported what it runs (this process)."""
+    steps = import_kind(kind)
+    loaded = {name for name in WATCHED if name in sys.modules}
+    return {"kind": kind, "rss_mb": rss_mb(), "steps_mb": steps, "loaded": sorted(loaded)}
+
+
+def imports() -> dict[str, Any]:
+    """Memory after imports of each kind of bot process (console, Matrix, Discord), each
+    measured in a fresh process of its own."""
+    import subprocess
+
+    kinds = {}
+    for kind in KINDS:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.measure", "imports", kind],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
+        )
+        kinds[kind] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"kinds": kinds}
 
 
 def main(argv: list[str]) -> int:
     mode = argv[0] if argv else ""
     if mode == "imports":
-        found = imports()
+        found = imports_of(argv[1]) if len(argv) > 1 else imports()
     elif mode in ("commands", "summary_first", "export", "raw_read") and len(argv) >= 3:
         url, fraction = argv[1], float(argv[2])
         budget = float(argv[3]) if len(argv) > 3 else 5.0

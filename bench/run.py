@@ -152,7 +152,7 @@ def main(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr))
     }
     runs = []
     loads: list[float] = []
-    imported = _measure("imports")  # the same for every database and size
+    imported = _measure("imports")  # per kind of bot process; the same for every database and size
     with tempfile.TemporaryDirectory(prefix="coopbot-bench-") as folder:
         for kind in kinds:
             for fraction in sorted(scales):

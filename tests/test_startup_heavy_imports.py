@@ -21,6 +21,7 @@ HEAVY = {
     "sqlalchemy.dialects.postgresql": "a PostgreSQL URL imports it (bot.db.upsert)",
     "rich": "nothing needs it",
     "jsonschema": "the Matrix SDK imports it",
+    "prometheus_client": "GET /metrics imports it ([http] listen)",
 }
 
 _START = """
