@@ -25,6 +25,21 @@ DATABASES = ["sqlite"] + (["postgres"] if os.environ.get(PG_ENV) else [])
 write_signals.install()
 
 
+# simcord's settle() waits until the bot's work is done, failing after 5 s by default: a
+# chart drawn in a worker thread or a Discord command queued in its member's lane can take
+# longer than that when the machine is busy. The wait ends as soon as the work does, so a
+# longer limit only changes how long a real hang takes to fail.
+SIMCORD_SETTLE_SECONDS = 60.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("simcord")
+        if marker is not None and "settle_timeout" not in marker.kwargs:
+            limit = {"settle_timeout": SIMCORD_SETTLE_SECONDS}
+            item.add_marker(pytest.mark.simcord(*marker.args, **marker.kwargs, **limit), False)
+
+
 @pytest.fixture(autouse=True)
 def _every_due_change_is_signalled() -> Iterator[None]:
     """Fails a test in which a service wrote what is due (or a room's binding) without

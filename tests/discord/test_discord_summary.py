@@ -11,9 +11,7 @@ from adapters.discord import DiscordAdapter
 from bot.app import Core
 from bot.clock import ManualClock
 
-# The first chart in a process imports matplotlib and draws in a worker thread (native
-# work simcord waits for): seconds on a loaded machine, more than simcord's 5 s default.
-pytestmark = pytest.mark.simcord(settle_timeout=60)
+pytestmark = pytest.mark.simcord
 
 
 async def test_the_weekly_summary_carries_its_chart_as_a_png_file(
