@@ -7,9 +7,9 @@ Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory)
 with the extra peak memory of each),
 `imports [console|matrix|discord]` (memory once a bot process of that kind has imported what
 it runs; without a kind, each kind in a process of its own). BENCH_ONLY=show,tally_all limits
-`commands` to those scenarios (for comparing two versions of the code); BENCH_GC_FREEZE=1
-freezes the objects of start-up out of the garbage collector (an experiment: the bot does
-not do it). Each runs in its own process so
+`commands` to those scenarios (for comparing two versions of the code); the core is
+opened as a running bot opens it (start-up objects frozen out of the garbage collector, as
+bot.runner.running_core does). Each runs in its own process so
 that memory and first-use costs are its own."""
 
 from __future__ import annotations
@@ -60,18 +60,13 @@ async def open_core(url: str) -> Any:
     from bot.app import create_core
     from bot.clock import ManualClock
     from bot.config import load_settings
+    from bot.heap import freeze_start_up_objects
 
     attachments = tempfile.mkdtemp(prefix="coopbot-bench-files-")
     atexit.register(shutil.rmtree, attachments, True)
     settings = load_settings(None, database_url=url, attachments_dir=attachments)
     core = await create_core(settings, ManualClock(NOW))
-    if os.environ.get("BENCH_GC_FREEZE"):
-        # An experiment, off by default: what the app would gain by freezing its start-up
-        # objects out of the collector (full collections then walk only what came later).
-        import gc
-
-        gc.collect()
-        gc.freeze()
+    freeze_start_up_objects()  # as bot.runner.running_core does for a running bot
     return core
 
 
