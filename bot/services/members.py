@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, true, update
 from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload, noload
 from sqlalchemy.orm.util import AliasedClass
 
@@ -93,21 +94,29 @@ def covers(
 # Built once (an alias builds its columns anew each time): the statement every command
 # starts with, its values bound at each run.
 _ACTOR = aliased(Member)
-_COOP_AND_ACTOR = (
-    select(Coop, _ACTOR)
-    .select_from(RoomBinding)
-    .join(Coop, Coop.id == RoomBinding.coop_id)
-    .outerjoin(
-        Identity,
-        (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
+_Row = TypeVarTuple("_Row")
+
+
+def _from_room_to_actor(statement: Select[*_Row]) -> Select[*_Row]:
+    """`statement` read from the binding of :platform/:room_id to its co-op and to the
+    active member (`_ACTOR`, with their identities) whom :identity is in it."""
+    return (
+        statement.select_from(RoomBinding)
+        .join(Coop, Coop.id == RoomBinding.coop_id)
+        .outerjoin(
+            Identity,
+            (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
+        )
+        .outerjoin(_ACTOR, (_ACTOR.id == Identity.member_id) & _ACTOR.active)
+        .where(
+            RoomBinding.platform == bindparam("platform"),
+            RoomBinding.room_id == bindparam("room_id"),
+        )
+        .options(joinedload(_ACTOR.identities))
     )
-    .outerjoin(_ACTOR, (_ACTOR.id == Identity.member_id) & _ACTOR.active)
-    .where(
-        RoomBinding.platform == bindparam("platform"),
-        RoomBinding.room_id == bindparam("room_id"),
-    )
-    .options(joinedload(_ACTOR.identities))
-)
+
+
+_COOP_AND_ACTOR = _from_room_to_actor(select(Coop, _ACTOR))
 
 
 async def coop_and_actor(
@@ -126,22 +135,11 @@ async def coop_and_actor(
 # and the voter's membership stretch covering its opening (eligibility), built once. The
 # write lock is taken at BEGIN there (BEGIN IMMEDIATE), so no row lock is needed.
 _VOTER_DECISION = (
-    select(Coop, _ACTOR, Decision, Membership.id)
-    .select_from(RoomBinding)
-    .join(Coop, Coop.id == RoomBinding.coop_id)
-    .outerjoin(
-        Identity,
-        (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
-    )
-    .outerjoin(_ACTOR, (_ACTOR.id == Identity.member_id) & _ACTOR.active)
+    _from_room_to_actor(select(Coop, _ACTOR, Decision, Membership.id))
     .outerjoin(Decision, (Decision.coop_id == Coop.id) & (Decision.number == bindparam("number")))
     .outerjoin(Membership, (Membership.member_id == _ACTOR.id) & covers(Decision.opened_seq))
-    .where(
-        RoomBinding.platform == bindparam("platform"),
-        RoomBinding.room_id == bindparam("room_id"),
-    )
     # A proposal has no options: a poll's are read when it is voted on.
-    .options(joinedload(_ACTOR.identities), noload(Decision.options))
+    .options(noload(Decision.options))
 )
 
 
