@@ -6,7 +6,8 @@ Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory)
 (the contribution export through exports.write_csv into a file vs a plain streamed read,
 with the extra peak memory of each),
 `imports [console|matrix|discord]` (memory once a bot process of that kind has imported what
-it runs; without a kind, each kind in a process of its own). BENCH_ONLY=show,tally_all limits
+it runs; without a kind, each kind in a process of its own, with the floor under it: the
+libraries it runs on imported alone in a bare interpreter). BENCH_ONLY=show,tally_all limits
 `commands` to those scenarios (for comparing two versions of the code); the core is
 opened as a running bot opens it (start-up objects frozen out of the garbage collector, as
 bot.runner.running_core does). Each runs in its own process so
@@ -306,6 +307,39 @@ def import_kind(kind: str) -> dict[str, float]:
     return steps
 
 
+# The libraries a bot process of each kind cannot run without (the database, settings,
+# scheduler and CLI, and the platform's chat SDK): their own import cost in a bare
+# interpreter is the floor under that kind's memory after imports.
+LIBRARIES = (
+    "sqlalchemy.ext.asyncio",
+    "aiosqlite",
+    "pydantic_settings",
+    "apscheduler.schedulers.asyncio",
+    "typer",
+)
+SDKS = {"console": (), "matrix": ("aiohttp", "nio"), "discord": ("aiohttp", "discord")}
+_FLOOR = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:")))
+"""
+
+
+def library_floor(kind: str) -> float:
+    """RSS (MB) of a bare interpreter that imported only the libraries a `kind` bot
+    process runs on (none of coopbot's own code)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FLOOR, *LIBRARIES, *SDKS[kind]],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.strip()) / 1024
+
+
 def imports_of(kind: str) -> dict[str, Any]:
     """Memory once a `kind` bot process has imported what it runs (this process)."""
     steps = import_kind(kind)
@@ -328,6 +362,7 @@ def imports() -> dict[str, Any]:
             env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
         )
         kinds[kind] = json.loads(done.stdout.strip().splitlines()[-1])
+        kinds[kind]["floor_mb"] = library_floor(kind)
     return {"kinds": kinds}
 
 

@@ -199,7 +199,9 @@ def _memory(run: dict[str, Any], kind: str) -> str:
         peak += imported - console
     met = Verdict(imported <= 70 and peak <= 150, "")
     mark = " (est.)" if estimated else ""
-    return f" {imported:.0f} MB / {peak:.0f} MB{mark} | | | {_mark(met)} |"
+    floor = kinds.get(kind, {}).get("floor_mb")
+    alone = f"libraries alone {floor:.0f} MB" if floor is not None else ""
+    return f" {imported:.0f} MB / {peak:.0f} MB{mark} | | {alone} | {_mark(met)} |"
 
 
 def _bare(run: dict[str, Any]) -> str:
@@ -409,7 +411,10 @@ def write(results: dict[str, Any], out: Path) -> None:
         "pre-flight checks, so matrix-nio, not discord.py) and a Discord bot (discord.py, not "
         "matrix-nio). The peak is the commands process's, which imports what a console bot "
         "does; a Matrix or Discord bot's peak (est.) adds what its chat library adds at "
-        "start.",
+        "start. Beside each kind, `libraries alone` is the floor under its memory after "
+        "imports: a bare interpreter that imported only the libraries that kind runs on "
+        "(SQLAlchemy's asyncio extension, aiosqlite, pydantic-settings, APScheduler, Typer, "
+        "and aiohttp with matrix-nio or discord.py), none of coopbot's own code.",
         "",
         *_harness(runs),
         "",

@@ -102,11 +102,17 @@ def test_the_bench_measures_the_memory_of_each_kind_of_process_apart() -> None:
     assert "discord" in kinds["discord"]["loaded"] and "nio" not in kinds["discord"]["loaded"]
     for found in kinds.values():  # each in a fresh process: the same core before the adapter
         assert found["rss_mb"] >= found["steps_mb"]["bot.cli"] > found["steps_mb"]["interpreter"]
+        # the floor: its libraries alone, less than the bot process, more than an interpreter
+        assert found["steps_mb"]["interpreter"] < found["floor_mb"] < found["rss_mb"]
+    assert kinds["console"]["floor_mb"] < min(
+        kinds["matrix"]["floor_mb"], kinds["discord"]["floor_mb"]
+    )
 
     run = {"imports": {"kinds": kinds}, "commands": {"peak_mb": 100.0}}
     cells = dict(report._memory_cells([run]))
     assert list(cells) == ["console", "matrix", "discord"]
     assert "(est.)" not in cells["console"](run)
+    assert f"| libraries alone {kinds['matrix']['floor_mb']:.0f} MB |" in cells["matrix"](run)
     extra = kinds["matrix"]["rss_mb"] - kinds["console"]["rss_mb"]
     assert f"/ {100 + extra:.0f} MB (est.)" in cells["matrix"](run)
     # a run recorded before the kinds were measured apart still renders (one figure)
