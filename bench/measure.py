@@ -184,6 +184,9 @@ async def commands(
                 "first_line": first,
                 "reply_chars": size,
                 "wrong": wrong[:3],
+                # The process's peak once this scenario has run: the scenario that raises
+                # it most is the one that sets the bot's peak.
+                "peak_after_mb": peak_mb(),
             }
     finally:
         await core.close()

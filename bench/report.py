@@ -200,8 +200,29 @@ def _memory(run: dict[str, Any], kind: str) -> str:
     met = Verdict(imported <= 70 and peak <= 150, "")
     mark = " (est.)" if estimated else ""
     floor = kinds.get(kind, {}).get("floor_mb")
-    alone = f"libraries alone {floor:.0f} MB" if floor is not None else ""
-    return f" {imported:.0f} MB / {peak:.0f} MB{mark} | | {alone} | {_mark(met)} |"
+    notes = [f"libraries alone {floor:.0f} MB"] if floor is not None else []
+    if rise := _peak_rise(run):
+        notes.append(f"peak set by {rise[0]} (+{rise[1]:.0f} MB)")
+    noted = f" {'; '.join(notes)} " if notes else " "
+    return f" {imported:.0f} MB / {peak:.0f} MB{mark} | |{noted}| {_mark(met)} |"
+
+
+def _peak_rise(run: dict[str, Any]) -> tuple[str, float] | None:
+    """The scenario that raised the commands process's peak most, and by how much (runs
+    recorded before the peak was taken after each scenario have none)."""
+    commands = run["commands"]
+    before = commands.get("rss_start_mb")
+    rises: list[tuple[float, str]] = []
+    for key, found in commands.get("scenarios", {}).items():
+        after = found.get("peak_after_mb")
+        if after is None or before is None:
+            return None
+        rises.append((after - before, key))
+        before = max(before, after)
+    if not rises:
+        return None
+    rise, key = max(rises)
+    return key, rise
 
 
 def _bare(run: dict[str, Any]) -> str:
@@ -414,7 +435,8 @@ def write(results: dict[str, Any], out: Path) -> None:
         "start. Beside each kind, `libraries alone` is the floor under its memory after "
         "imports: a bare interpreter that imported only the libraries that kind runs on "
         "(SQLAlchemy's asyncio extension, aiosqlite, pydantic-settings, APScheduler, Typer, "
-        "and aiohttp with matrix-nio or discord.py), none of coopbot's own code.",
+        "and aiohttp with matrix-nio or discord.py), none of coopbot's own code; `peak set "
+        "by` names the scenario that raised the commands process's peak most.",
         "",
         *_harness(runs),
         "",

@@ -113,6 +113,20 @@ def test_the_bench_measures_the_memory_of_each_kind_of_process_apart() -> None:
     assert list(cells) == ["console", "matrix", "discord"]
     assert "(est.)" not in cells["console"](run)
     assert f"| libraries alone {kinds['matrix']['floor_mb']:.0f} MB |" in cells["matrix"](run)
+    # the scenario that raised the peak most is named (the peak taken after each scenario)
+    peaked = {
+        **run,
+        "commands": {
+            "peak_mb": 140.0,
+            "rss_start_mb": 70.0,
+            "scenarios": {
+                "show": {"peak_after_mb": 76.0},
+                "summary": {"peak_after_mb": 135.0},
+                "tally_all": {"peak_after_mb": 140.0},
+            },
+        },
+    }
+    assert "; peak set by summary (+59 MB) |" in cells["console"](peaked)
     extra = kinds["matrix"]["rss_mb"] - kinds["console"]["rss_mb"]
     assert f"/ {100 + extra:.0f} MB (est.)" in cells["matrix"](run)
     # a run recorded before the kinds were measured apart still renders (one figure)
