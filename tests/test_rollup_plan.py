@@ -21,7 +21,8 @@ from tests.support import say
 from tests.test_query_plans import _populate, _selects
 
 # Co-ops beside the one tallied, each with a rollup row per member: the tallied co-op's
-# rows are 1/(OTHER_COOPS + 1) of the table (about 80,000 rows).
+# rows are 1/(OTHER_COOPS + 1) of the table (about 80,000 rows). PostgreSQL rightly reads
+# a table whole when the co-op's rows are most of it (with one other co-op it still does).
 OTHER_COOPS = 40
 COVERING = "ix_contribution_months_covering"
 
