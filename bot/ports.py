@@ -20,6 +20,7 @@ from bot.intents import (
     Say,
 )
 from bot.invocation import Actor, Invocation, RoomRef
+from bot.live_hub import LiveHub
 from bot.outgoing import Answer, Delivery, PermanentSendError, Send
 from bot.render.document import Choices, Reply
 
@@ -88,6 +89,13 @@ class OutboxPump(Protocol):
 
 class CoreAPI(Protocol):
     """What an adapter may ask of the core."""
+
+    @property
+    def live_cards(self) -> LiveHub:
+        """The hub a platform's live-card pacer joins while its adapter runs: it hears the
+        answers of every command the core runs, and (`look`, once per window, from the
+        adapter's timer) the votes other processes handled."""
+        ...
 
     async def answer(self, invocation: Invocation) -> Sequence[Answer]:
         """Run one command; returns its replies (errors are replies too). Replies with a
