@@ -1,0 +1,132 @@
+"""One live card per decision in each room of a bridged co-op: a Discord channel (simcord)
+and a Matrix room (real Synapse) bound to one co-op, both adapters on ONE core in one
+process. A vote cast on either platform edits the card in both rooms; the close shows the
+result on each card, and as news once per room."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from adapters.discord import DiscordAdapter
+from bot.app import Core
+from tests.contract.drivers import until
+from tests.contract.drivers.discord import DiscordDriver
+from tests.contract.drivers.matrix import MatrixDriver
+from tests.contract.test_one_core_two_platforms import code_for, results
+from tests.discord.discord_world import Server
+from tests.matrix.conftest import BotFactory, PersonFactory
+
+pytestmark = [pytest.mark.synapse, pytest.mark.simcord]
+
+
+def counts(card: str) -> tuple[int, int, int, int] | None:
+    """(yes, no, abstain, turnout) as a card shows them (either platform's wording)."""
+    plain = card.replace("*", "")
+    tally = re.search(r"yes (\d+) · no (\d+) · abstain (\d+)", plain)
+    turnout = re.search(r"turnout (\d+)/\d+", plain)
+    if tally is None or turnout is None:
+        return None
+    yes, no, abstain = (int(n) for n in tally.groups())
+    return yes, no, abstain, int(turnout.group(1))
+
+
+async def bridged(
+    core: Core,
+    people: PersonFactory,
+    matrix_bot: BotFactory,
+    server: Server,
+    adapter: DiscordAdapter,
+) -> tuple[DiscordDriver, MatrixDriver]:
+    """Alice's co-op set up on Discord, her Matrix room bound to it, her identities linked
+    and bob admitted (on Matrix)."""
+    discord = DiscordDriver(server, adapter)
+    matrix = MatrixDriver(core, people, matrix_bot)
+    await discord.setup("alice")
+    await discord.send("alice", "coop code")
+    await matrix.open_room("alice", "bob")
+    await matrix.send("alice", f"coop bind {await code_for(discord, 'alice', 0)}")
+    seen = len(await discord.private_messages("alice"))
+    await discord.send("alice", "member link")
+    await matrix.send("alice", f"member link {await code_for(discord, 'alice', seen)}")
+    await matrix.send("alice", "member add @bob")
+    assert "joined Riverside Co-op" in (await matrix.room_messages())[-1]
+    return discord, matrix
+
+
+async def shows(driver: DiscordDriver | MatrixDriver, number: int, wanted: tuple[int, ...]) -> str:
+    """The card of #number once it shows `wanted` (yes, no, abstain, turnout)."""
+    if isinstance(driver, DiscordDriver):
+        await driver.settle()
+    return await until(driver, lambda: driver.card(number), lambda card: counts(card) == wanted)
+
+
+async def closes_once_per_room(
+    discord: DiscordDriver, matrix: MatrixDriver, number: int, before: tuple[int, int]
+) -> None:
+    """Both cards end showing the result; each room has the result as news exactly once."""
+    await discord.send("alice", f"close {number}")
+    await discord.settle()
+    await until(matrix, lambda: matrix.card(number), lambda card: "PASSED" in card)
+    await matrix.settle()
+    await discord.settle()
+    on_discord = results((await discord.room_messages())[before[0] :])
+    on_matrix = results((await matrix.room_messages())[before[1] :])
+    assert on_discord == [("2", "0", "0", "2", "2")], on_discord  # the news, once
+    assert on_matrix == on_discord, on_matrix
+    # The cards' last edits show it too, and the voting controls are gone.
+    assert "PASSED" in await discord.card(number) and await discord.controls(number) == []
+    assert "PASSED" in await matrix.card(number) and await matrix.controls(number) == []
+
+
+async def test_a_decision_opened_on_discord_has_a_matrix_live_card_that_discord_votes_edit(
+    core: Core,
+    people: PersonFactory,
+    matrix_bot: BotFactory,
+    discord_server: Server,
+    discord_adapter: DiscordAdapter,
+) -> None:
+    discord, matrix = await bridged(core, people, matrix_bot, discord_server, discord_adapter)
+    await discord.send("alice", "propose Bridge the rooms")
+    assert await matrix.controls(1) == ["yes", "no", "abstain"]
+    await until(matrix, lambda: matrix.card(1), lambda card: "Bridge the rooms" in card)
+    await matrix.settle()
+    before = (len(await discord.room_messages()), len(await matrix.room_messages()))
+
+    # A vote on Discord edits the Matrix card (its count and turnout) ...
+    await discord.press("alice", 1, "yes")
+    await shows(discord, 1, (1, 0, 0, 1))
+    await shows(matrix, 1, (1, 0, 0, 1))
+    # ... and one on Matrix edits the Discord card.
+    await matrix.press("bob", 1, "yes")
+    await shows(matrix, 1, (2, 0, 0, 2))
+    await shows(discord, 1, (2, 0, 0, 2))
+
+    await closes_once_per_room(discord, matrix, 1, before)
+
+
+async def test_a_decision_opened_on_matrix_has_its_discord_card_edited_by_matrix_votes(
+    core: Core,
+    people: PersonFactory,
+    matrix_bot: BotFactory,
+    discord_server: Server,
+    discord_adapter: DiscordAdapter,
+) -> None:
+    discord, matrix = await bridged(core, people, matrix_bot, discord_server, discord_adapter)
+    await matrix.send("alice", "propose Bridge the rooms")
+    await discord.settle()
+    assert "Bridge the rooms" in await discord.card(1)
+    await matrix.settle()
+    before = (len(await discord.room_messages()), len(await matrix.room_messages()))
+
+    # A vote on Matrix edits the Discord card ...
+    await matrix.press("bob", 1, "yes")
+    await shows(matrix, 1, (1, 0, 0, 1))
+    await shows(discord, 1, (1, 0, 0, 1))
+    # ... and one on Discord edits the Matrix card.
+    await discord.press("alice", 1, "yes")
+    await shows(discord, 1, (2, 0, 0, 2))
+    await shows(matrix, 1, (2, 0, 0, 2))
+
+    await closes_once_per_room(discord, matrix, 1, before)
