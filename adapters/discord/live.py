@@ -41,4 +41,10 @@ class LiveCards(_LiveCards):
             if card is None or card.choices is None:
                 return False
             await self.outgoing.edit_cards(card, ref)
+            if not card.choices.closed:
+                # The decision may have closed while this edit was on its way: its close
+                # edits the cards itself, and an older count must not land after it.
+                now = await self._core().card(ref)
+                if now is not None and now.choices is not None and now.choices.closed:
+                    await self.outgoing.edit_cards(now, ref)
             return True

@@ -5,12 +5,17 @@ result on each card, and as news once per room."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
 import pytest
+import simcord
 
 from adapters.discord import DiscordAdapter
 from bot.app import Core
+from bot.intents import DecisionRef
+from bot.render.document import Reply
 from tests.contract.drivers import until
 from tests.contract.drivers.discord import DiscordDriver
 from tests.contract.drivers.matrix import MatrixDriver
@@ -130,3 +135,53 @@ async def test_a_decision_opened_on_matrix_has_its_discord_card_edited_by_matrix
     await shows(matrix, 1, (2, 0, 0, 2))
 
     await closes_once_per_room(discord, matrix, 1, before)
+
+
+class SlowCardReads:
+    """The real core, except that once `armed`, reading a decision's card (a live-card
+    refresh) waits for the test's `gate` after it has read: the test decides what happens
+    between the read and the edit."""
+
+    def __init__(self, core: Core, env: simcord.Env) -> None:
+        self._core = core
+        self._env = env
+        self.armed = False
+        self.read = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def card(self, ref: DecisionRef) -> Reply | None:
+        card = await self._core.card(ref)
+        if self.armed:
+            self.armed = False
+            self.read.set()
+            await self._env.external_wait(self.gate.wait(), reason="held by the test")
+        return card
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._core, name)
+
+
+async def test_a_refresh_on_its_way_when_the_decision_closes_leaves_the_card_on_the_result(
+    core: Core, discord_server: Server, discord_adapter: DiscordAdapter
+) -> None:
+    slow = SlowCardReads(core, discord_server.env)
+    discord_adapter.attach(slow)  # type: ignore[arg-type]
+    slow.live_cards.join(discord_adapter.live)  # attached after `ready`, which joins it
+    discord = DiscordDriver(discord_server, discord_adapter)
+    await discord.setup("alice", "bob")
+    await discord.send("alice", "propose Bridge the rooms")
+    await discord.press("bob", 1, "yes")
+    assert counts(await discord.card(1)) == (1, 0, 0, 1)
+
+    # A refresh (say, of a vote cast on Matrix) has read the card; the decision closes
+    # before its edit goes out.
+    slow.armed = True
+    discord_adapter.live.mark_stale(DecisionRef(coop_id=1, number=1))
+    await discord.env.advance_time(2.5)  # the adapter's timer flushes the stale card
+    await asyncio.wait_for(slow.read.wait(), 60)
+    await discord.send("alice", "close 1")
+    assert "PASSED" in await discord.card(1)
+    slow.gate.set()
+    await discord.settle()
+
+    assert "PASSED" in await discord.card(1) and await discord.controls(1) == []
