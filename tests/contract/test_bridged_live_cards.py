@@ -1,13 +1,15 @@
 """One live card per decision in each room of a bridged co-op: a Discord channel (simcord)
 and a Matrix room (real Synapse) bound to one co-op, both adapters on ONE core in one
 process. A vote cast on either platform edits the card in both rooms; the close shows the
-result on each card, and as news once per room."""
+result on each card, and as news once per room. With refreshes coming from everywhere, the
+latest state wins: two refreshes crossing, or a refresh crossing the close, never leave a
+card on older content."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import simcord
@@ -15,6 +17,7 @@ import simcord
 from adapters.discord import DiscordAdapter
 from bot.app import Core
 from bot.intents import DecisionRef
+from bot.ports import CoreAPI
 from bot.render.document import Reply
 from tests.contract.drivers import until
 from tests.contract.drivers.discord import DiscordDriver
@@ -22,6 +25,9 @@ from tests.contract.drivers.matrix import MatrixDriver
 from tests.contract.test_one_core_two_platforms import code_for, results
 from tests.discord.discord_world import Server
 from tests.matrix.conftest import BotFactory, PersonFactory
+from tests.matrix.matrix_people import reply_to
+from tests.matrix.matrix_story import coop_room, sentinel, stored_votes
+from tests.matrix.test_matrix_live_card import edits
 
 pytestmark = [pytest.mark.synapse, pytest.mark.simcord]
 
@@ -142,7 +148,7 @@ class SlowCardReads:
     refresh) waits for the test's `gate` after it has read: the test decides what happens
     between the read and the edit."""
 
-    def __init__(self, core: Core, env: simcord.Env) -> None:
+    def __init__(self, core: Core, env: simcord.Env | None = None) -> None:
         self._core = core
         self._env = env
         self.armed = False
@@ -154,7 +160,10 @@ class SlowCardReads:
         if self.armed:
             self.armed = False
             self.read.set()
-            await self._env.external_wait(self.gate.wait(), reason="held by the test")
+            if self._env is None:
+                await self.gate.wait()
+            else:
+                await self._env.external_wait(self.gate.wait(), reason="held by the test")
         return card
 
     def __getattr__(self, name: str) -> Any:
@@ -185,3 +194,37 @@ async def test_a_refresh_on_its_way_when_the_decision_closes_leaves_the_card_on_
     await discord.settle()
 
     assert "PASSED" in await discord.card(1) and await discord.controls(1) == []
+
+
+async def test_a_matrix_card_refreshed_twice_at_once_ends_on_the_later_votes(
+    core: Core, people: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    alice, bob, carol = [await people(n) for n in ("alice", "bob", "carol")]
+    slow = SlowCardReads(core)
+    bot = await matrix_bot(cast(CoreAPI, slow), clock=core.clock)
+    coop = await coop_room(alice, [bob, carol], bot.user_id)
+    card = await coop.run(alice, "!propose Paint the door")
+
+    # Bob's vote refreshes the card: its refresh has read the card (bob's vote alone) and
+    # waits; carol votes meanwhile, and her vote's refresh goes its way.
+    slow.armed = True
+    await bob.say(coop.room_id, "!vote 1 yes")
+    await asyncio.wait_for(slow.read.wait(), 60)
+    asked = await carol.say(coop.room_id, "!vote 1 no")
+    assert bot.adapter is not None
+    send_lock = bot.adapter._running.outgoing.send_lock
+    deadline = asyncio.get_running_loop().time() + 60
+    # Until carol's answer is out (her refresh made), or her vote is in while bob's
+    # refresh holds the sending (hers then waits for it).
+    while not carol.find(coop.room_id, reply_to(asked, bot.user_id)):
+        held = send_lock.locked() and len(await stored_votes(core, 1)) == 2
+        if held:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "carol's vote was not handled"
+        await carol.sync(timeout_ms=100)
+    slow.gate.set()
+    await sentinel(alice, coop.room_id, bot.user_id)
+    await sentinel(carol, coop.room_id, bot.user_id)
+
+    shown = await edits(alice, coop.room_id, card["event_id"], bot.user_id)
+    assert "yes 1 · no 1" in shown[-1], shown  # the last edit: both votes
