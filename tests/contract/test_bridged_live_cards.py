@@ -16,7 +16,7 @@ import simcord
 
 from adapters.discord import DiscordAdapter
 from bot.app import Core
-from bot.intents import DecisionRef
+from bot.intents import CardUpdated, DecisionRef
 from bot.ports import CoreAPI
 from bot.render.document import Reply
 from tests.contract.drivers import until
@@ -228,3 +228,25 @@ async def test_a_matrix_card_refreshed_twice_at_once_ends_on_the_later_votes(
 
     shown = await edits(alice, coop.room_id, card["event_id"], bot.user_id)
     assert "yes 1 · no 1" in shown[-1], shown  # the last edit: both votes
+
+
+async def test_a_late_card_update_edits_the_matrix_card_to_the_decision_as_it_stands(
+    core: Core, people: PersonFactory, matrix_bot: BotFactory
+) -> None:
+    alice, bob = await people("alice"), await people("bob")
+    bot = await matrix_bot(core, clock=core.clock)
+    coop = await coop_room(alice, [bob], bot.user_id)
+    card = await coop.run(alice, "!propose Paint the door")
+    door = DecisionRef(coop_id=1, number=1)
+    earlier = await core.card(door)  # no vote yet
+    assert earlier is not None
+    await coop.run(bob, "!vote 1 yes")
+
+    # News of the card stored before bob's vote (say, from the outbox) goes out after it.
+    assert bot.adapter is not None
+    update = CardUpdated(ref=door, news=True)
+    await bot.adapter.send_reply(core, coop.room_id, earlier, "late-update", intent=update)
+    await sentinel(alice, coop.room_id, bot.user_id)
+
+    shown = await edits(alice, coop.room_id, card["event_id"], bot.user_id)
+    assert "yes 1 · no 0" in shown[-1], shown  # not the count it was stored with
