@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -20,9 +20,11 @@ from bot.intents import (
     Say,
 )
 from bot.invocation import Actor, Invocation, RoomRef
-from bot.live_hub import LiveHub
 from bot.outgoing import Answer, Delivery, PermanentSendError, Send
 from bot.render.document import Choices, Reply
+
+if TYPE_CHECKING:
+    from bot.live_hub import LiveHub
 
 # What the core hands an adapter to send (defined in the core, part of this contract).
 __all__ = [
