@@ -376,9 +376,13 @@ class DiscordAdapter:
     # ---------------------------------------------------------------- outbox
 
     async def _tick(self) -> None:
-        # Votes another process handled make cards stale too (once per window).
-        await self._core().live_cards.look()
-        await self.live.flush()
+        try:
+            # Votes another process handled make cards stale too (once per window).
+            await self._core().live_cards.look()
+            await self.live.flush()
+        except Exception:
+            # The timer outlives one failed refresh: the card stays stale, tried next tick.
+            log.exception("could not refresh the live cards now; will retry")
         await self._outbox().tick()
 
     async def deliver_pending(self) -> int:

@@ -152,10 +152,14 @@ class SlowCardReads:
         self._core = core
         self._env = env
         self.armed = False
+        self.failing = False  # the next read fails (the database went away a moment)
         self.read = asyncio.Event()
         self.gate = asyncio.Event()
 
     async def card(self, ref: DecisionRef) -> Reply | None:
+        if self.failing:
+            self.failing = False
+            raise ConnectionError("the database went away a moment")
         card = await self._core.card(ref)
         if self.armed:
             self.armed = False
@@ -250,3 +254,25 @@ async def test_a_late_card_update_edits_the_matrix_card_to_the_decision_as_it_st
 
     shown = await edits(alice, coop.room_id, card["event_id"], bot.user_id)
     assert "yes 1 · no 0" in shown[-1], shown  # not the count it was stored with
+
+
+async def test_a_refresh_that_failed_is_made_at_a_later_tick(
+    core: Core, discord_server: Server, discord_adapter: DiscordAdapter
+) -> None:
+    slow = SlowCardReads(core, discord_server.env)
+    discord_adapter.attach(slow)  # type: ignore[arg-type]
+    slow.live_cards.join(discord_adapter.live)  # attached after `ready`, which joins it
+    discord = DiscordDriver(discord_server, discord_adapter)
+    await discord.setup("alice", "bob")
+    await discord.send("alice", "propose Bridge the rooms")
+
+    slow.failing = True  # the refresh after bob's vote fails
+    await discord.press("bob", 1, "yes")
+    assert counts(await discord.card(1)) is None  # not shown yet
+    slow.failing = True  # and so does the one at the adapter's next tick
+    await discord.env.advance_time(2.5)
+    assert counts(await discord.card(1)) is None
+
+    await discord.env.advance_time(2.5)  # the tick after: the refresh is made
+    await discord.settle()
+    assert counts(await discord.card(1)) == (1, 0, 0, 1)
