@@ -20,6 +20,7 @@ from bot.fault_injection import crash_after_commit
 from bot.handler_table import all_handlers
 from bot.intents import DecisionRef
 from bot.invocation import Actor, Invocation, RoomRef
+from bot.live_hub import LiveHub
 from bot.lookups import Lookups
 from bot.maintenance import Maintenance
 from bot.message_links import MessageLinks
@@ -74,6 +75,8 @@ class Core:
         if engine.dialect.name == "sqlite":
             one_writer(engine)
         self._links = MessageLinks(sessions)
+        # Each running platform adapter's live-card pacer joins it to hear every change.
+        self.live_cards = LiveHub(sessions, clock)
         self._lookups = Lookups(sessions, clock, settings, handlers)
         self._rooms = RoomBinding(sessions, clock, settings)
         self._secret_votes = SecretVotes(sessions, clock, settings, self.tree)
@@ -104,9 +107,11 @@ class Core:
         by this process, which the adapter sends through `deliver` straight after the
         commit (a crash before that cannot lose them: the lease runs out and a pump sends
         them). `shown_at_once`: the caller shows them as this returns, nothing is stored.
-        Re-planning and waking the pumps for other rooms happen in the background."""
+        Re-planning and waking the pumps for other rooms happen in the background; the
+        live-card pacers of every running adapter hear the answers (`live_cards`)."""
         answers = await self.dispatcher.handle(invocation, shown_at_once=shown_at_once)
         crash_after_commit(self.settings, invocation, answers)
+        await self.live_cards.answered(answers)  # every platform's live cards follow
         return answers
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:

@@ -3,7 +3,10 @@ stale, and how often it may be edited, so a burst of votes costs a bounded numbe
 and which live cards a process that starts (or takes over) must check are up to date.
 
 The pace is kept per process, in memory, and that is enough across processes: only the
-process holding a platform's connection (bot.holders) edits its cards. What memory loses
+process holding a platform's connection (bot.holders) edits its cards; it hears of every
+change, also on another platform or in another process, through the core's hub
+(bot.live_hub). An edit shows the decision as it stands when the edit is sent, never a
+state remembered from earlier, so the last edit of a burst shows its end. What memory loses
 when that process stops or dies is the refresh a burst left waiting for its window;
 `open_live_cards` lets the next holder find the cards to check and refresh them."""
 
@@ -28,7 +31,8 @@ WINDOW = timedelta(seconds=5)
 EDITS_PER_WINDOW = 4
 CARD_INTENTS = (CardOpened, CardUpdated, CardClosed)
 
-# Edits every posted card of a decision to its state now; says whether it edited any.
+# Edits every posted card of a decision to its state as read when the edit is sent; says
+# whether it edited any.
 Refresh = Callable[[DecisionRef], Awaitable[bool]]
 
 
@@ -77,6 +81,11 @@ class LiveCards:
         self._edited[ref] = recent
         return len(recent) < self.per_window
 
+    def mark_stale(self, ref: DecisionRef) -> None:
+        """`ref` changed where this pacer did not see it (another process): `flush`
+        refreshes it once the window allows."""
+        self._stale.add(ref)
+
     async def changed(self, ref: DecisionRef) -> None:
         now = self.clock.now()
         if self._may_edit(ref, now):
@@ -96,7 +105,12 @@ class LiveCards:
         # Counted before the first await: votes arriving meanwhile wait their turn.
         self._edited.setdefault(ref, []).append(now)
         self._stale.discard(ref)
-        if await self._refresh_cards(ref):
+        try:
+            refreshed = await self._refresh_cards(ref)
+        except BaseException:
+            self._stale.add(ref)  # not shown: the next flush tries again
+            raise
+        if refreshed:
             self.edits += 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -22,6 +22,9 @@ from bot.intents import (
 from bot.invocation import Actor, Invocation, RoomRef
 from bot.outgoing import Answer, Delivery, PermanentSendError, Send
 from bot.render.document import Choices, Reply
+
+if TYPE_CHECKING:
+    from bot.live_hub import LiveHub
 
 # What the core hands an adapter to send (defined in the core, part of this contract).
 __all__ = [
@@ -88,6 +91,13 @@ class OutboxPump(Protocol):
 
 class CoreAPI(Protocol):
     """What an adapter may ask of the core."""
+
+    @property
+    def live_cards(self) -> LiveHub:
+        """The hub a platform's live-card pacer joins while its adapter runs: it hears the
+        answers of every command the core runs, and (`look`, once per window, from the
+        adapter's timer) the votes other processes handled."""
+        ...
 
     async def answer(self, invocation: Invocation) -> Sequence[Answer]:
         """Run one command; returns its replies (errors are replies too). Replies with a

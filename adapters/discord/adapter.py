@@ -127,6 +127,7 @@ class DiscordAdapter:
         self.outgoing = Outgoing(self.client, self._core)
         self.reads = Reads(self.client, self._core)
         self.live = LiveCards(self.outgoing, self._core, clock or SystemClock())
+        self._joined: CoreAPI | None = None  # the core whose hub `live` hears changes from
         self.turns = Turns(self._core, defer_after)
         # The core lets a steward turn role sync on only where the platform does sync roles.
         self.capabilities = CAPABILITIES | (
@@ -153,6 +154,10 @@ class DiscordAdapter:
     def attach(self, core: CoreAPI) -> None:
         if core is not self.core:
             self._pump = None
+            if self._joined is not None:
+                # The live cards follow the new core once connected (`ready`).
+                self._joined.live_cards.leave(self.live)
+                self._joined = None
         self.core = core
 
     def _outbox(self) -> OutboxPump:
@@ -187,6 +192,9 @@ class DiscordAdapter:
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._joined is not None:
+            self._joined.live_cards.leave(self.live)
+            self._joined = None
         self.role_sync.cancel()
         if self.core is not None:
             # Stopping (SIGTERM): what is pending goes out before the client closes.
@@ -230,6 +238,10 @@ class DiscordAdapter:
         # Roles may have changed while the bot was away (discord.py fires this again
         # after a reconnect that could not resume, which may also have missed changes).
         self.role_sync.request_all()
+        if self.core is not None and self._joined is None:
+            # The live cards follow every vote from now on, on any platform, in any process.
+            self.core.live_cards.join(self.live)
+            self._joined = self.core
         if self._timer is None:
             self._timer = tasks.loop(seconds=self._poll_seconds)(self._tick)
         if not self._timer.is_running():
@@ -274,7 +286,6 @@ class DiscordAdapter:
 
         async def respond(answers: Sequence[Answer]) -> None:
             await self._answer(answer, answers, public=call.public)
-            await self._refresh_cards(answers)
             # The core says when a command bound this channel or changed what its roles
             # may do: the roles are synced at once.
             if interaction.guild_id is not None and any(a.binding_changed for a in answers):
@@ -297,7 +308,6 @@ class DiscordAdapter:
 
         async def respond(answers: Sequence[Answer]) -> None:
             await self._answer(answer, answers)
-            await self._refresh_cards(answers)
 
         try:
             await self.turns.run(answer, self._invocation(interaction, text), respond)
@@ -315,10 +325,6 @@ class DiscordAdapter:
         if found is None:
             raise RuntimeError(f"the command tree has no {name!r} command")
         return found
-
-    async def _refresh_cards(self, answers: Sequence[Answer]) -> None:
-        """A vote (or a new deadline) changed a decision: its live card shows the change."""
-        await self.live.answered(answers)
 
     async def suggest(
         self, interaction: discord.Interaction[Any], kind: str, prefix: str
@@ -370,7 +376,13 @@ class DiscordAdapter:
     # ---------------------------------------------------------------- outbox
 
     async def _tick(self) -> None:
-        await self.live.flush()
+        try:
+            # Votes another process handled make cards stale too (once per window).
+            await self._core().live_cards.look()
+            await self.live.flush()
+        except Exception:
+            # The timer outlives one failed refresh: the card stays stale, tried next tick.
+            log.exception("could not refresh the live cards now; will retry")
         await self._outbox().tick()
 
     async def deliver_pending(self) -> int:

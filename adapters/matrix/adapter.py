@@ -155,6 +155,7 @@ class MatrixAdapter:
             max_retry_wait=self.max_retry_wait,
         )
         parts = self._parts = _Parts(self, await login.connect(), login)
+        parts.outgoing.join(core)  # its live cards follow votes cast anywhere
         sync = asyncio.create_task(parts.sync.run(core), name="matrix-sync")
         outbox = asyncio.create_task(self._outbox_loop(parts, core), name="matrix-outbox")
         stopping = asyncio.create_task(self._stopping.wait())
@@ -172,6 +173,7 @@ class MatrixAdapter:
                 # Stopping (SIGTERM): what is pending goes out before the client closes.
                 await parts.outgoing.pump(core).stop(_DRAIN_SECONDS)
         finally:
+            parts.outgoing.leave()
             pending: list[asyncio.Task[Any]] = [sync, outbox, stopping]
             for leftover in pending:
                 leftover.cancel()

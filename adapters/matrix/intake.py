@@ -129,7 +129,6 @@ class Intake:
         # A vote typed in a group room on a secret ballot is seen by the whole room.
         secret = not direct and await core.secret_vote(invocation) is not None
         answers = await core.answer(invocation)
-        await self.outgoing.answered(core, answers)
         note: tuple[str, str] | None = None
         if secret:
             note = await self.ballots.remove_typed_vote(room, event.event_id)
@@ -173,7 +172,6 @@ class Intake:
             return
         invocation = self.invocation(room, event.sender, text, event.event_id)
         answers = await core.answer(invocation)
-        await self.outgoing.answered(core, answers)
         reacted = False
 
         async def react(delivery: Delivery | None = None) -> None:

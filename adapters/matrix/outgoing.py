@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -29,7 +28,6 @@ from bot.clock import Clock
 from bot.intents import CARD_INTENTS
 from bot.live import LiveCards, open_live_cards
 from bot.ports import (
-    Answer,
     CardClosed,
     CardOpened,
     CardUpdated,
@@ -99,26 +97,34 @@ class Outgoing:
         core = self._core
         if core is None or not await core.live_cards_of(PLATFORM, ref):
             return False
-        card = await core.card(ref)
-        if card is None or card.choices is None:
-            return False
         async with self.send_lock:
+            # Read with the lock held: edits go out in turn, each showing the decision as
+            # it stands when it is sent, so the last one shows the latest votes.
+            card = await core.card(ref)
+            if card is None or card.choices is None:
+                return False
             return await self.editor.edit(core, ref, card) > 0
 
-    async def answered(self, core: CoreAPI, answers: Sequence[Answer]) -> None:
-        """After a command, before its answers go out: the live card of a decision it
-        changed shows the change (at the pace `live` allows)."""
+    def join(self, core: CoreAPI) -> None:
+        """From now on the live cards follow every change the core hears of, also the
+        votes cast on another platform or in another process (`core.live_cards`)."""
         self._core = core
-        await self.live.answered(answers)
+        core.live_cards.join(self.live)
+
+    def leave(self) -> None:
+        """The run ends: its pacer hears nothing more."""
+        if self._core is not None:
+            self._core.live_cards.leave(self.live)
 
     async def flush_live(self, core: CoreAPI) -> None:
-        """Edit the live cards a burst left stale, as far as the pace allows now; the
-        first round of a run also starts looking for cards left stale before it
-        (`catch_up`)."""
+        """Edit the live cards a burst left stale, as far as the pace allows now, with
+        those whose votes another process handled (the hub's `look`); the first round of
+        a run also starts looking for cards left stale before it (`catch_up`)."""
         self._core = core
         if self._catching_up is None:
             # In the background: a thousand open cards must not hold up the deliveries.
             self._catching_up = asyncio.create_task(self._catch_up_once(core))
+        await core.live_cards.look()
         await self.live.flush()
 
     async def _catch_up_once(self, core: CoreAPI) -> None:
@@ -222,10 +228,18 @@ class Outgoing:
         async with self.send_lock:
             if reply.private and not direct:
                 return await self.private.send(core, room_id, reply, txn, in_reply_to)
+            if not direct and await self._opens_here(core, room_id, reply, intent):
+                # A decision opened in another room of the co-op (another platform): its
+                # news opens its live card here, as an opening in this room would.
+                assert isinstance(intent, CardUpdated)
+                intent = CardOpened(ref=intent.ref, news=True, secret_ballot=intent.secret_ballot)
             if not direct and isinstance(intent, CardUpdated | CardClosed) and reply.choices:
                 # The live card shows the news first (the close: its result, and its
-                # poll ends), then the news is said.
-                await self.editor.edit(core, intent.ref, reply, room_id)
+                # poll ends), then the news is said. An update may be sent late (from the
+                # outbox): the card shows the decision as it stands now, not as it was.
+                now = await core.card(intent.ref) if isinstance(intent, CardUpdated) else None
+                shown_now = now if now is not None and now.choices is not None else reply
+                await self.editor.edit(core, intent.ref, shown_now, room_id)
             closing = isinstance(intent, CardClosed)
             if closing:
                 await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
@@ -275,6 +289,17 @@ class Outgoing:
             if not closing:
                 await self.ballots.sync_poll(core, room_id, reply, intent, txn, direct=direct)
             return event_id
+
+    @staticmethod
+    async def _opens_here(core: CoreAPI, room_id: str, reply: Reply, intent: Intent) -> bool:
+        """Whether `intent` is the news of an open decision that has no live card in this
+        room yet (the other rooms of a co-op get its opening as an update of its card)."""
+        if not isinstance(intent, CardUpdated) or not intent.news:
+            return False
+        if reply.choices is None or reply.choices.closed:
+            return False
+        linked = await core.live_cards_of(PLATFORM, intent.ref)
+        return all(room != room_id for room, _ in linked)
 
     async def _send_full_text(
         self, core: CoreAPI, room_id: str, ref: DecisionRef, card: str, full: Reply, txn: str
