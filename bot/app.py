@@ -111,7 +111,7 @@ class Core:
         live-card pacers of every running adapter hear the answers (`live_cards`)."""
         answers = await self.dispatcher.handle(invocation, shown_at_once=shown_at_once)
         crash_after_commit(self.settings, invocation, answers)
-        await self.live_cards.answered(answers)  # every platform's live cards follow
+        self.live_cards.answered(answers)  # every platform's live cards follow, off this path
         return answers
 
     async def handle(self, invocation: Invocation) -> Sequence[Reply]:
@@ -236,6 +236,7 @@ class Core:
         return await self._maintenance.prune_history()
 
     async def close(self) -> None:
+        await self.live_cards.settled()
         await self._replans.close()
         await self._outbox.close()
         await self.engine.dispose()

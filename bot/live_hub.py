@@ -10,6 +10,7 @@ votes, so its cost does not grow with history."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -78,6 +79,7 @@ class LiveHub:
         self._pacers: list[Pacer] = []
         self._seen: dict[DecisionRef, Turnout] | None = None
         self._looked_at: datetime | None = None
+        self._fanning: set[asyncio.Task[None]] = set()
 
     def join(self, pacer: Pacer) -> None:
         """`pacer` hears of every change from now on (an adapter starting)."""
@@ -89,14 +91,31 @@ class LiveHub:
         if pacer in self._pacers:
             self._pacers.remove(pacer)
 
-    async def answered(self, answers: Sequence[Answer]) -> None:
-        """After a command: every pacer hears its answers. A pacer that fails to edit a
-        card keeps it stale for its next flush; the command itself stands."""
-        for pacer in list(self._pacers):
+    def answered(self, answers: Sequence[Answer]) -> None:
+        """After a command: every pacer hears its answers, off the reply path: the member's
+        reply is sent as soon as the command commits, not after a card edit on this
+        platform or another (each edit reads the card as it stands when sent, so the
+        latest votes win whatever the order). `settled` waits for the edits begun."""
+        pacers = tuple(self._pacers)
+        if not pacers or not answers:
+            return
+        task = asyncio.create_task(self._fan_out(pacers, tuple(answers)))
+        self._fanning.add(task)
+        task.add_done_callback(self._fanning.discard)
+
+    async def _fan_out(self, pacers: Sequence[Pacer], answers: Sequence[Answer]) -> None:
+        """A pacer that fails to edit a card keeps it stale for its next flush; the
+        command itself stands."""
+        for pacer in pacers:
             try:
                 await pacer.answered(answers)
             except Exception:
                 log.exception("a live card could not be refreshed now; it stays stale")
+
+    async def settled(self) -> None:
+        """Wait until every pacer has heard the answers given so far (tests; closing)."""
+        while self._fanning:
+            await asyncio.gather(*self._fanning, return_exceptions=True)
 
     async def look(self) -> int:
         """At most once per window (the adapters' timers call it before they flush): the

@@ -5,6 +5,7 @@ passed on the injected clock. Observed through the pacers' refresh callbacks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -43,6 +44,7 @@ async def other_process(settings: Settings, clock: ManualClock) -> AsyncIterator
 
 async def tick(core: Core, cards: Cards) -> None:
     """One round of the adapter's timer: the hub's look, then the pacer's flush."""
+    await core.live_cards.settled()
     await core.live_cards.look()
     await cards.pacer.flush()
 
@@ -57,10 +59,12 @@ async def test_a_vote_on_one_platform_refreshes_the_cards_of_every_running_platf
     core.live_cards.join(discord.pacer)
 
     await say(core, "bob", "!vote 1 yes")  # on whichever platform: one core answers it
+    await core.live_cards.settled()  # the pacers hear it off the reply path
     assert matrix.refreshed == discord.refreshed == [DOOR]
 
     core.live_cards.leave(matrix.pacer)  # its adapter stopped
     await say(core, "carol", "!vote 1 no")
+    await core.live_cards.settled()
     assert matrix.refreshed == [DOOR] and discord.refreshed == [DOOR, DOOR]
 
 
@@ -108,3 +112,25 @@ async def test_the_look_reads_only_open_decisions(
     assert await core.live_cards.look() == 1
     await cards.pacer.flush()
     assert cards.refreshed == [DOOR]
+
+
+async def test_the_reply_is_not_held_for_a_card_edit(core: Core, clock: ManualClock) -> None:
+    """A pacer whose edit is slow (the platform rate-limits it) does not hold the vote's
+    answer: the pacers hear it once the command has answered."""
+    await setup_coop(core)
+    assert "opened" in await say(core, "alice", "!propose Paint the door")
+    release = asyncio.Event()
+    edited: list[DecisionRef] = []
+
+    async def slow_refresh(ref: DecisionRef) -> bool:
+        await release.wait()
+        edited.append(ref)
+        return True
+
+    core.live_cards.join(LiveCards(slow_refresh, clock))
+    # Answered while the edit waits (the bound only keeps a regression from hanging).
+    assert "yes" in await asyncio.wait_for(say(core, "bob", "!vote 1 yes"), timeout=60)
+    assert edited == []
+    release.set()
+    await core.live_cards.settled()
+    assert edited == [DOOR]
