@@ -779,17 +779,15 @@ def _store_vote_statement(dialect: str, kind: str) -> Executable:
         cast_at=bindparam("cast_at", type_=Vote.cast_at.type),
         changes=0,
     )
-    # The other members' readable votes, as `turnout` counts them.
-    others = (
-        select(func.count())
-        .select_from(Vote)
-        .where(
-            Vote.decision_id == bindparam("decision_id"),
-            Vote.member_id != bindparam("member_id"),
-            _readable_vote(kind),
-        )
-        .scalar_subquery()
-    )
+    # The other members' readable votes, as `turnout` counts them: every readable vote on
+    # the decision, read from the (decision_id, choice) index alone, less the voter's own
+    # (one row by the unique index). `member_id != …` in the count would fetch each vote's
+    # row to read its member: 4,900 row reads per vote on a 10,000-member co-op.
+    readable = _readable_vote(kind)
+    on_decision = Vote.decision_id == bindparam("decision_id")
+    every = select(func.count()).select_from(Vote).where(on_decision, readable)
+    own = every.where(Vote.member_id == bindparam("member_id"))
+    others = every.scalar_subquery() - own.scalar_subquery()
     stored = statement.on_conflict_do_update(
         index_elements=["decision_id", "member_id"],
         set_={
