@@ -786,8 +786,11 @@ def _store_vote_statement(dialect: str, kind: str) -> Executable:
     readable = _readable_vote(kind)
     on_decision = Vote.decision_id == bindparam("decision_id")
     every = select(func.count()).select_from(Vote).where(on_decision, readable)
-    own = every.where(Vote.member_id == bindparam("member_id"))
-    others = every.scalar_subquery() - own.scalar_subquery()
+    # Read by (decision_id, member_id) only, so that the plan takes the unique index.
+    own = select(case((readable, 1), else_=0)).where(
+        on_decision, Vote.member_id == bindparam("member_id")
+    )
+    others = every.scalar_subquery() - func.coalesce(own.scalar_subquery(), 0)
     stored = statement.on_conflict_do_update(
         index_elements=["decision_id", "member_id"],
         set_={
