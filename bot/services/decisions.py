@@ -686,6 +686,8 @@ class VoteResult:
 
 
 def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
+    if decision.status == DecisionStatus.OPEN and ctx.clock.now() < decision.closes_at:
+        return  # the co-op's settings (its time zone) are read for a refusal only
     number, tz = decision.number, ctx.config.timezone
     if decision.status == DecisionStatus.SCHEDULED:
         raise UserError(

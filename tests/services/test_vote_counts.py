@@ -11,7 +11,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import event, insert, select, update
+from sqlalchemy import text as sql_text
 
 from bot import write_watch
 from bot.app import Core, create_core
@@ -360,7 +361,7 @@ async def test_a_votes_turnout_is_counted_from_the_index_without_reading_each_vo
     await _with_votes(core, 1, 300, "yes")
     await _with_votes(core, 2, 300, None)
     async with core.sessions() as session, session.begin():
-        await session.execute(text("ANALYZE"))  # as a database in use has statistics
+        await session.execute(sql_text("ANALYZE"))  # as a database in use has statistics
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: object, _cursor: object, statement: str, params: Any, *_: object) -> None:
