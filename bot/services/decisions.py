@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -748,7 +749,10 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
 def _readable_vote(kind: str) -> ColumnElement[bool]:
     """A vote row `_readable` counts: a proposal's known choice, a poll's ballot."""
     if kind == DecisionKind.PROPOSAL:
-        return Vote.choice.in_([str(choice) for choice in proposals.ProposalChoice])
+        # The choices as literals in the statement's text: a bound list is an "expanding"
+        # parameter, whose SQL SQLAlchemy renders again at every execution.
+        known = [literal_column(f"'{choice}'") for choice in proposals.ProposalChoice]
+        return Vote.choice.in_(known)
     return Vote.choice.is_(None)
 
 
