@@ -1,8 +1,6 @@
 """SQLite statements in one hop to aiosqlite's thread each: SQLAlchemy's aiosqlite cursor
 makes four (open the cursor, execute, fetch the rows, close), each a hand-over between the
-event loop and that thread (~0.05 ms, far more on a loaded machine); a vote sends five.
-And no hop for the pool's rollback of a connection that has no transaction open (after
-every commit)."""
+event loop and that thread (~0.05 ms, far more on a loaded machine); a vote sends five."""
 
 from __future__ import annotations
 
@@ -20,16 +18,10 @@ from sqlalchemy.util import EMPTY_DICT
 
 # (description, rowcount, lastrowid, rows) of one statement, as a DB-API cursor has them
 _Done = tuple[Any, int, int | None, list[Any]]
-# Set on the aiosqlite connection: False once it is known to have no transaction open
-# (read in its thread after each statement, or after a commit or rollback).
-_OPEN = "_coopbot_in_transaction"
 
 
-def _run(
-    connection: sqlite3.Connection, many: bool, operation: str, parameters: Any
-) -> tuple[_Done, bool]:
-    """In aiosqlite's thread: the whole life of a cursor, its rows fetched; and whether a
-    transaction is open after it."""
+def _run(connection: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> _Done:
+    """In aiosqlite's thread: the whole life of a cursor, its rows fetched."""
     cursor = connection.cursor()
     try:
         if many:
@@ -39,8 +31,7 @@ def _run(
         description = cursor.description
         rows = cursor.fetchall() if description else []
         # After the rows: an INSERT … RETURNING counts its rows as they are fetched.
-        done = (description, cursor.rowcount, cursor.lastrowid, rows)
-        return done, connection.in_transaction
+        return description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
 
@@ -86,13 +77,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     async def _in_thread(self, many: bool, operation: Any, parameters: Any) -> None:
         driver = self._connection
         async with self._adapt_connection._execute_mutex:
-            setattr(driver, _OPEN, True)  # until the thread says otherwise (or it failed)
-            done, in_transaction = await driver._execute(
-                _run, driver._conn, many, operation, parameters
-            )
-            setattr(driver, _OPEN, in_transaction)
-        self._done = done
-        self._rows = collections.deque(done[3])
+            self._done = await driver._execute(_run, driver._conn, many, operation, parameters)
+        self._rows = collections.deque(self._done[3])
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
@@ -101,18 +87,6 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     __slots__ = ()
     _cursor_cls = OneHopCursor
-
-    def commit(self) -> None:
-        super().commit()
-        setattr(self._connection, _OPEN, False)
-
-    def rollback(self) -> None:
-        # Every statement goes through OneHopCursor here, which keeps the flag: without a
-        # transaction open there is nothing to roll back (SQLAlchemy's pool rolls back each
-        # connection it takes back, just after the commit).
-        if getattr(self._connection, _OPEN, True):
-            super().rollback()
-            setattr(self._connection, _OPEN, False)
 
 
 def _fits(driver: Any) -> bool:
