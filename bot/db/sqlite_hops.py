@@ -86,7 +86,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     (server-side ones, for streamed results, are SQLAlchemy's own)."""
 
     __slots__ = ()
-    _cursor_cls = OneHopCursor
+    _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = OneHopCursor
 
 
 def _fits(driver: Any) -> bool:

@@ -751,7 +751,7 @@ def _readable_vote(kind: str) -> ColumnElement[bool]:
     if kind == DecisionKind.PROPOSAL:
         # The choices as literals in the statement's text: a bound list is an "expanding"
         # parameter, whose SQL SQLAlchemy renders again at every execution.
-        known = [literal_column(f"'{choice}'") for choice in proposals.ProposalChoice]
+        known = [literal_column(f"'{choice}'", Text()) for choice in proposals.ProposalChoice]
         return Vote.choice.in_(known)
     return Vote.choice.is_(None)
 
