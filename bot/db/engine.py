@@ -12,8 +12,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.db.sqlite_hops import one_hop_statements
-
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -44,7 +42,6 @@ def make_engine(url: str) -> AsyncEngine:
             # queue up instead of failing with "database is locked" on upgrade.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-        one_hop_statements(engine)
         return engine
     # A server that does not answer is reported after 10 s, not asyncpg's default minute.
     return create_async_engine(
