@@ -3,7 +3,8 @@
 ms of each phase of Core.handle over `runs` new votes, each phase timed by wrapping the
 function that does it; `SQL` is the time from each statement's before_cursor_execute to
 its after_cursor_execute (the driver and the database, for aiosqlite its thread hop too).
-Phases nest (the handler holds the vote's statement and its audit): read them as a tree.
+Phases nest (the handler holds the vote's statement and its audit): read them as a tree;
+what the transaction holds beyond its phases is the commit and the connection's return.
 The database is changed (votes cast): seed afresh, or copy the SQLite file, between runs."""
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Phases:
 
 async def run(url: str, runs: int) -> str:
     from sqlalchemy import event
-    from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot import dispatch
     from bot.commands.args import VoteArgs
@@ -86,7 +87,6 @@ async def run(url: str, runs: int) -> str:
     phases.wrap_async(decisions, "cast_vote", "  cast_vote")
     phases.wrap_async(decisions, "_store_vote", "    vote statement (+ audit)")
     phases.wrap_async(Context, "audit_now", "      audit insert (SQLite)")
-    phases.wrap_async(AsyncSessionTransaction, "commit", "commit")
     phases.wrap_async(AsyncSession, "close", "session close")
     handler = dispatcher._handlers[VoteArgs]
 
