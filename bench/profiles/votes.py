@@ -1,5 +1,6 @@
 """Times the vote path on a seeded database (`python -m bench.seed <url> 1.0` first):
-`python -m bench.profiles.votes <url> [runs] [scenario …]`. Each scenario runs on the
+`python -m bench.profiles.votes <url> [runs] [scenario …]` (FRACTION=0.01 for a database
+seeded at 1 %). Each scenario runs on the
 database as seeded (the closes change it: seed afresh, or copy the SQLite file, between
 runs). Prints p50, p99 and statements per scenario, and each p50 as a ratio to a bare
 insert+commit measured in the same run, since the machine may be loaded by other work.
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import statistics
 import sys
 from typing import Any
 
-from bench.measure import Speaker, _baseline, _core
+from bench.measure import Speaker, _baseline, open_core
 from bench.scenarios import scenarios
 from bench.seed.plan import Plan
 
@@ -56,9 +58,11 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(url: str, runs: int, keys: tuple[str, ...] = (*KEYS, "summary")) -> str:
+async def run(
+    url: str, runs: int, keys: tuple[str, ...] = (*KEYS, "summary"), fraction: float = 1.0
+) -> str:
     logging.disable(logging.WARNING)
-    core = await _core(url)
+    core = await open_core(url)
     speaker = Speaker(core)
     lines: list[str] = []
     try:
@@ -66,7 +70,7 @@ async def run(url: str, runs: int, keys: tuple[str, ...] = (*KEYS, "summary")) -
         base = (await _baseline(core, speaker, 200))["samples_ms"]
         bare = statistics.median(base)
         lines.append(f"bare insert+commit: p50 {bare:.2f} ms, p99 {_pct(base, 0.99):.2f} ms")
-        found: dict[str, Any] = {s.key: s for s in scenarios(Plan.at(1.0))}
+        found: dict[str, Any] = {s.key: s for s in scenarios(Plan.at(fraction))}
         for key in keys:
             scenario = found[key]
             most = 5 if key.startswith("close") else (20 if key == "summary" else runs)
@@ -96,7 +100,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     keys = tuple(argv[2:]) or (*KEYS, "summary")
-    print(asyncio.run(run(argv[0], int(argv[1]) if len(argv) > 1 else 200, keys)))
+    fraction = float(os.environ.get("FRACTION", "1"))
+    print(asyncio.run(run(argv[0], int(argv[1]) if len(argv) > 1 else 200, keys, fraction)))
     return 0
 
 

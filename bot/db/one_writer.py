@@ -18,6 +18,15 @@ WAIT_SECONDS = 30.0
 _HELD = "coopbot_holds_writer"
 
 
+async def _acquire(lock: asyncio.Lock, wait_seconds: float) -> None:
+    """`lock`, waited for at most `wait_seconds` (TimeoutError after). Not wait_for: on
+    Python 3.11 it returns the lock to a task cancelled just as the lock came free, and the
+    task carries on as if never cancelled (a stopped outbox pump then ran for ever, and its
+    bot never exited)."""
+    async with asyncio.timeout(wait_seconds):
+        await lock.acquire()
+
+
 def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
     """Let one transaction of `engine` at a time run, from its BEGIN until its connection
     goes back to the pool (just after the commit or rollback)."""
@@ -29,7 +38,7 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
         if conn.info.get(_HELD):
             return  # a second transaction on a connection that holds the lock already
         try:
-            await_only(asyncio.wait_for(lock.acquire(), wait_seconds))
+            await_only(_acquire(lock, wait_seconds))
         except TimeoutError as exc:
             raise OperationalError("BEGIN", None, Exception("database is locked")) from exc
         conn.info[_HELD] = True

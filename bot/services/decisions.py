@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -686,6 +687,8 @@ class VoteResult:
 
 
 def _check_open_for_votes(ctx: Context, decision: Decision) -> None:
+    if decision.status == DecisionStatus.OPEN and ctx.clock.now() < decision.closes_at:
+        return  # the co-op's settings (its time zone) are read for a refusal only
     number, tz = decision.number, ctx.config.timezone
     if decision.status == DecisionStatus.SCHEDULED:
         raise UserError(
@@ -746,7 +749,10 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
 def _readable_vote(kind: str) -> ColumnElement[bool]:
     """A vote row `_readable` counts: a proposal's known choice, a poll's ballot."""
     if kind == DecisionKind.PROPOSAL:
-        return Vote.choice.in_([str(choice) for choice in proposals.ProposalChoice])
+        # The choices as literals in the statement's text: a bound list is an "expanding"
+        # parameter, whose SQL SQLAlchemy renders again at every execution.
+        known = [literal_column(f"'{choice}'", Text()) for choice in proposals.ProposalChoice]
+        return Vote.choice.in_(known)
     return Vote.choice.is_(None)
 
 
@@ -779,17 +785,18 @@ def _store_vote_statement(dialect: str, kind: str) -> Executable:
         cast_at=bindparam("cast_at", type_=Vote.cast_at.type),
         changes=0,
     )
-    # The other members' readable votes, as `turnout` counts them.
-    others = (
-        select(func.count())
-        .select_from(Vote)
-        .where(
-            Vote.decision_id == bindparam("decision_id"),
-            Vote.member_id != bindparam("member_id"),
-            _readable_vote(kind),
-        )
-        .scalar_subquery()
+    # The other members' readable votes, as `turnout` counts them: every readable vote on
+    # the decision, read from the (decision_id, choice) index alone, less the voter's own
+    # (one row by the unique index). `member_id != …` in the count would fetch each vote's
+    # row to read its member: 4,900 row reads per vote on a 10,000-member co-op.
+    readable = _readable_vote(kind)
+    on_decision = Vote.decision_id == bindparam("decision_id")
+    every = select(func.count()).select_from(Vote).where(on_decision, readable)
+    # Read by (decision_id, member_id) only, so that the plan takes the unique index.
+    own = select(case((readable, 1), else_=0)).where(
+        on_decision, Vote.member_id == bindparam("member_id")
     )
+    others = every.scalar_subquery() - func.coalesce(own.scalar_subquery(), 0)
     stored = statement.on_conflict_do_update(
         index_elements=["decision_id", "member_id"],
         set_={
