@@ -25,12 +25,14 @@ def known_gap(request: pytest.FixtureRequest, driver: Driver, platform: str, rea
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
-async def current_card(driver: Driver, number: int, asker: str) -> str:
-    """The card as the room reads it now: the posted one, where the platform edits it in
-    place; elsewhere the one `show` prints."""
+async def current_card(driver: Driver, number: int, asker: str, showing: str) -> str:
+    """The card once it shows `showing`: the posted one, where the platform edits it in
+    place (the edit follows the vote's answer, so it is waited for); elsewhere the one
+    `show` prints."""
     if not driver.edits_cards:
         await driver.send(asker, f"show {number}")
-    return await driver.card(number)
+        return await driver.card(number)
+    return await until(driver, lambda: driver.card(number), lambda card: showing in card)
 
 
 async def stored_choices(core: Core, number: int) -> list[str]:
@@ -63,12 +65,14 @@ async def test_the_card_follows_the_votes_as_they_arrive(driver: Driver) -> None
     await driver.send("alice", "propose Buy a kettle")
 
     await driver.press("bob", 1, "yes")
-    assert "yes 1 · no 0 · abstain 0" in await current_card(driver, 1, "alice")
+    shown = "yes 1 · no 0 · abstain 0"
+    assert shown in await current_card(driver, 1, "alice", shown)
     await driver.send("carol", "vote 1 no")
-    assert "yes 1 · no 1 · abstain 0" in await current_card(driver, 1, "alice")
+    shown = "yes 1 · no 1 · abstain 0"
+    assert shown in await current_card(driver, 1, "alice", shown)
 
     await driver.send("alice", "close 1")
-    closed = await current_card(driver, 1, "alice")
+    closed = await current_card(driver, 1, "alice", "REJECTED")
     assert "REJECTED" in closed  # a tie fails
     assert await driver.controls(1) == []
 
