@@ -64,6 +64,15 @@ GUILDS_LISTED = 10
 FATAL_CLOSE_CODES = frozenset({4004, 4013, 4014})
 
 
+def room_channel_id(interaction: discord.Interaction[Any]) -> int | None:
+    """The channel whose co-op a command is for: a thread's parent (a decision's thread
+    is started from its card in a channel bound to the co-op), else its own channel."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return channel.parent_id
+    return interaction.channel_id
+
+
 def _commands_of(source: Any) -> list[Command]:
     commands = getattr(source, "commands", source)
     if isinstance(commands, dict):
@@ -268,7 +277,7 @@ class DiscordAdapter:
         user = interaction.user
         is_admin = isinstance(user, discord.Member) and user.guild_permissions.manage_guild
         return build_invocation(
-            RoomRef(PLATFORM, str(interaction.channel_id)),
+            RoomRef(PLATFORM, str(room_channel_id(interaction))),
             str(user.id),
             text,
             message_id or str(interaction.id),
@@ -329,13 +338,13 @@ class DiscordAdapter:
     async def suggest(
         self, interaction: discord.Interaction[Any], kind: str, prefix: str
     ) -> Sequence[tuple[int, str]]:
-        room = RoomRef(PLATFORM, str(interaction.channel_id))
+        room = RoomRef(PLATFORM, str(room_channel_id(interaction)))
         return await self._core().suggest(room, kind, prefix)
 
     async def vote_choices(
         self, interaction: discord.Interaction[Any], number: int
     ) -> Choices | None:
-        room = RoomRef(PLATFORM, str(interaction.channel_id))
+        room = RoomRef(PLATFORM, str(room_channel_id(interaction)))
         return await self._core().vote_choices(room, number)
 
     async def _answer(

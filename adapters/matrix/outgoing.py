@@ -11,6 +11,7 @@ from typing import Any
 from adapters.matrix.ballots import Ballots
 from adapters.matrix.cards import cut_card, read_more_beside, read_more_show
 from adapters.matrix.live import CardEditor, same_news
+from adapters.matrix.opening import posted_body, still_as_opened
 from adapters.matrix.privately import PrivateReplies
 from adapters.matrix.reads import is_read, live_card_line
 from adapters.matrix.render import render_reply
@@ -144,19 +145,28 @@ class Outgoing:
         their decision as it stands (a refresh the previous run, or the process that held
         the connection before, left waiting for its window and never made) are refreshed,
         at the usual pace; a card that shows it is left alone. Returns how many were stale.
-        A card never edited yet is left alone too (a pending refresh follows an edit)."""
+        A card never edited is compared as it was posted (its holder may have died after
+        counting a vote, before the first edit); one that cannot be read now is left alone."""
         stale: set[DecisionRef] = set()
         for ref, room, card_id in await open_live_cards(core, PLATFORM):
             if ref in stale:
                 continue
             shown = await self.editor.last_edit(room, card_id)
-            if shown is None:
-                continue
+            # Never edited: it shows the notice it was posted with, in its opening form.
+            posted = (
+                None if shown is not None else await posted_body(self.sender.client, room, card_id)
+            )
+            if shown is None and posted is None:
+                continue  # cannot be read now: its next vote refreshes it
             card = await core.card(ref)
             if card is None or card.choices is None:
                 continue
-            wanted = await self.editor.content(core, ref, card)
-            if not same_news(shown, str(wanted.get("body", ""))):
+            wanted = str((await self.editor.content(core, ref, card)).get("body", ""))
+            if shown is not None:
+                behind = not same_news(shown, wanted)
+            else:
+                behind = posted is not None and not still_as_opened(posted, wanted)
+            if behind:
                 stale.add(ref)
         for ref in sorted(stale, key=lambda r: (r.coop_id, r.number)):
             log.info("the live card of decision #%s is behind; refreshing it", ref.number)

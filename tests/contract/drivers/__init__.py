@@ -20,6 +20,8 @@ reads the result right after; `until` waits for what arrives later):
 - `edits_cards`: whether the platform changes a posted card in place (the console cannot:
   a terminal does not rewrite what it printed, so there a card is read with `show`).
 - `direct_messages`: whether members may vote in a direct message with the bot.
+- `threads`: whether a decision can have a thread of its own (co-op setting `threads:on`),
+  started from its card in the room.
 - `setup(steward, *members)`: a room bound to a new co-op, `steward` its steward, each
   member admitted.
 - `send(member, text)`: the member gives a command by the platform's ordinary means.
@@ -28,7 +30,13 @@ reads the result right after; `until` waits for what arrives later):
 - `vote_privately(member, number, choice)`: the member votes in a direct message with the
   bot (only where `direct_messages`).
 - `room_messages()`: the bot's messages in the room, oldest first, as members read them now
-  (a message edited in place is one message, in its latest form).
+  (a message edited in place is one message, in its latest form); not those in a thread.
+- `send_in_thread(member, number, text)`: the member gives a command in the thread of
+  decision #number (only where `threads`).
+- `thread_messages(number, reader=None)`: the bot's messages in the thread of decision
+  #number, oldest first, as members read them now; with `reader`, also what the bot showed
+  that member alone there. Empty when the decision has no thread.
+- `thread_count()`: how many threads the room has.
 - `private_messages(member)`: what the bot showed `member` alone (an ephemeral answer, a
   direct message, a console line `(to @member)`).
 - `card(number)`: the text of the decision's card posted in the room, as it reads now.
@@ -64,6 +72,7 @@ class Driver(Protocol):
     patience: float
     edits_cards: bool
     direct_messages: bool
+    threads: bool
 
     async def setup(self, steward: str, *members: str) -> None: ...
 
@@ -76,6 +85,12 @@ class Driver(Protocol):
     async def room_messages(self) -> list[str]: ...
 
     async def private_messages(self, member: str) -> list[str]: ...
+
+    async def send_in_thread(self, member: str, number: int, text: str) -> None: ...
+
+    async def thread_messages(self, number: int, reader: str | None = None) -> list[str]: ...
+
+    async def thread_count(self) -> int: ...
 
     async def card(self, number: int) -> str: ...
 

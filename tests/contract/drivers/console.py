@@ -33,6 +33,7 @@ class ConsoleDriver:
     patience = 0.0
     edits_cards = False  # a terminal does not rewrite what it printed
     direct_messages = False
+    threads = False  # a terminal is one stream of lines
 
     def __init__(self, core: Core, attachments_dir: Path) -> None:
         self.out = Transcript()
@@ -71,6 +72,15 @@ class ConsoleDriver:
 
     async def vote_privately(self, member: str, number: int, choice: str) -> None:
         raise NotImplementedError("the console has no direct messages")
+
+    async def send_in_thread(self, member: str, number: int, text: str) -> None:
+        raise NotImplementedError("the console has no threads")
+
+    async def thread_messages(self, number: int, reader: str | None = None) -> list[str]:
+        return []
+
+    async def thread_count(self) -> int:
+        return 0
 
     async def room_messages(self) -> list[str]:
         return [m for m in self.out.messages if not m.startswith("(to @")]

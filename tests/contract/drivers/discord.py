@@ -18,6 +18,7 @@ SLASH_POSITIONALS: dict[str, tuple[str, ...]] = {
     "coop setup": ("name",),
     "coop code": (),
     "coop bind": ("code",),
+    "coop settings": ("changes",),
     "member add": ("member",),
     "member link": ("code",),
     "propose": ("title",),
@@ -47,6 +48,7 @@ class DiscordDriver:
     patience = 0.0
     edits_cards = True
     direct_messages = False  # the commands are guild-only
+    threads = True  # a thread started from the card's message
 
     def __init__(self, server: Server, adapter: DiscordAdapter) -> None:
         self.server = server
@@ -118,6 +120,29 @@ class DiscordDriver:
 
     async def vote_privately(self, member: str, number: int, choice: str) -> None:
         raise NotImplementedError("coopbot's Discord commands are for the server's channels")
+
+    def _thread(self, number: int) -> simcord.ChannelHandle | None:
+        """The thread started from decision #number's card (Discord gives it the card's id)."""
+        card = self._card_message(number)
+        return next((t for t in self.server.channel.threads if t.id == card.id), None)
+
+    async def send_in_thread(self, member: str, number: int, text: str) -> None:
+        thread = self._thread(number)
+        assert thread is not None, f"decision #{number} has no thread"
+        name, options = self.slash_call(text)
+        result = await self.person(member).slash(thread, name, **options)
+        self._record(member, result)
+
+    async def thread_messages(self, number: int, reader: str | None = None) -> list[str]:
+        thread = self._thread(number)
+        if thread is None:
+            return []
+        if reader is not None:  # what that member's client shows, their ephemerals too
+            return [message_text(m) for m in thread.history(viewer=self.person(reader))]
+        return [message_text(m) for m in thread.history() if not m.flags.ephemeral]
+
+    async def thread_count(self) -> int:
+        return len(self.server.channel.threads)
 
     async def room_messages(self) -> list[str]:
         history = self.server.channel.history()

@@ -24,6 +24,7 @@ from tests.matrix.matrix_story import (
 
 PREFIX = "!"
 REPLACE = "m.replace"
+THREAD = "m.thread"
 
 
 def answered(event_id: str, bot_id: str) -> Predicate:
@@ -35,6 +36,12 @@ def answered(event_id: str, bot_id: str) -> Predicate:
 def _relation(event: dict[str, Any]) -> dict[str, Any]:
     relates = event.get("content", {}).get("m.relates_to", {})
     return relates if isinstance(relates, dict) else {}
+
+
+def thread_root(event: dict[str, Any]) -> str | None:
+    """The root of the thread `event` is in (m.thread), if any."""
+    relation = _relation(event)
+    return str(relation.get("event_id")) if relation.get("rel_type") == THREAD else None
 
 
 def latest_messages(events: list[dict[str, Any]], sender: str) -> list[dict[str, Any]]:
@@ -63,6 +70,7 @@ class MatrixDriver:
     patience = 30.0
     edits_cards = True  # an event can be replaced (m.replace)
     direct_messages = True
+    threads = True  # an m.thread rooted at the card
 
     def __init__(self, core: Core, people: PersonFactory, matrix_bot: BotFactory) -> None:
         self.core = core
@@ -125,6 +133,39 @@ class MatrixDriver:
     async def send(self, member: str, text: str) -> None:
         await self._say(member, self.room.room_id, text)
 
+    async def _card_event(self, number: int) -> dict[str, Any]:
+        """The notice decision #number opened with in the room: its live card."""
+        cards = [e for e in await self._timeline() if re.search(rf"#{number}\b", text(e))]
+        assert cards, f"no card for #{number}"
+        return cards[0]
+
+    async def send_in_thread(self, member: str, number: int, text: str) -> None:
+        # As a client with threads sends it: in the thread, falling back to a reply to
+        # the root for clients without threads.
+        root = (await self._card_event(number))["event_id"]
+        content = {
+            "msgtype": "m.text",
+            "body": PREFIX + text,
+            "m.relates_to": {
+                "rel_type": THREAD,
+                "event_id": root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": root},
+            },
+        }
+        person = self.people[member]
+        event_id = await person.send(self.room.room_id, "m.room.message", content)
+        await person.wait_for(self.room.room_id, answered(event_id, self.bot_id))
+
+    async def thread_messages(self, number: int, reader: str | None = None) -> list[str]:
+        # Matrix shows nobody a message alone in a room: `reader` sees what all do.
+        root = (await self._card_event(number))["event_id"]
+        return [text(e) for e in await self._messages(in_thread=root)]
+
+    async def thread_count(self) -> int:
+        roots = {thread_root(e) for e in await self._room_events()}
+        return len(roots - {None})
+
     async def _poll(self, number: int) -> dict[str, Any]:
         return await self.observer.wait_for(self.room.room_id, poll_of(self.bot_id, number))
 
@@ -148,8 +189,21 @@ class MatrixDriver:
     async def _room_events(self) -> list[dict[str, Any]]:
         return await self.observer.history(self.room.room_id)
 
+    async def _messages(self, in_thread: str | None) -> list[dict[str, Any]]:
+        """The bot's messages in the thread rooted at `in_thread`, or (None) in the room's
+        main timeline; where a message is is read from it as sent (an edit's new content
+        carries no thread)."""
+        events = await self._room_events()
+        where = {e["event_id"]: thread_root(e) for e in events}
+        messages = latest_messages(events, self.bot_id)
+        return [e for e in messages if where.get(e["event_id"]) == in_thread]
+
+    async def _timeline(self) -> list[dict[str, Any]]:
+        """The bot's messages in the room's main timeline (a thread's are in the thread)."""
+        return await self._messages(in_thread=None)
+
     async def room_messages(self) -> list[str]:
-        return [text(e) for e in latest_messages(await self._room_events(), self.bot_id)]
+        return [text(e) for e in await self._timeline()]
 
     async def private_messages(self, member: str) -> list[str]:
         person = self.people[member]
@@ -166,13 +220,7 @@ class MatrixDriver:
         ]
 
     async def card(self, number: int) -> str:
-        cards = [
-            text(e)
-            for e in latest_messages(await self._room_events(), self.bot_id)
-            if re.search(rf"#{number}\b", text(e))
-        ]
-        assert cards, f"no card for #{number}"
-        return cards[0]  # the one the decision opened with
+        return text(await self._card_event(number))  # the one the decision opened with
 
     async def controls(self, number: int) -> list[str]:
         poll = await self._poll(number)
@@ -191,8 +239,7 @@ class MatrixDriver:
     async def notified(self, since: int = 0) -> set[str]:
         names = {person.user_id: name for name, person in self.people.items()}
         found: set[str] = set()
-        messages = latest_messages(await self._room_events(), self.bot_id)[since:]
-        for event in messages:
+        for event in (await self._timeline())[since:]:
             content = event["content"]
             mentions = content.get("m.mentions")
             if mentions is None:
