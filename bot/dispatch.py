@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Executable, Select, Subquery, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased, joinedload, noload
+from sqlalchemy.orm import aliased, joinedload, noload, raiseload
 
 from bot.clock import Clock
 from bot.commands.args import VoteArgs
@@ -296,7 +296,8 @@ class Dispatcher:
             fresh, coop, actor = row
         else:
             params["number"] = vote
-            row = (await session.execute(_seen_and_context(vote=True), params)).unique().one()
+            # One row (no joined collection: the actor's identities are not read).
+            row = (await session.execute(_seen_and_context(vote=True), params)).one()
             fresh, coop, actor, decision, stretch = row
         if not fresh:
             return None
@@ -380,9 +381,10 @@ def _seen_and_context(*, vote: bool = False) -> Executable:
     """PostgreSQL: (1 when the message is new, else 0; the room's co-op; the active member
     the actor is in it, with their identities), one row even for an unbound room: the
     dedupe insert (a data-modifying CTE) and members.coop_and_actor's read in one statement.
-    `vote`: also decision #:number of the co-op, locked for the vote (FOR UPDATE in a CTE:
-    PostgreSQL locks no row on the nullable side of an outer join), and the id of the
-    actor's membership stretch covering its opening (None: not eligible)."""
+    `vote`: the actor without their identities (a vote does not read them), and also
+    decision #:number of the co-op, locked for the vote (FOR UPDATE in a CTE: PostgreSQL
+    locks no row on the nullable side of an outer join), and the id of the actor's
+    membership stretch covering its opening (None: not eligible)."""
     handled = _handled_insert("postgresql").returning(HandledMessage.message_id).cte("handled")
     fresh = select(func.count()).select_from(handled).scalar_subquery()
     actor = aliased(Member)
@@ -404,7 +406,9 @@ def _seen_and_context(*, vote: bool = False) -> Executable:
         )
         decision = aliased(Decision, locked)
         return (
-            _context_read(select(fresh, Coop, actor, decision, Membership.id), one, actor)
+            _context_read(
+                select(fresh, Coop, actor, decision, Membership.id), one, actor, identities=False
+            )
             .outerjoin(decision, decision.coop_id == Coop.id)
             .outerjoin(Membership, (Membership.member_id == actor.id) & covers(decision.opened_seq))
             .options(noload(decision.options))
@@ -412,7 +416,11 @@ def _seen_and_context(*, vote: bool = False) -> Executable:
     return _context_read(select(fresh, Coop, actor), one, actor)
 
 
-def _context_read(statement: Select[Any], one: Subquery, actor: type[Member]) -> Select[Any]:
+def _context_read(
+    statement: Select[Any], one: Subquery, actor: type[Member], *, identities: bool = True
+) -> Select[Any]:
+    """`statement` from the room's binding to its co-op and the actor, with the actor's
+    identities unless `identities` is False (a vote: reading them then raises)."""
     return (
         statement.select_from(one)
         .outerjoin(
@@ -426,5 +434,5 @@ def _context_read(statement: Select[Any], one: Subquery, actor: type[Member]) ->
             (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
         )
         .outerjoin(actor, (actor.id == Identity.member_id) & actor.active)
-        .options(joinedload(actor.identities))
+        .options(joinedload(actor.identities) if identities else raiseload(actor.identities))
     )

@@ -59,6 +59,35 @@ async def test_a_vote_sends_only_the_statements_it_needs(core: Core) -> None:
     assert not any(s.startswith("SELECT votes") for s in new + changed)  # no count of its own
 
 
+async def test_a_vote_reads_its_voter_without_their_identities(core: Core) -> None:
+    """A vote needs the voter's id and role, not their platform identities: its context
+    read joins the identities table once (to find the voter), never again to load them
+    (a joined collection: a row per identity, and the ORM's de-duplication of them)."""
+    await setup_coop(core)
+    await say(core, "alice", "!propose Buy a kiln")
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
+    finally:
+        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+    (read,) = [s for s in sent if "room_bindings" in s]
+    assert read.count("JOIN identities") == 1, read
+    # Other commands still read the actor's identities with them (a mention renders them).
+    sent.clear()
+    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await say(core, "bob", "!show 1")
+    finally:
+        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+    (read,) = [s for s in sent if "room_bindings" in s]
+    assert read.count("JOIN identities") == 2, read
+
+
 async def test_the_turnout_a_vote_shows_is_the_one_counted_after_it(core: Core) -> None:
     await setup_coop(core, members=("bob", "carol", "dan"))
     await say(core, "alice", "!propose Buy a kiln")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, true, update
-from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload, noload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload, noload, raiseload
 from sqlalchemy.orm.util import AliasedClass
 
 from bot.db.models import Coop, Decision, Identity, Member, Membership, RoomBinding
@@ -97,9 +97,10 @@ _ACTOR = aliased(Member)
 _Row = TypeVarTuple("_Row")
 
 
-def _from_room_to_actor(statement: Select[*_Row]) -> Select[*_Row]:
+def _from_room_to_actor(statement: Select[*_Row], *, identities: bool = True) -> Select[*_Row]:
     """`statement` read from the binding of :platform/:room_id to its co-op and to the
-    active member (`_ACTOR`, with their identities) whom :identity is in it."""
+    active member (`_ACTOR`) whom :identity is in it, with their identities (joined) unless
+    `identities` is False: a vote never reads them (reading them then raises)."""
     return (
         statement.select_from(RoomBinding)
         .join(Coop, Coop.id == RoomBinding.coop_id)
@@ -112,7 +113,7 @@ def _from_room_to_actor(statement: Select[*_Row]) -> Select[*_Row]:
             RoomBinding.platform == bindparam("platform"),
             RoomBinding.room_id == bindparam("room_id"),
         )
-        .options(joinedload(_ACTOR.identities))
+        .options(joinedload(_ACTOR.identities) if identities else raiseload(_ACTOR.identities))
     )
 
 
@@ -135,7 +136,7 @@ async def coop_and_actor(
 # and the voter's membership stretch covering its opening (eligibility), built once. The
 # write lock is taken at BEGIN there (BEGIN IMMEDIATE), so no row lock is needed.
 _VOTER_DECISION = (
-    _from_room_to_actor(select(Coop, _ACTOR, Decision, Membership.id))
+    _from_room_to_actor(select(Coop, _ACTOR, Decision, Membership.id), identities=False)
     .outerjoin(Decision, (Decision.coop_id == Coop.id) & (Decision.number == bindparam("number")))
     .outerjoin(Membership, (Membership.member_id == _ACTOR.id) & covers(Decision.opened_seq))
     # A proposal has no options: a poll's are read when it is voted on.
@@ -155,7 +156,8 @@ async def coop_actor_and_decision(
         "room_id": room.room_id,
         "number": number,
     }
-    row = (await ctx.session.execute(_VOTER_DECISION, params)).unique().first()
+    # One row at most (no joined collection): nothing to make unique.
+    row = (await ctx.session.execute(_VOTER_DECISION, params)).first()
     if row is None:
         return None, None
     coop, actor, decision, stretch = row
