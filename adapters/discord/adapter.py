@@ -21,6 +21,7 @@ from adapters.discord.render import PLATFORM
 from adapters.discord.role_sync import RoleSync
 from adapters.discord.roles import DEFAULT_PAGE_SIZE
 from adapters.discord.slash import SlashCall, build_app_commands, slash_text
+from adapters.discord.threads import room_channel_id
 from adapters.discord.turns import Turns
 from adapters.discord.views import DYNAMIC_ITEMS
 from bot.clock import Clock, SystemClock
@@ -62,15 +63,6 @@ DRAIN_SECONDS = 10.0
 GUILDS_LISTED = 10
 # Gateway close codes that no reconnect can cure: authentication failed, bad intents.
 FATAL_CLOSE_CODES = frozenset({4004, 4013, 4014})
-
-
-def room_channel_id(interaction: discord.Interaction[Any]) -> int | None:
-    """The channel whose co-op a command is for: a thread's parent (a decision's thread
-    is started from its card in a channel bound to the co-op), else its own channel."""
-    channel = interaction.channel
-    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
-        return channel.parent_id
-    return interaction.channel_id
 
 
 def _commands_of(source: Any) -> list[Command]:

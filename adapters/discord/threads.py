@@ -81,3 +81,12 @@ class Threads:
             extra: dict[str, Any] = {"nonce": f"{nonce}-t{number}"} if nonce else {}
             await thread.send(**extra, **message.send_kwargs(None))
         return headline(reply, ref.number)
+
+
+def room_channel_id(interaction: discord.Interaction[Any]) -> int | None:
+    """The channel whose co-op a command is for: a thread's parent (a decision's thread
+    is started from its card in a channel bound to the co-op), else its own channel."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return channel.parent_id
+    return interaction.channel_id
