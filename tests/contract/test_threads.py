@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import Core
 from bot.clock import ManualClock
-from tests.contract.drivers import Driver
+from tests.contract.drivers import Driver, until
 
 pytestmark = pytest.mark.platform_has("threads")
 
@@ -29,6 +29,8 @@ async def a_decision_with_a_vote(driver: Driver, threads: str, closes: str) -> N
     await driver.send("bob", f"propose Fix the roof closes:{closes}")
     await driver.press("bob", 1, "yes")
     await driver.settle()
+    if driver.edits_cards:  # the card's edit follows the vote's answer
+        await until(driver, lambda: driver.card(1), lambda card: "yes 1" in card)
 
 
 async def due(driver: Driver, core: Core, clock: ManualClock, later: timedelta) -> None:
