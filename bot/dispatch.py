@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Executable, Select, Subquery, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased, joinedload, noload, raiseload
+from sqlalchemy.orm import aliased, noload
 
 from bot.clock import Clock
 from bot.commands.args import VoteArgs
@@ -23,7 +23,7 @@ from bot.commands.spec import Command, Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db import upsert
-from bot.db.models import Coop, Decision, HandledMessage, Identity, Member, Membership, RoomBinding
+from bot.db.models import Coop, Decision, HandledMessage, Member, Membership, RoomBinding
 from bot.domain.vocabulary import Role
 from bot.edge import checked
 from bot.errors import UserError
@@ -39,6 +39,7 @@ from bot.services.members import (
     coop_and_actor,
     covers,
     member_by_identity,
+    to_actor,
 )
 from bot.services.outbox import acknowledge
 
@@ -419,9 +420,9 @@ def _seen_and_context(*, vote: bool = False) -> Executable:
 def _context_read(
     statement: Select[Any], one: Subquery, actor: type[Member], *, identities: bool = True
 ) -> Select[Any]:
-    """`statement` from the room's binding to its co-op and the actor, with the actor's
-    identities unless `identities` is False (a vote: reading them then raises)."""
-    return (
+    """`statement` from the room's binding (outer joined: one row even for an unbound room)
+    to its co-op and on to the actor (`members.to_actor`)."""
+    bound = (
         statement.select_from(one)
         .outerjoin(
             RoomBinding,
@@ -429,10 +430,5 @@ def _context_read(
             & (RoomBinding.room_id == bindparam("room_id")),
         )
         .outerjoin(Coop, Coop.id == RoomBinding.coop_id)
-        .outerjoin(
-            Identity,
-            (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
-        )
-        .outerjoin(actor, (actor.id == Identity.member_id) & actor.active)
-        .options(joinedload(actor.identities) if identities else raiseload(actor.identities))
     )
+    return to_actor(bound, actor, identities=identities)

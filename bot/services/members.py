@@ -97,23 +97,29 @@ _ACTOR = aliased(Member)
 _Row = TypeVarTuple("_Row")
 
 
-def _from_room_to_actor(statement: Select[*_Row], *, identities: bool = True) -> Select[*_Row]:
-    """`statement` read from the binding of :platform/:room_id to its co-op and to the
-    active member (`_ACTOR`) whom :identity is in it, with their identities (joined) unless
-    `identities` is False: a vote never reads them (reading them then raises)."""
+def to_actor(
+    statement: Select[*_Row], actor: type[Member], *, identities: bool = True
+) -> Select[*_Row]:
+    """`statement`, which reads the co-op (Coop), joined on to the active member `actor`
+    whom :identity is in it, with their identities (joined) unless `identities` is False:
+    a vote never reads them (reading them then raises)."""
     return (
-        statement.select_from(RoomBinding)
-        .join(Coop, Coop.id == RoomBinding.coop_id)
-        .outerjoin(
+        statement.outerjoin(
             Identity,
             (Identity.coop_id == Coop.id) & (Identity.identity == bindparam("identity")),
         )
-        .outerjoin(_ACTOR, (_ACTOR.id == Identity.member_id) & _ACTOR.active)
-        .where(
-            RoomBinding.platform == bindparam("platform"),
-            RoomBinding.room_id == bindparam("room_id"),
-        )
-        .options(joinedload(_ACTOR.identities) if identities else raiseload(_ACTOR.identities))
+        .outerjoin(actor, (actor.id == Identity.member_id) & actor.active)
+        .options(joinedload(actor.identities) if identities else raiseload(actor.identities))
+    )
+
+
+def _from_room_to_actor(statement: Select[*_Row], *, identities: bool = True) -> Select[*_Row]:
+    """`statement` read from the binding of :platform/:room_id to its co-op and on to the
+    active member (`_ACTOR`) whom :identity is in it (`to_actor`)."""
+    bound = statement.select_from(RoomBinding).join(Coop, Coop.id == RoomBinding.coop_id)
+    return to_actor(bound, _ACTOR, identities=identities).where(
+        RoomBinding.platform == bindparam("platform"),
+        RoomBinding.room_id == bindparam("room_id"),
     )
 
 
