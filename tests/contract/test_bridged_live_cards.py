@@ -22,7 +22,7 @@ from bot.render.document import Reply
 from tests.contract.drivers import until
 from tests.contract.drivers.discord import DiscordDriver
 from tests.contract.drivers.matrix import MatrixDriver
-from tests.contract.test_one_core_two_platforms import code_for, results
+from tests.contract.test_one_core_two_platforms import bridged, closes_once_per_room
 from tests.discord.discord_world import Server
 from tests.matrix.conftest import BotFactory, PersonFactory
 from tests.matrix.matrix_people import reply_to
@@ -43,29 +43,6 @@ def counts(card: str) -> tuple[int, int, int, int] | None:
     return yes, no, abstain, int(turnout.group(1))
 
 
-async def bridged(
-    core: Core,
-    people: PersonFactory,
-    matrix_bot: BotFactory,
-    server: Server,
-    adapter: DiscordAdapter,
-) -> tuple[DiscordDriver, MatrixDriver]:
-    """Alice's co-op set up on Discord, her Matrix room bound to it, her identities linked
-    and bob admitted (on Matrix)."""
-    discord = DiscordDriver(server, adapter)
-    matrix = MatrixDriver(core, people, matrix_bot)
-    await discord.setup("alice")
-    await discord.send("alice", "coop code")
-    await matrix.open_room("alice", "bob")
-    await matrix.send("alice", f"coop bind {await code_for(discord, 'alice', 0)}")
-    seen = len(await discord.private_messages("alice"))
-    await discord.send("alice", "member link")
-    await matrix.send("alice", f"member link {await code_for(discord, 'alice', seen)}")
-    await matrix.send("alice", "member add @bob")
-    assert "joined Riverside Co-op" in (await matrix.room_messages())[-1]
-    return discord, matrix
-
-
 async def shows(driver: DiscordDriver | MatrixDriver, number: int, wanted: tuple[int, ...]) -> str:
     """The card of #number once it shows `wanted` (yes, no, abstain, turnout)."""
     if isinstance(driver, DiscordDriver):
@@ -73,22 +50,17 @@ async def shows(driver: DiscordDriver | MatrixDriver, number: int, wanted: tuple
     return await until(driver, lambda: driver.card(number), lambda card: counts(card) == wanted)
 
 
-async def closes_once_per_room(
-    discord: DiscordDriver, matrix: MatrixDriver, number: int, before: tuple[int, int]
+async def votes_on_both_cards(
+    on: DiscordDriver | MatrixDriver,
+    member: str,
+    other: DiscordDriver | MatrixDriver,
+    wanted: tuple[int, int, int, int],
 ) -> None:
-    """Both cards end showing the result; each room has the result as news exactly once."""
-    await discord.send("alice", f"close {number}")
-    await discord.settle()
-    await until(matrix, lambda: matrix.card(number), lambda card: "PASSED" in card)
-    await matrix.settle()
-    await discord.settle()
-    on_discord = results((await discord.room_messages())[before[0] :])
-    on_matrix = results((await matrix.room_messages())[before[1] :])
-    assert on_discord == [("2", "0", "0", "2", "2")], on_discord  # the news, once
-    assert on_matrix == on_discord, on_matrix
-    # The cards' last edits show it too, and the voting controls are gone.
-    assert "PASSED" in await discord.card(number) and await discord.controls(number) == []
-    assert "PASSED" in await matrix.card(number) and await matrix.controls(number) == []
+    """`member` votes yes on #1 on `on`'s platform: the card there and the card on the
+    `other` platform both come to show `wanted` (yes, no, abstain, turnout)."""
+    await on.press(member, 1, "yes")
+    await shows(on, 1, wanted)
+    await shows(other, 1, wanted)
 
 
 async def test_a_decision_opened_on_discord_has_a_matrix_live_card_that_discord_votes_edit(
@@ -106,13 +78,9 @@ async def test_a_decision_opened_on_discord_has_a_matrix_live_card_that_discord_
     before = (len(await discord.room_messages()), len(await matrix.room_messages()))
 
     # A vote on Discord edits the Matrix card (its count and turnout) ...
-    await discord.press("alice", 1, "yes")
-    await shows(discord, 1, (1, 0, 0, 1))
-    await shows(matrix, 1, (1, 0, 0, 1))
+    await votes_on_both_cards(discord, "alice", matrix, (1, 0, 0, 1))
     # ... and one on Matrix edits the Discord card.
-    await matrix.press("bob", 1, "yes")
-    await shows(matrix, 1, (2, 0, 0, 2))
-    await shows(discord, 1, (2, 0, 0, 2))
+    await votes_on_both_cards(matrix, "bob", discord, (2, 0, 0, 2))
 
     await closes_once_per_room(discord, matrix, 1, before)
 
@@ -132,13 +100,9 @@ async def test_a_decision_opened_on_matrix_has_its_discord_card_edited_by_matrix
     before = (len(await discord.room_messages()), len(await matrix.room_messages()))
 
     # A vote on Matrix edits the Discord card ...
-    await matrix.press("bob", 1, "yes")
-    await shows(matrix, 1, (1, 0, 0, 1))
-    await shows(discord, 1, (1, 0, 0, 1))
+    await votes_on_both_cards(matrix, "bob", discord, (1, 0, 0, 1))
     # ... and one on Discord edits the Matrix card.
-    await discord.press("alice", 1, "yes")
-    await shows(discord, 1, (2, 0, 0, 2))
-    await shows(matrix, 1, (2, 0, 0, 2))
+    await votes_on_both_cards(discord, "alice", matrix, (2, 0, 0, 2))
 
     await closes_once_per_room(discord, matrix, 1, before)
 

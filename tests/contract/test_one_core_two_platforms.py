@@ -54,6 +54,53 @@ async def identities(core: Core) -> dict[str, int]:
         return dict(rows.tuples().all())
 
 
+async def bridged(
+    core: Core,
+    people: PersonFactory,
+    matrix_bot: BotFactory,
+    server: Server,
+    adapter: DiscordAdapter,
+) -> tuple[DiscordDriver, MatrixDriver]:
+    """Alice's co-op set up on Discord, her Matrix room bound to it with a one-time code,
+    her Matrix identity linked to her Discord membership and bob admitted (on Matrix); both
+    adapters on `core`: one process."""
+    discord = DiscordDriver(server, adapter)
+    matrix = MatrixDriver(core, people, matrix_bot)
+    await discord.setup("alice")
+    await discord.send("alice", "coop code")
+    bind = await code_for(discord, "alice", 0)
+    await matrix.open_room("alice", "bob")
+    await matrix.send("alice", f"coop bind {bind}")
+    assert "now bound to Riverside Co-op" in (await matrix.room_messages())[-1]
+    seen = len(await discord.private_messages("alice"))
+    await discord.send("alice", "member link")
+    await matrix.send("alice", f"member link {await code_for(discord, 'alice', seen)}")
+    assert "linked matrix identity" in (await matrix.room_messages())[-1]
+    await matrix.send("alice", "member add @bob")
+    assert "joined Riverside Co-op" in (await matrix.room_messages())[-1]
+    return discord, matrix
+
+
+async def closes_once_per_room(
+    discord: DiscordDriver, matrix: MatrixDriver, number: int, before: tuple[int, int]
+) -> None:
+    """The steward closes #number on Discord: both cards end showing the result, without
+    controls, and each room has the result as news exactly once (from `before`: the
+    number of messages each room had)."""
+    await discord.send("alice", f"close {number}")
+    await discord.settle()
+    await until(matrix, lambda: matrix.card(number), lambda card: "PASSED" in card)
+    await matrix.settle()
+    await discord.settle()
+    on_discord = results((await discord.room_messages())[before[0] :])
+    on_matrix = results((await matrix.room_messages())[before[1] :])
+    assert on_discord == [("2", "0", "0", "2", "2")], on_discord  # the news, once
+    assert on_matrix == on_discord, on_matrix
+    # The cards' last edits show it too, and the voting controls are gone.
+    assert "PASSED" in await discord.card(number) and await discord.controls(number) == []
+    assert "PASSED" in await matrix.card(number) and await matrix.controls(number) == []
+
+
 async def test_a_bridged_coop_counts_one_person_once_and_both_rooms_show_one_result(
     core: Core,
     people: PersonFactory,
@@ -61,24 +108,9 @@ async def test_a_bridged_coop_counts_one_person_once_and_both_rooms_show_one_res
     discord_server: Server,
     discord_adapter: DiscordAdapter,
 ) -> None:
-    discord = DiscordDriver(discord_server, discord_adapter)
-    matrix = MatrixDriver(core, people, matrix_bot)  # the same core: one process
-
-    # Alice sets the co-op up on Discord and binds her Matrix room with a one-time code.
-    await discord.setup("alice")
-    await discord.send("alice", "coop code")
-    bind = await code_for(discord, "alice", 0)
-    await matrix.open_room("alice", "bob")
-    await matrix.send("alice", f"coop bind {bind}")
-    assert "now bound to Riverside Co-op" in (await matrix.room_messages())[-1]
-
-    # She links her Matrix identity to her Discord membership and admits bob there.
-    seen = len(await discord.private_messages("alice"))
-    await discord.send("alice", "member link")
-    await matrix.send("alice", f"member link {await code_for(discord, 'alice', seen)}")
-    assert "linked matrix identity" in (await matrix.room_messages())[-1]
-    await matrix.send("alice", "member add @bob")
-    assert "joined Riverside Co-op" in (await matrix.room_messages())[-1]
+    # Alice sets the co-op up on Discord, binds her Matrix room with a one-time code,
+    # links her Matrix identity to her Discord membership and admits bob there.
+    discord, matrix = await bridged(core, people, matrix_bot, discord_server, discord_adapter)
 
     # A proposal opened on Discord reaches the Matrix room with its native poll.
     await discord.send("alice", "propose Bridge the rooms")
@@ -96,21 +128,5 @@ async def test_a_bridged_coop_counts_one_person_once_and_both_rooms_show_one_res
     bob = linked[f"matrix:{matrix.people['bob'].user_id}"]
     assert await stored_votes(core, 1) == {alice: "yes", bob: "yes"}  # her last vote
 
-    # The steward closes it on Discord.
-    await discord.send("alice", "close 1")
-    await discord.settle()
-    shown_on_matrix = await until(
-        matrix,
-        matrix.room_messages,
-        lambda messages: len(results(messages[matrix_before:])) >= 1,
-    )
-    await matrix.settle()
-    await discord.settle()
-
-    # Both rooms show the same result, once each.
-    on_discord = results((await discord.room_messages())[discord_before:])
-    on_matrix = results((await matrix.room_messages())[matrix_before:])
-    assert on_discord == [("2", "0", "0", "2", "2")], on_discord
-    assert on_matrix == on_discord, shown_on_matrix
-    assert "PASSED" in await discord.card(1) and await discord.controls(1) == []
-    assert await matrix.controls(1) == []  # the poll ended
+    # The steward closes it on Discord: both rooms show the same result, once each.
+    await closes_once_per_room(discord, matrix, 1, (discord_before, matrix_before))

@@ -40,18 +40,25 @@ async def due(driver: Driver, core: Core, clock: ManualClock, later: timedelta) 
     await driver.settle()
 
 
+async def news_when_due(
+    driver: Driver, core: Core, clock: ManualClock, later: timedelta
+) -> tuple[list[str], list[str]]:
+    """What the work falling due `later` posts: (in decision #1's thread, in the room)."""
+    room_before = len(await driver.room_messages())
+    thread_before = len(await driver.thread_messages(1))
+    await due(driver, core, clock, later)
+    in_thread = (await driver.thread_messages(1))[thread_before:]
+    return in_thread, (await driver.room_messages())[room_before:]
+
+
 async def test_the_close_lands_once_in_the_decisions_thread_and_once_in_the_room(
     driver: Driver, core: Core, clock: ManualClock
 ) -> None:
     await a_decision_with_a_vote(driver, "on", closes="1h")
-    room_before = len(await driver.room_messages())
-    thread_before = len(await driver.thread_messages(1))
 
-    await due(driver, core, clock, timedelta(hours=2))
+    in_thread, posted = await news_when_due(driver, core, clock, timedelta(hours=2))
 
-    in_thread = (await driver.thread_messages(1))[thread_before:]
     assert mentioning("PASSED", in_thread) == 1, in_thread
-    posted = (await driver.room_messages())[room_before:]
     # The room keeps one line, pointing at the thread; the result is not shown twice there.
     assert len(posted) == 1, posted
     assert "PASSED" in posted[0] and IN_THREAD in posted[0], posted
@@ -63,15 +70,11 @@ async def test_a_reminder_goes_to_the_decisions_thread(
     driver: Driver, core: Core, clock: ManualClock
 ) -> None:
     await a_decision_with_a_vote(driver, "on", closes="3d")
-    room_before = len(await driver.room_messages())
-    thread_before = len(await driver.thread_messages(1))
 
-    await due(driver, core, clock, timedelta(days=2, minutes=1))
+    in_thread, posted = await news_when_due(driver, core, clock, timedelta(days=2, minutes=1))
 
-    in_thread = (await driver.thread_messages(1))[thread_before:]
     assert mentioning("Reminder:", in_thread) == 1, in_thread
     assert "Fix the roof" in in_thread[0], in_thread
-    posted = (await driver.room_messages())[room_before:]
     assert len(posted) == 1 and IN_THREAD in posted[0], posted
 
 
