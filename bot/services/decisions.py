@@ -540,14 +540,15 @@ def _readable(decision: Decision, choices: Mapping[str | None, int]) -> int:
     return choices.get(None, 0)
 
 
-def _turnout(decision: Decision, voted: int) -> Turnout:
+def turnout_of(decision: Decision, voted: int) -> Turnout:
+    """The turnout of `decision` with `voted` readable votes, and what quorum needs."""
     eligible = decision.eligible_count
     return Turnout(eligible, voted, proposals.votes_needed(Fraction(decision.quorum), eligible))
 
 
 async def turnout(ctx: Context, decision: Decision) -> Turnout:
     """Turnout and quorum now, from one grouped COUNT: the same turnout `tally` gives."""
-    return _turnout(decision, _readable(decision, await ballots.choice_counts(ctx, decision)))
+    return turnout_of(decision, _readable(decision, await ballots.choice_counts(ctx, decision)))
 
 
 async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout]:
@@ -562,7 +563,7 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
     choices: dict[int, dict[str | None, int]] = {d.id: {} for d in found}
     for decision_id, choice, n in rows.tuples().all():
         choices[decision_id][choice] = int(n)
-    return {d.id: _turnout(d, _readable(d, choices[d.id])) for d in found}
+    return {d.id: turnout_of(d, _readable(d, choices[d.id])) for d in found}
 
 
 # The non-voter statements take the decision as bound parameters: each is built once and
@@ -756,9 +757,22 @@ def _readable_vote(kind: str) -> ColumnElement[bool]:
     return Vote.choice.is_(None)
 
 
-# `_store_vote`'s statement by (dialect, decision kind), built once; values bound per vote.
-_STORE_VOTE: dict[tuple[str, str], Executable] = {}
-_AUDIT_COLUMNS = (
+class VoteStatements:
+    """`_store_vote`'s statement by (dialect, decision kind), each built once by its owner
+    (the dispatcher, through `Context.vote_statements`); values bound per vote."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str], Executable] = {}
+
+    def store_vote(self, dialect: str, kind: str) -> Executable:
+        key = (dialect, kind)
+        statement = self._built.get(key)
+        if statement is None:
+            statement = self._built[key] = store_vote_statement(dialect, kind)
+        return statement
+
+
+AUDIT_COLUMNS = (
     "coop_id",
     "at",
     "actor_id",
@@ -770,7 +784,7 @@ _AUDIT_COLUMNS = (
 )
 
 
-def _store_vote_statement(dialect: str, kind: str) -> Executable:
+def store_vote_statement(dialect: str, kind: str) -> Executable:
     """The vote upsert returning (changes, the other members' readable votes); on
     PostgreSQL with the vote's audit row written by the same statement (a data-modifying
     CTE), returning a third column: 1, the audit rows written."""
@@ -815,11 +829,11 @@ def _store_vote_statement(dialect: str, kind: str) -> Executable:
         case((vote.c.changes > 0, "vote.change"), else_="vote.cast")
         if name == "action"
         else bindparam(f"audit_{name}", type_=audit_table.c[name].type)
-        for name in _AUDIT_COLUMNS
+        for name in AUDIT_COLUMNS
     ]
     audit = (
         insert(audit_table)
-        .from_select(list(_AUDIT_COLUMNS), select(*audit_values).select_from(vote))
+        .from_select(list(AUDIT_COLUMNS), select(*audit_values).select_from(vote))
         .returning(audit_table.c.id)
         .cte("audit")
     )
@@ -839,10 +853,8 @@ async def _store_vote(
     on it, so the count holds every vote committed before."""
     stored_choice, stored_ballot = ballots.stored(cast_)
     dialect = ctx.session.get_bind().dialect.name
-    key = (dialect, decision.kind)
-    statement = _STORE_VOTE.get(key)
-    if statement is None:
-        statement = _STORE_VOTE[key] = _store_vote_statement(*key)
+    statements = ctx.vote_statements or VoteStatements()
+    statement = statements.store_vote(dialect, decision.kind)
     params: dict[str, Any] = {
         "decision_id": decision.id,
         "member_id": member.id,
@@ -894,7 +906,7 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
             )
         )
     changed, voted = await _store_vote(ctx, decision, member, cast, reason_text)
-    return VoteResult(decision, changed, cast, _turnout(decision, voted))
+    return VoteResult(decision, changed, cast, turnout_of(decision, voted))
 
 
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
