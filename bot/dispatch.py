@@ -122,6 +122,7 @@ class Dispatcher:
         *,
         owner: str = "",
         observe: CommandObserver | None = None,
+        fast_votes: bool = True,
     ) -> None:
         missing = {c.name for c in tree if c.args not in handlers}
         if missing:
@@ -136,9 +137,12 @@ class Dispatcher:
         self._seen_statements: dict[str, Executable] = {}  # the dedupe insert by dialect
         self._vote_statements = VoteStatements()
         engine = sessions.kw.get("bind")
-        # The common vote's own path (bot.vote_fast); None: every vote takes the full path.
+        # The common vote's own path (bot.vote_fast); None: every vote takes the full path
+        # (`fast_votes` False: the tests that compare the two paths).
         self._fast_vote = (
-            FastVote(engine, clock, owner) if isinstance(engine, AsyncEngine) else None
+            FastVote(engine, clock, owner)
+            if fast_votes and isinstance(engine, AsyncEngine)
+            else None
         )
 
     async def handle(self, inv: Invocation, *, shown_at_once: bool = False) -> list[Answer]:
