@@ -34,7 +34,6 @@ from bot.outgoing import Answer
 from bot.render.document import Reply, error
 from bot.services.context import Context
 from bot.services.coops import coop_of_person
-from bot.services.decisions import VoteStatements
 from bot.services.members import (
     coop_actor_and_decision,
     coop_and_actor,
@@ -43,6 +42,7 @@ from bot.services.members import (
     to_actor,
 )
 from bot.services.outbox import acknowledge
+from bot.services.vote_statements import VoteStatements
 from bot.vote_fast import FastVote
 
 if TYPE_CHECKING:

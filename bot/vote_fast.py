@@ -38,6 +38,7 @@ from bot.services import decisions
 from bot.services.ballots import Cast
 from bot.services.members import covers
 from bot.services.outbox import acknowledge
+from bot.services.vote_statements import AUDIT_COLUMNS, store_vote_statement
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert
@@ -76,7 +77,7 @@ class FastVote:
         self._sqlite = dialect == "sqlite"
         self._read_statement = _read_statement(postgres=not self._sqlite)
         self._handled = _handled_insert(dialect)
-        self._store = decisions.store_vote_statement(dialect, DecisionKind.PROPOSAL)
+        self._store = store_vote_statement(dialect, DecisionKind.PROPOSAL)
         self._audit = _audit_insert()
 
     async def vote(
@@ -292,5 +293,5 @@ def _audit_insert() -> Executable:
     """An audit row, every column bound (the vote's action is known by then)."""
     table = typing.cast(Table, AuditEvent.__table__)
     return insert(table).values(
-        {name: bindparam(name, type_=table.c[name].type) for name in decisions.AUDIT_COLUMNS}
+        {name: bindparam(name, type_=table.c[name].type) for name in AUDIT_COLUMNS}
     )

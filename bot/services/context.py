@@ -16,7 +16,7 @@ from bot.invocation import Invocation
 from bot.services.coop_config import CoopConfig, effective
 
 if TYPE_CHECKING:
-    from bot.services.decisions import VoteStatements
+    from bot.services.vote_statements import VoteStatements
 
 # Built once: a vote's audit row is written with it (Context.audit_now).
 _AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
