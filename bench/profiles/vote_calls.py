@@ -1,5 +1,6 @@
 """Python calls per vote, a measure the machine's load does not move
-(`python -m bench.profiles.vote_calls <url> [votes]`, on a database seeded at full size):
+(`python -m bench.profiles.vote_calls <url> [votes] [fraction]`, on a database seeded at
+`fraction` of the full size, 1 unless given):
 new votes through Core.handle under cProfile; prints the calls per vote, the CPU ms per
 vote (this process, profiled) and the functions that spend the most of it. The database
 is changed (votes cast): seed afresh, or copy the SQLite file, between runs."""
@@ -19,11 +20,11 @@ from bench.scenarios import scenarios
 from bench.seed.plan import Plan
 
 
-async def run(url: str, votes: int, shown: int = 25) -> str:
+async def run(url: str, votes: int, shown: int = 25, fraction: float = 1.0) -> str:
     logging.disable(logging.WARNING)
     core = await open_core(url)
     speaker = Speaker(core)
-    scenario = {s.key: s for s in scenarios(Plan.at(1.0))}["vote_new"]
+    scenario = {s.key: s for s in scenarios(Plan.at(fraction))}["vote_new"]
     calls = scenario.calls[: votes + scenario.warmup]
     profile = cProfile.Profile()
     try:
@@ -52,7 +53,9 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
-    print(asyncio.run(run(argv[0], int(argv[1]) if len(argv) > 1 else 400)))
+    votes = int(argv[1]) if len(argv) > 1 else 400
+    fraction = float(argv[2]) if len(argv) > 2 else 1.0
+    print(asyncio.run(run(argv[0], votes, fraction=fraction)))
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,9 @@ from bot.db.models import AuditEvent, Coop, Decision, Member
 from bot.errors import UserError
 from bot.invocation import Invocation
 from bot.services.coop_config import CoopConfig, effective
+
+if TYPE_CHECKING:
+    from bot.services.vote_statements import VoteStatements
 
 # Built once: a vote's audit row is written with it (Context.audit_now).
 _AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
@@ -36,6 +39,8 @@ class Context:
     # A vote on SQLite: (its number, the decision or None, whether the actor may vote on
     # it), read with the co-op and the actor (members.coop_actor_and_decision).
     vote_read: tuple[int, Decision | None, bool] | None = field(default=None, repr=False)
+    # A vote's statements, built once by their owner (the dispatcher); None: built anew.
+    vote_statements: VoteStatements | None = field(default=None, repr=False)
 
     @property
     def prefix(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,20 +13,14 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     BindParameter,
-    ColumnElement,
-    Executable,
     Integer,
     ScalarSelect,
     Select,
-    Table,
     Text,
     bindparam,
-    case,
     cast,
     func,
-    insert,
     literal,
-    literal_column,
     or_,
     select,
     true,
@@ -37,9 +30,7 @@ from sqlalchemy.orm import aliased, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import write_watch
-from bot.db import upsert
 from bot.db.models import (
-    AuditEvent,
     Coop,
     Decision,
     DecisionOption,
@@ -57,6 +48,7 @@ from bot.services import ballots
 from bot.services.ballots import Cast
 from bot.services.context import Context
 from bot.services.members import covers, membership_tick
+from bot.services.vote_statements import VoteStatements
 
 DEFAULT_VOTING_TIME = timedelta(days=7)
 MIN_VOTING_TIME = timedelta(seconds=10)
@@ -540,14 +532,15 @@ def _readable(decision: Decision, choices: Mapping[str | None, int]) -> int:
     return choices.get(None, 0)
 
 
-def _turnout(decision: Decision, voted: int) -> Turnout:
+def turnout_of(decision: Decision, voted: int) -> Turnout:
+    """The turnout of `decision` with `voted` readable votes, and what quorum needs."""
     eligible = decision.eligible_count
     return Turnout(eligible, voted, proposals.votes_needed(Fraction(decision.quorum), eligible))
 
 
 async def turnout(ctx: Context, decision: Decision) -> Turnout:
     """Turnout and quorum now, from one grouped COUNT: the same turnout `tally` gives."""
-    return _turnout(decision, _readable(decision, await ballots.choice_counts(ctx, decision)))
+    return turnout_of(decision, _readable(decision, await ballots.choice_counts(ctx, decision)))
 
 
 async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout]:
@@ -562,7 +555,7 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
     choices: dict[int, dict[str | None, int]] = {d.id: {} for d in found}
     for decision_id, choice, n in rows.tuples().all():
         choices[decision_id][choice] = int(n)
-    return {d.id: _turnout(d, _readable(d, choices[d.id])) for d in found}
+    return {d.id: turnout_of(d, _readable(d, choices[d.id])) for d in found}
 
 
 # The non-voter statements take the decision as bound parameters: each is built once and
@@ -746,87 +739,6 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
     return found, eligible
 
 
-def _readable_vote(kind: str) -> ColumnElement[bool]:
-    """A vote row `_readable` counts: a proposal's known choice, a poll's ballot."""
-    if kind == DecisionKind.PROPOSAL:
-        # The choices as literals in the statement's text: a bound list is an "expanding"
-        # parameter, whose SQL SQLAlchemy renders again at every execution.
-        known = [literal_column(f"'{choice}'", Text()) for choice in proposals.ProposalChoice]
-        return Vote.choice.in_(known)
-    return Vote.choice.is_(None)
-
-
-# `_store_vote`'s statement by (dialect, decision kind), built once; values bound per vote.
-_STORE_VOTE: dict[tuple[str, str], Executable] = {}
-_AUDIT_COLUMNS = (
-    "coop_id",
-    "at",
-    "actor_id",
-    "actor_identity",
-    "message_id",
-    "action",
-    "subject",
-    "detail",
-)
-
-
-def _store_vote_statement(dialect: str, kind: str) -> Executable:
-    """The vote upsert returning (changes, the other members' readable votes); on
-    PostgreSQL with the vote's audit row written by the same statement (a data-modifying
-    CTE), returning a third column: 1, the audit rows written."""
-    # The tables, not the mapped classes: plain statements the session runs as they are.
-    votes = Vote.__table__
-    statement = upsert.insert(dialect, votes).values(
-        decision_id=bindparam("decision_id"),
-        member_id=bindparam("member_id"),
-        choice=bindparam("choice", type_=Vote.choice.type),
-        ballot=bindparam("ballot", type_=Vote.ballot.type),
-        reason=bindparam("reason", type_=Vote.reason.type),
-        cast_at=bindparam("cast_at", type_=Vote.cast_at.type),
-        changes=0,
-    )
-    # The other members' readable votes, as `turnout` counts them: every readable vote on
-    # the decision, read from the (decision_id, choice) index alone, less the voter's own
-    # (one row by the unique index). `member_id != …` in the count would fetch each vote's
-    # row to read its member: 4,900 row reads per vote on a 10,000-member co-op.
-    readable = _readable_vote(kind)
-    on_decision = Vote.decision_id == bindparam("decision_id")
-    every = select(func.count()).select_from(Vote).where(on_decision, readable)
-    # Read by (decision_id, member_id) only, so that the plan takes the unique index.
-    own = select(case((readable, 1), else_=0)).where(
-        on_decision, Vote.member_id == bindparam("member_id")
-    )
-    others = every.scalar_subquery() - func.coalesce(own.scalar_subquery(), 0)
-    stored = statement.on_conflict_do_update(
-        index_elements=["decision_id", "member_id"],
-        set_={
-            "choice": statement.excluded.choice,
-            "ballot": statement.excluded.ballot,
-            "reason": statement.excluded.reason,
-            "cast_at": statement.excluded.cast_at,
-            "changes": votes.c.changes + 1,
-        },
-    )
-    if dialect != "postgresql":
-        return stored.returning(votes.c.changes, others)
-    vote = stored.returning(votes.c.changes).cte("vote")
-    audit_table = typing.cast(Table, AuditEvent.__table__)
-    audit_values = [
-        case((vote.c.changes > 0, "vote.change"), else_="vote.cast")
-        if name == "action"
-        else bindparam(f"audit_{name}", type_=audit_table.c[name].type)
-        for name in _AUDIT_COLUMNS
-    ]
-    audit = (
-        insert(audit_table)
-        .from_select(list(_AUDIT_COLUMNS), select(*audit_values).select_from(vote))
-        .returning(audit_table.c.id)
-        .cte("audit")
-    )
-    audited = select(func.count()).select_from(audit).scalar_subquery()
-    return select(vote.c.changes, others, audited).select_from(vote)
-
-
 async def _store_vote(
     ctx: Context, decision: Decision, member: Member, cast_: Cast, reason: str
 ) -> tuple[bool, int]:
@@ -839,10 +751,8 @@ async def _store_vote(
     on it, so the count holds every vote committed before."""
     stored_choice, stored_ballot = ballots.stored(cast_)
     dialect = ctx.session.get_bind().dialect.name
-    key = (dialect, decision.kind)
-    statement = _STORE_VOTE.get(key)
-    if statement is None:
-        statement = _STORE_VOTE[key] = _store_vote_statement(*key)
+    statements = ctx.vote_statements or VoteStatements()
+    statement = statements.store_vote(dialect, decision.kind)
     params: dict[str, Any] = {
         "decision_id": decision.id,
         "member_id": member.id,
@@ -894,7 +804,7 @@ async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | N
             )
         )
     changed, voted = await _store_vote(ctx, decision, member, cast, reason_text)
-    return VoteResult(decision, changed, cast, _turnout(decision, voted))
+    return VoteResult(decision, changed, cast, turnout_of(decision, voted))
 
 
 async def close_decision(ctx: Context, decision: Decision, *, early: bool = False) -> Count | None:
