@@ -3,7 +3,6 @@ at the pace bot.live.LiveCards allows (a burst of votes costs a bounded number o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -29,22 +28,10 @@ class LiveCards(_LiveCards):
         super().__init__(self._edit, clock, window, per_window)
         self.outgoing = outgoing
         self._core = core
-        self._editing = asyncio.Lock()
 
     async def _edit(self, ref: DecisionRef) -> bool:
         if not await self._core().cards_of(PLATFORM, ref):
             return False
-        async with self._editing:
-            # One refresh at a time, each reading the card as it is sent: a refresh never
-            # overtakes a newer one with older content.
-            card = await self._core().card(ref)
-            if card is None or card.choices is None:
-                return False
-            await self.outgoing.edit_cards(card, ref)
-            if not card.choices.closed:
-                # The decision may have closed while this edit was on its way: its close
-                # edits the cards itself, and an older count must not land after it.
-                now = await self._core().card(ref)
-                if now is not None and now.choices is not None and now.choices.closed:
-                    await self.outgoing.edit_cards(now, ref)
-            return True
+        # In the decision's turn (adapters.discord.card_turns): one refresh at a time, each
+        # reading the card as it is sent, and none landing after the close's edit.
+        return await self.outgoing.refresh(ref)

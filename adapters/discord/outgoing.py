@@ -10,6 +10,7 @@ from typing import Any
 
 import discord
 
+from adapters.discord.card_turns import CardTurn, CardTurns
 from adapters.discord.render import PLATFORM, OutMessage, render_reply
 from adapters.discord.threads import Threads
 from adapters.discord.views import build_view
@@ -39,31 +40,51 @@ class Outgoing:
         self.client = client
         self._core = core
         self.threads = Threads(client, core)
+        self.turns = CardTurns()  # every edit of a decision's cards in its turn
 
     async def edit_cards(self, reply: Reply, ref: DecisionRef, room_id: str | None = None) -> int:
         """Edit the cards linked to decision `ref` with the card `reply` (in `room_id` only,
-        if given); returns how many cards are linked there."""
+        if given), in the decision's turn (`turns`); returns how many cards are linked there."""
+        async with self.turns.of(ref) as turn:
+            return await self._edit_in_turn(turn, reply, ref, room_id)
+
+    async def refresh(self, ref: DecisionRef) -> bool:
+        """Edit every card of `ref` to the decision as the core reads it now (a live-card
+        refresh); False when there is none to show. Should the decision close between the
+        read and the edit, the close's edit stands and this one is dropped."""
+        async with self.turns.of(ref) as turn, turn.reading:
+            card = await self._core().card(ref)
+            if card is None or card.choices is None:
+                return False
+            await self._edit_in_turn(turn, card, ref, None)
+            return True
+
+    async def _edit_in_turn(
+        self, turn: CardTurn, reply: Reply, ref: DecisionRef, room_id: str | None
+    ) -> int:
         assert reply.choices is not None
-        linked = await self._core().cards_of(PLATFORM, ref)
-        linked = [(room, mid) for room, mid in linked if room_id is None or room == room_id]
-        # Every `show` posts a card; only the latest few follow the count, so one vote
-        # never costs an unbounded number of edits.
-        linked = sorted(linked, key=lambda pair: int(pair[1]))[-MAX_CARDS_EDITED:]
-        if not linked:
-            return 0
-        # A secret decision's card shows its turnout (who voted, never how) as it grows.
-        card = render_reply(reply)[0]
-        for room, mid in linked:
-            message = self.client.get_partial_messageable(int(room)).get_partial_message(int(mid))
-            try:
-                await message.edit(
-                    embed=card.embed,
-                    view=build_view(reply.choices),
-                    allowed_mentions=card.allowed_mentions,
-                )
-            except discord.NotFound:
-                log.info("decision card %s in %s is gone; not updating it", mid, room)
-        return len(linked)
+        async with turn.lock:
+            linked = await self._core().cards_of(PLATFORM, ref)
+            linked = [(room, mid) for room, mid in linked if room_id is None or room == room_id]
+            # Every `show` posts a card; only the latest few follow the count, so one vote
+            # never costs an unbounded number of edits.
+            linked = sorted(linked, key=lambda pair: int(pair[1]))[-MAX_CARDS_EDITED:]
+            if not linked or (turn.closed and not reply.choices.closed):
+                return len(linked)  # an open card read before the close: the result stays
+            # A secret decision's card shows its turnout (who voted, never how) as it grows.
+            card = render_reply(reply)[0]
+            for room, mid in linked:
+                channel = self.client.get_partial_messageable(int(room))
+                try:
+                    await channel.get_partial_message(int(mid)).edit(
+                        embed=card.embed,
+                        view=build_view(reply.choices),
+                        allowed_mentions=card.allowed_mentions,
+                    )
+                except discord.NotFound:
+                    log.info("decision card %s in %s is gone; not updating it", mid, room)
+            turn.closed = turn.closed or reply.choices.closed
+            return len(linked)
 
     async def send_direct(self, reply: Reply, *, nonce: str | None = None) -> int | None:
         """Send a private reply in a direct message to the one person it is for; returns the
