@@ -1,0 +1,71 @@
+"""A Discord card's edits take turns per decision (adapters/discord/card_turns.py): a vote's
+refresh that read the card before the decision closed never edits it after the close's
+edit, not even for a moment, and nothing is kept once the edits are done."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import discord
+import pytest
+import simcord
+
+from adapters.discord import DiscordAdapter
+from bot.app import Core
+from bot.intents import DecisionRef
+from tests.contract.drivers.discord import DiscordDriver
+from tests.contract.test_bridged_live_cards import SlowCardReads
+from tests.discord.discord_world import Server
+
+
+def the_card(channel: simcord.ChannelHandle, number: int) -> discord.Message:
+    """The one card of decision #number posted in `channel` (its title names it)."""
+    found = [
+        m
+        for m in channel.history()
+        if not m.flags.ephemeral
+        and m.embeds
+        and re.search(rf"#{number}\b", m.embeds[0].title or "")
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def card_edits(env: simcord.Env, card: discord.Message) -> list[str]:
+    """What each edit of `card` made it show (its embed's text), in order."""
+    path = f"/channels/{card.channel.id}/messages/{card.id}"
+    return [
+        " ".join(str(embed.get("description", "")) for embed in r.json.get("embeds", []))
+        for r in env.http_requests
+        if r.method == "PATCH" and r.path == path and isinstance(r.json, dict)
+    ]
+
+
+@pytest.mark.simcord
+async def test_a_refresh_read_before_the_close_never_edits_the_card_after_it(
+    core: Core, discord_server: Server, discord_adapter: DiscordAdapter
+) -> None:
+    slow = SlowCardReads(core, discord_server.env)
+    discord_adapter.attach(slow)  # type: ignore[arg-type]
+    slow.live_cards.join(discord_adapter.live)  # attached after `ready`, which joins it
+    discord_driver = DiscordDriver(discord_server, discord_adapter)
+    await discord_driver.setup("alice", "bob")
+    await discord_driver.send("alice", "propose Bridge the rooms")
+    await discord_driver.press("bob", 1, "yes")
+    card = the_card(discord_server.channel, 1)
+
+    # A refresh has read the open card; the decision closes before its edit goes out.
+    slow.armed = True
+    discord_adapter.live.mark_stale(DecisionRef(coop_id=1, number=1))
+    await discord_driver.env.advance_time(2.5)
+    await asyncio.wait_for(slow.read.wait(), 60)
+    await discord_driver.send("alice", "close 1")
+    slow.gate.set()
+    await discord_driver.settle()
+
+    # The close's edit is the card's last: the refresh's older count never lands after it.
+    shown = card_edits(discord_driver.env, card)
+    closed_at = next(n for n, text in enumerate(shown) if "PASSED" in text)
+    assert all("PASSED" in text for text in shown[closed_at:]), shown[closed_at:]
+    assert discord_adapter.outgoing.turns.in_flight() == 0  # nothing kept once done
