@@ -18,9 +18,10 @@ async def open_engine(settings: Settings, *, read_only: bool = False) -> AsyncEn
     """The engine on `settings.database_url`. For running, a missing SQLite file is
     created (where its folder exists) and upgraded here; PostgreSQL is upgraded by
     `coopbot db upgrade` (one operator step, not a race between several bot processes).
-    `read_only` (exports) creates and upgrades nothing and needs the schema at head."""
+    `read_only` (exports) creates and upgrades nothing, needs the schema at head and never
+    takes SQLite's write lock."""
     prepare_sqlite(settings.database_url, create=not read_only)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, read_only=read_only)
     try:
         if is_sqlite(settings.database_url) and not read_only:
             await upgrade(engine)

@@ -17,10 +17,11 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
     """An engine for `url`; SQLite files get WAL, a busy timeout, foreign keys and secure
     delete. No error it raises quotes the statement's parameters (a ballot, a code's hash,
-    a message)."""
+    a message). A `read_only` engine (exports) reads a snapshot and never takes SQLite's
+    write lock, so a long export does not hold up the running bot's writes."""
     if is_sqlite(url):
         engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": 30})
 
@@ -34,13 +35,16 @@ def make_engine(url: str) -> AsyncEngine:
             # Deleted rows are overwritten, not left in free space: a secret decision's
             # vote rows, deleted when it closes, must not be readable from the file after.
             cursor.execute("PRAGMA secure_delete=ON")
+            if read_only:  # a write by mistake fails at once instead of taking the lock
+                cursor.execute("PRAGMA query_only=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin_immediate(conn: Any) -> None:
             # Take the write lock at BEGIN, so concurrent read-modify-write transactions
-            # queue up instead of failing with "database is locked" on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # queue up instead of failing with "database is locked" on upgrade. A reader
+            # begins DEFERRED: in WAL mode it reads its snapshot while writers go on.
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     # A server that does not answer is reported after 10 s, not asyncpg's default minute.
