@@ -29,7 +29,10 @@ async def _acquire(lock: asyncio.Lock, wait_seconds: float) -> None:
 
 def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
     """Let one transaction of `engine` at a time run, from its BEGIN until its connection
-    goes back to the pool (just after the commit or rollback)."""
+    goes back to the pool (just after the commit or rollback), or leaves it otherwise:
+    invalidated under its transaction (a cancelled query), detached (a session dropped
+    unclosed, which the pool of an async engine detaches when it is collected) or closed.
+    Whichever of these comes first gives the lock back, once."""
     lock = asyncio.Lock()
     sync_engine = engine.sync_engine
 
@@ -43,7 +46,10 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
             raise OperationalError("BEGIN", None, Exception("database is locked")) from exc
         conn.info[_HELD] = True
 
-    @event.listens_for(sync_engine.pool, "checkin")
-    def _give_back(_dbapi_connection: Any, record: Any) -> None:
+    def _give_back(_dbapi_connection: Any, record: Any, _error: Any = None) -> None:
         if record is not None and record.info.pop(_HELD, False):
             lock.release()
+
+    # Not soft_invalidate: that connection's transaction goes on (it is replaced later).
+    for left in ("checkin", "invalidate", "detach", "close"):
+        event.listen(sync_engine.pool, left, _give_back)
