@@ -30,15 +30,24 @@ def reraise_if_cancelled() -> None:
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None, within: float) -> bool:
-    """Cancel `task` and wait until it has ended, at most `within` seconds; True if it
-    has (however it ended: its error, if any, is logged, not raised). A caller that is
-    cancelled meanwhile stops waiting and is cancelled too (never swallowed here)."""
+    """Cancel `task` and wait until it has ended, at most `within` seconds, then cancel it
+    once more and wait as long again; True if it has ended (however: its error, if any, is
+    logged, not raised). The second cancellation ends what the first let finish shielded:
+    SQLAlchemy closes an invalidated aiosqlite connection gracefully, shielded, which waits
+    for the connection's thread (busy in SQLite while another connection holds the lock);
+    cancelled again, it closes it at once. A caller that is cancelled meanwhile stops
+    waiting and is cancelled too (never swallowed here)."""
     if task is None:
         return True
-    task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=within)
-    if not done:
-        log.warning("%s did not stop within %.1f s of being cancelled", task.get_name(), within)
+    for attempt in ("", " again"):
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if done:
+            break
+        log.warning(
+            "%s did not stop within %.1f s of being cancelled%s", task.get_name(), within, attempt
+        )
+    else:
         return False
     if not task.cancelled() and (error := task.exception()) is not None:
         log.warning("%s failed as it stopped: %r", task.get_name(), error)

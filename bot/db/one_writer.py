@@ -50,6 +50,9 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
         if record is not None and record.info.pop(_HELD, False):
             lock.release()
 
+    # `invalidate` and `close` come just before the connection is closed: the next writer
+    # may then wait briefly in SQLite's busy handler for that close, but never for a lock
+    # nobody gives back (a close cut short by a second cancellation skips the checkin).
     # Not soft_invalidate: that connection's transaction goes on (it is replaced later).
     for left in ("checkin", "invalidate", "detach", "close"):
         event.listen(sync_engine.pool, left, _give_back)

@@ -11,6 +11,7 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,16 @@ from sqlalchemy.util import await_only
 
 from adapters.console.adapter import ConsoleAdapter
 from bot.app import Core
+from bot.clock import ManualClock
 from bot.delivery import Pump
 from bot.ports import Delivery
+from bot.services.outbox import LEASE
+from tests.support import invocation, setup_coop
 
 # Long enough never to be reached by a test that passes; a test that fails waits it out
 # instead of hanging.
 PROMPTLY = 10.0
+AFTER_THE_LEASE = LEASE + timedelta(seconds=1)
 
 
 class Parked:
@@ -157,3 +162,45 @@ async def test_a_round_stays_cancelled_when_an_error_replaces_the_cancellation(
     finally:
         event.remove(core.engine.sync_engine, "rollback", failing)
     await _a_write_runs(core)
+
+
+class SlowToStop:
+    """A platform whose send, when cancelled, takes until `finish` to end (a client
+    closing its request): a pump's stop waits for it meanwhile."""
+
+    def __init__(self) -> None:
+        self.sending = asyncio.Event()
+        self.cancelled = asyncio.Event()
+        self.finish = asyncio.Event()
+
+    async def __call__(self, _delivery: Delivery) -> str | None:
+        self.sending.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.cancelled.set()
+            await self.finish.wait()
+        return None
+
+
+async def test_a_stop_cancelled_while_it_waits_for_its_pump_ends_cancelled(
+    core: Core, clock: ManualClock
+) -> None:
+    """The stop's own caller being stopped (a supervisor past its grace) is not
+    swallowed by the wait for the pump."""
+    await setup_coop(core)
+    await core.answer(invocation("alice", "!propose Buy a kiln"))
+    clock.advance(AFTER_THE_LEASE)  # the answer's lease runs out: the pump sends it
+    platform = SlowToStop()
+    pump = core.pump("console", platform, every=3600)
+    pump.start()
+    await asyncio.wait_for(platform.sending.wait(), PROMPTLY)
+    stopping = asyncio.create_task(pump.stop())
+    await asyncio.wait_for(platform.cancelled.wait(), PROMPTLY)  # the stop waits for it
+    stopping.cancel()
+    try:
+        done, _ = await asyncio.wait({stopping}, timeout=PROMPTLY)
+        assert done
+        assert stopping.cancelled()
+    finally:
+        platform.finish.set()
