@@ -49,20 +49,14 @@ class _Listeners:
     def undone(self, conn: Any) -> None:
         """A rollback: what the transaction said no longer happens. Never raises: after a
         cancellation SQLAlchemy has invalidated the connection and rolls back a transaction
-        whose `info` can no longer be read; an error here would replace the cancellation
-        (`pool_invalidated` has forgotten what it said)."""
+        whose `info` can no longer be read; an error here would replace the cancellation.
+        What such a transaction said is still acted on when its connection is checked in:
+        it may have committed (a COMMIT cancelled while SQLite ran it), and a needless
+        re-plan or wake-up costs a query, a missed one leaves work waiting."""
         info = connection_info(conn)
         if info is not None:
             info.pop(_DUE, None)
             info.pop(_QUEUED, None)
-
-    def pool_invalidated(self, _dbapi_connection: Any, record: Any, _exc: Any = None) -> None:
-        """A connection closed under its transaction (cancelled, or the server gone): the
-        transaction is rolled back, so what it said about due work and queued deliveries
-        is forgotten (the room caches are still cleared when it is checked in)."""
-        if record is not None:
-            record.info.pop(_DUE, None)
-            record.info.pop(_QUEUED, None)
 
     def ended(self, _dbapi_connection: Any, record: Any) -> None:
         if record is None:
@@ -150,7 +144,6 @@ def watch(
     sync_engine = engine.sync_engine
     listeners = _Listeners(due_changed, outbox_queued, rooms_changed)
     event.listen(sync_engine, "rollback", listeners.undone)
-    event.listen(sync_engine.pool, "invalidate", listeners.pool_invalidated)
     event.listen(sync_engine.pool, "checkin", listeners.ended)
 
 
