@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import make_engine
@@ -61,3 +63,46 @@ async def test_a_connection_collected_unclosed_gives_the_writer_back(engine: Asy
     gc.collect()
     await asyncio.sleep(0)
     await _a_write_runs(engine)
+
+
+class ParkedInSqlite:
+    """A SQL function `parked()` that blocks SQLite's thread until released: the query
+    that calls it is running in SQLite when its task is cancelled."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.entered = asyncio.Event()
+        self.released = threading.Event()
+
+    def __call__(self) -> int:
+        self.loop.call_soon_threadsafe(self.entered.set)
+        self.released.wait(60)
+        return 1
+
+    def install(self, engine: AsyncEngine) -> None:
+        @event.listens_for(engine.sync_engine, "connect")
+        def _function(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.create_function("parked", 0, self)
+
+
+async def test_a_query_cancelled_in_sqlite_leaves_no_transaction_behind(
+    engine: AsyncEngine,
+) -> None:
+    """SQLAlchemy leaves the cancelled query's cursor open when it invalidates the
+    connection: closed so, SQLite kept its transaction (and the write lock) until that
+    cursor was collected, and the next writer waited in the busy handler."""
+    parked = ParkedInSqlite(asyncio.get_running_loop())
+    parked.install(engine)
+
+    async def reads_in_a_transaction() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT parked() FROM (SELECT 1 UNION ALL SELECT 2)"))
+
+    reading = asyncio.create_task(reads_in_a_transaction())
+    await asyncio.wait_for(parked.entered.wait(), WAIT_SECONDS)
+    reading.cancel()
+    parked.released.set()  # the query returns its first row: its statement stays open
+    done, _ = await asyncio.wait({reading}, timeout=WAIT_SECONDS)
+    assert done and reading.cancelled()
+    # `reading` keeps its cancellation's traceback, and with it the cursor, alive.
+    await asyncio.wait_for(_a_write_runs(engine), WAIT_SECONDS)
