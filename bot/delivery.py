@@ -5,6 +5,7 @@ drain loop (Pump) for every adapter."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,15 +17,11 @@ from bot.clock import Clock
 from bot.outgoing import Delivery, PermanentSendError, Send
 from bot.services import outbox
 from bot.services.outbox import RetryPolicy
-from bot.tasks import cancel_and_wait, reraise_if_cancelled
 
 log = logging.getLogger(__name__)
 
 # Renewed well before the lease runs out, so one slow renewal does not lose it.
 HEARTBEAT_SECONDS = outbox.LEASE.total_seconds() / 3
-# How long a stop waits for a cancelled round or heartbeat to end (it ends at its next
-# await; a task still running after this is left, logged, rather than hang the stop).
-STOP_SECONDS = 10.0
 
 
 class Outcome(Enum):
@@ -106,8 +103,11 @@ class Courier:
             return await outbox.renew(session, self._clock, held, self.owner)
 
     async def close(self) -> None:
-        beat, self._beat = self._beat, None
-        await cancel_and_wait(beat, STOP_SECONDS)
+        if self._beat is not None:
+            self._beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat
+            self._beat = None
 
     async def _mark(self, delivery: Delivery, platform_message_id: str | None) -> None:
         async with self._sessions() as session, session.begin():
@@ -154,7 +154,6 @@ class Courier:
         try:
             await self.renew()
         except Exception as exc:
-            reraise_if_cancelled()
             # The send goes on; if the lease runs out meanwhile, another process may send
             # the same delivery too, with the same key (the platform recognises it).
             log.warning("could not renew outbox leases (%s); will try again", exc)
@@ -210,9 +209,6 @@ class Pump:
                 await self._before_round()
             await self.round()
         except Exception:
-            # A round cancelled in its transaction can end in another error (a listener
-            # of the rollback that failed): the pump is being stopped, it stops.
-            reraise_if_cancelled()
             # The loop outlives one bad round: undelivered rows are retried next time.
             log.exception("outbox delivery round for %s failed; will retry", self.platform)
 
@@ -235,14 +231,15 @@ class Pump:
     async def stop(self, drain_seconds: float = 0.0) -> None:
         """Stop the background rounds; with `drain_seconds`, send what is pending first
         (within that time: a platform that is down does not hold the stop up)."""
-        task, self._task = self._task, None
-        await cancel_and_wait(task, STOP_SECONDS)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
         if drain_seconds > 0:
             try:
-                async with asyncio.timeout(drain_seconds):
-                    await self.round()
+                await asyncio.wait_for(self.round(), drain_seconds)
             except Exception:
-                reraise_if_cancelled()
                 log.warning(
                     "could not deliver everything pending on %s before stopping", self.platform
                 )

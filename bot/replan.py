@@ -4,15 +4,11 @@ at a time, and one more (not one each) for changes that come while a pass runs."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.tasks import cancel_and_wait, reraise_if_cancelled
-
 log = logging.getLogger(__name__)
-
-# How long closing waits for a cancelled re-plan to end (at its next await).
-STOP_SECONDS = 10.0
 
 
 class Replans:
@@ -46,7 +42,6 @@ class Replans:
                 try:
                     await listener()
                 except Exception:
-                    reraise_if_cancelled()
                     log.exception("re-planning scheduled work failed; the safety net runs it")
             if not self._again:
                 return
@@ -57,4 +52,7 @@ class Replans:
             await asyncio.shield(self._running)
 
     async def close(self) -> None:
-        await cancel_and_wait(self._running, STOP_SECONDS)
+        if self._running is not None:
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._running

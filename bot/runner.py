@@ -26,7 +26,6 @@ from bot.ports import ChatAdapter, HomeRoom
 from bot.preflight import preflight
 from bot.scheduling import Scheduler
 from bot.supervise import Backoff, Supervisor
-from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +206,8 @@ async def _serve(
         _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
         for task in pending:
             log.warning("%s did not stop in time; cancelling it", task.get_name())
-            # Waited for, but not for ever: a task that ignores it must not keep the bot up.
-            await cancel_and_wait(task, STOP_GRACE_SECONDS)
-        await asyncio.gather(*(task for task in tasks if task.done()), return_exceptions=True)
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         failed = [s.platform for s in supervisors if s.state == "failed"]
         if failed and not stop.is_set():
             log.error("no platform left running (%s failed); exiting", ", ".join(failed))

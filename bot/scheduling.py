@@ -18,7 +18,6 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.services import due
 from bot.services.retention import Pruned
-from bot.tasks import reraise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +124,6 @@ class Scheduler:
                 try:
                     changed = await self._core.run_due_work()
                 except Exception:
-                    reraise_if_cancelled()
                     log.exception("scheduled work failed; it will be retried")
                     break
                 if changed:
@@ -142,7 +140,6 @@ class Scheduler:
         try:
             pruned = await self._core.prune_history()
         except Exception:
-            reraise_if_cancelled()
             log.exception("pruning old handled messages failed; it will be retried")
             return
         if pruned.handled or pruned.links:
@@ -157,7 +154,6 @@ class Scheduler:
         try:
             await self._core.optimize_database()
         except Exception:
-            reraise_if_cancelled()
             log.exception("refreshing the database statistics failed; it will be retried")
 
     def next_run(self) -> datetime | None:

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.holders import HolderRole, Holders
-from bot.tasks import reraise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +121,6 @@ class Supervisor:
                 await self._let_go()
                 return
             except Exception as exc:
-                reraise_if_cancelled()  # stopped: an error that replaced it ends no retry
                 self.last_error = describe_failure(exc)
                 log.debug("%s adapter failed", self.platform, exc_info=True)
             else:

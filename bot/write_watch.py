@@ -10,12 +10,12 @@ binding change with `rooms_changed`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -39,56 +39,12 @@ _ROOMS = "coopbot_rooms_changed"
 
 @dataclass(frozen=True)
 class _Listeners:
-    """What `watch` calls, and its listeners on the engine's events; the engine's event
-    registry is the one place that holds it (no module state)."""
-
     due_changed: Callable[[], None]
     outbox_queued: Callable[[], None]
     rooms_changed: Callable[[], None]
 
-    def undone(self, conn: Any) -> None:
-        """A rollback: what the transaction said no longer happens. Never raises: after a
-        cancellation SQLAlchemy has invalidated the connection and rolls back a transaction
-        whose `info` can no longer be read; an error here would replace the cancellation.
-        What such a transaction said is still acted on when its connection is checked in:
-        it may have committed (a COMMIT cancelled while SQLite ran it), and a needless
-        re-plan or wake-up costs a query, a missed one leaves work waiting."""
-        info = connection_info(conn)
-        if info is not None:
-            info.pop(_DUE, None)
-            info.pop(_QUEUED, None)
 
-    def ended(self, _dbapi_connection: Any, record: Any) -> None:
-        if record is None:
-            return
-        info = record.info
-        if info.pop(_DUE, False):
-            self.due_changed()
-        if info.pop(_QUEUED, False):
-            self.outbox_queued()
-        if info.pop(_ROOMS, False):
-            self.rooms_changed()
-
-
-def connection_info(conn: Any) -> MutableMapping[Any, Any] | None:
-    """`conn.info`, or None for a connection invalidated or closed (whose info SQLAlchemy
-    will not give out while its transaction is not rolled back): event listeners read it
-    so and never raise from a rollback."""
-    if getattr(conn, "invalidated", False) or getattr(conn, "closed", False):
-        return None
-    try:
-        info: MutableMapping[Any, Any] = conn.info
-    except SQLAlchemyError:
-        return None
-    return info
-
-
-def _listeners(engine: Engine) -> _Listeners | None:
-    for listener in engine.dispatch.rollback:
-        watching = getattr(listener, "__self__", None)
-        if isinstance(watching, _Listeners):
-            return watching
-    return None
+_WATCHED: WeakKeyDictionary[Engine, _Listeners] = WeakKeyDictionary()
 
 
 async def _connection(session: AsyncSession) -> Any:
@@ -120,14 +76,14 @@ async def rooms_changed(session: AsyncSession) -> None:
     must not keep what it read) and again once the transaction has ended."""
     connection = await _connection(session)
     connection.info[_ROOMS] = True
-    listeners = _listeners(connection.engine)
+    listeners = _WATCHED.get(connection.engine)
     if listeners is not None:
         listeners.rooms_changed()
 
 
 def watched(engine: Engine) -> bool:
     """Whether `watch` listens on `engine` (a sync engine)."""
-    return _listeners(engine) is not None
+    return engine in _WATCHED
 
 
 def watch(
@@ -142,15 +98,26 @@ def watch(
     started by the callback sees the commit. A rolled-back transaction calls the first two
     nothing. No per-statement hook: the services say what they changed."""
     sync_engine = engine.sync_engine
-    listeners = _Listeners(due_changed, outbox_queued, rooms_changed)
-    event.listen(sync_engine, "rollback", listeners.undone)
-    event.listen(sync_engine.pool, "checkin", listeners.ended)
+    _WATCHED[sync_engine] = _Listeners(due_changed, outbox_queued, rooms_changed)
+
+    @event.listens_for(sync_engine, "rollback")
+    def _undone(conn: Any) -> None:
+        conn.info.pop(_DUE, None)
+        conn.info.pop(_QUEUED, None)
+
+    @event.listens_for(sync_engine.pool, "checkin")
+    def _ended(_dbapi_connection: Any, record: Any) -> None:
+        if record is None:
+            return
+        info = record.info
+        if info.pop(_DUE, False):
+            due_changed()
+        if info.pop(_QUEUED, False):
+            outbox_queued()
+        if info.pop(_ROOMS, False):
+            rooms_changed()
 
 
 def said(connection: Any) -> tuple[bool, bool]:
-    """(due changed, rooms changed) as said so far in `connection`'s transaction (tests);
-    nothing for a connection invalidated under it."""
-    info = connection_info(connection)
-    if info is None:
-        return False, False
-    return bool(info.get(_DUE)), bool(info.get(_ROOMS))
+    """(due changed, rooms changed) as said so far in `connection`'s transaction (tests)."""
+    return bool(connection.info.get(_DUE)), bool(connection.info.get(_ROOMS))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bot.write_watch import DUE_COLUMNS, ROOM_TABLES, connection_info, said, watched
+from bot.write_watch import DUE_COLUMNS, ROOM_TABLES, said, watched
 
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 _SET = re.compile(r"\bSET\b(.*?)(?:\bWHERE\b|\bFROM\b|\bRETURNING\b|$)", re.IGNORECASE | re.DOTALL)
@@ -75,10 +75,8 @@ def _committing(conn: Any) -> None:
 
 
 def _rolled_back(conn: Any) -> None:
-    info = connection_info(conn)  # None once a cancellation invalidated the connection
-    if info is not None:
-        info.pop(_SEEN_DUE, None)
-        info.pop(_SEEN_ROOMS, None)
+    conn.info.pop(_SEEN_DUE, None)
+    conn.info.pop(_SEEN_ROOMS, None)
 
 
 def install() -> None:

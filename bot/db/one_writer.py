@@ -29,10 +29,7 @@ async def _acquire(lock: asyncio.Lock, wait_seconds: float) -> None:
 
 def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
     """Let one transaction of `engine` at a time run, from its BEGIN until its connection
-    goes back to the pool (just after the commit or rollback), or leaves it otherwise:
-    invalidated under its transaction (a cancelled query), detached (a session dropped
-    unclosed, which the pool of an async engine detaches when it is collected) or closed.
-    Whichever of these comes first gives the lock back, once."""
+    goes back to the pool (just after the commit or rollback)."""
     lock = asyncio.Lock()
     sync_engine = engine.sync_engine
 
@@ -46,35 +43,7 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
             raise OperationalError("BEGIN", None, Exception("database is locked")) from exc
         conn.info[_HELD] = True
 
-    def _give_back(_dbapi_connection: Any, record: Any, _error: Any = None) -> None:
+    @event.listens_for(sync_engine.pool, "checkin")
+    def _give_back(_dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_HELD, False):
             lock.release()
-
-    def _invalidated(dbapi_connection: Any, record: Any, error: Any = None) -> None:
-        try:
-            _roll_back(dbapi_connection)
-        finally:
-            _give_back(dbapi_connection, record, error)
-
-    # `invalidate` and `close` come just before the connection is closed: the next writer
-    # may then wait briefly in SQLite's busy handler for that close, but never for a lock
-    # nobody gives back (a close cut short by a second cancellation skips the checkin).
-    # Not soft_invalidate: that connection's transaction goes on (it is replaced later).
-    event.listen(sync_engine.pool, "invalidate", _invalidated)
-    for left in ("checkin", "detach", "close"):
-        event.listen(sync_engine.pool, left, _give_back)
-
-
-def _roll_back(dbapi_connection: Any) -> None:
-    """End the transaction of a connection invalidated under it (its query cancelled)
-    before the pool closes it. Closing alone does not: SQLAlchemy leaves the cancelled
-    query's cursor open, and SQLite keeps a connection closed with an unfinished statement
-    (and its transaction, and the write lock) until that cursor is collected, while the
-    next writer's BEGIN IMMEDIATE waits in the busy handler. A failure is left to the
-    close; a second cancellation is not caught."""
-    if dbapi_connection is None:
-        return
-    try:
-        dbapi_connection.rollback()
-    except Exception:
-        return
