@@ -154,8 +154,14 @@ class Outgoing:
             channel = await user.create_dm()
         else:
             if isinstance(intent, CARD_INTENTS):
-                # From the outbox even a new card edits the one a crash left posted.
-                edited = await self.edit_cards(reply, intent.ref, room_id)
+                # From the outbox even a new card edits the one a crash left posted; an
+                # update may go out late (a retry after the close), so the card shows the
+                # decision as it stands now, not as it was when the update was queued.
+                now = (
+                    await self._core().card(intent.ref) if isinstance(intent, CardUpdated) else None
+                )
+                shown = now if now is not None and now.choices is not None else reply
+                edited = await self.edit_cards(shown, intent.ref, room_id)
                 if edited and not isinstance(intent, CardClosed):
                     return None
             reply = await self.threads.route(reply, intent, room_id, nonce=delivery.key)
