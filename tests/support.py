@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
 
 from bot.app import Core
 from bot.invocation import CAP_ATTACHMENTS, Invocation, RoomRef, build_invocation
@@ -84,3 +88,19 @@ def one_time_code(text: str) -> str:
     match = CODE.search(text)
     assert match, text
     return match.group(1)
+
+
+@contextmanager
+def statements_sent(core: Core) -> Iterator[list[str]]:
+    """Every statement the engine sends inside the block (BEGIN included), each as its
+    first 80 characters with whitespace collapsed."""
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(" ".join(statement.split())[:80])
+
+    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(core.engine.sync_engine, "before_cursor_execute", record)

@@ -5,8 +5,6 @@ is never stale, even when another process has just changed the registry."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, select, text
@@ -15,30 +13,15 @@ from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.db.models import AuditEvent
-from tests.support import invocation, say, setup_coop
-
-
-@contextmanager
-def _statements(core: Core) -> Iterator[list[str]]:
-    """Every statement the engine sends inside the block (BEGIN included)."""
-    sent: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        sent.append(" ".join(statement.split())[:80])
-
-    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+from tests.support import invocation, say, setup_coop, statements_sent
 
 
 async def test_a_vote_sends_only_the_statements_it_needs(core: Core) -> None:
     await setup_coop(core)
     await say(core, "alice", "!propose Buy a kiln")
-    with _statements(core) as new:
+    with statements_sent(core) as new:
         assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
-    with _statements(core) as changed:
+    with statements_sent(core) as changed:
         assert "Your vote on #1 is changed: no" in await say(core, "bob", "!vote 1 no")
     # SQLite: BEGIN, the dedupe insert, co-op and actor with the decision and the member's
     # eligibility (one read), the vote with the turnout for the reply (counted in its
@@ -178,11 +161,11 @@ async def test_task_and_kudos_commands_pay_one_statement_of_dedupe_and_one_of_co
     await setup_coop(core)
     await say(core, "alice", "!task add Fix the gate points:2")
     is_sqlite = core.engine.dialect.name == "sqlite"
-    with _statements(core) as claim:
+    with statements_sent(core) as claim:
         assert "Task 1 claimed by @bob" in await say(core, "bob", "!task claim 1")
-    with _statements(core) as done:
+    with statements_sent(core) as done:
         assert "Task 1 done by @bob" in await say(core, "bob", "!task done 1")
-    with _statements(core) as kudos:
+    with statements_sent(core) as kudos:
         assert "+1 kudos" in await say(core, "bob", "!kudos @carol thanks for the gate")
     # On PostgreSQL each also locks the member whose limit it checks.
     assert len(claim) <= (8 if is_sqlite else 9), claim

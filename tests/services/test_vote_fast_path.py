@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.app import Core
 from bot.clock import ManualClock
@@ -31,7 +29,7 @@ from bot.handler_table import all_handlers
 from bot.invocation import CAP_ATTACHMENTS, CAP_EPHEMERAL, RoomRef
 from bot.outgoing import Answer
 from bot.render.plain import render_plain
-from tests.support import invocation, say, setup_coop
+from tests.support import invocation, say, setup_coop, statements_sent
 
 FAST_ROOM = RoomRef("console", "fast")
 FULL_ROOM = RoomRef("console", "full")
@@ -255,27 +253,12 @@ async def test_the_fast_path_answers_and_stores_what_the_full_path_does(
     ]
 
 
-@contextmanager
-def _statements(core: Core) -> Iterator[list[str]]:
-    """Every statement the engine sends inside the block (BEGIN included)."""
-    sent: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        sent.append(" ".join(statement.split())[:60])
-
-    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
-
-
 async def test_a_fast_vote_sends_the_statements_it_needs_and_no_more(core: Core) -> None:
     await setup_coop(core)
     await say(core, "alice", "!propose Buy a kiln")
-    with _statements(core) as new:
+    with statements_sent(core) as new:
         assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
-    with _statements(core) as changed:
+    with statements_sent(core) as changed:
         assert "Your vote on #1 is changed: no" in await say(core, "bob", "!vote 1 no")
     # SQLite: BEGIN (IMMEDIATE), the dedupe insert, the read, the vote, the audit.
     # PostgreSQL: the read with the dedupe insert, the vote with its audit.
