@@ -22,7 +22,7 @@ from bot.commands.parser import ParsedCommand, parse
 from bot.commands.spec import Command, Permission
 from bot.commands.tree import CommandTree
 from bot.config import Settings
-from bot.db import upsert
+from bot.db.handled import handled_insert
 from bot.db.models import Coop, Decision, HandledMessage, Member, Membership, RoomBinding
 from bot.domain.vocabulary import Role
 from bot.edge import checked
@@ -46,7 +46,7 @@ from bot.services.vote_statements import VoteStatements
 from bot.vote_fast import FastVote
 
 if TYPE_CHECKING:
-    from sqlalchemy.dialects.postgresql import Insert
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ class Dispatcher:
         dialect = session.get_bind().dialect.name
         statement = self._seen_statements.get(dialect)
         if statement is None:
-            statement = self._seen_statements[dialect] = _handled_insert(dialect)
+            statement = self._seen_statements[dialect] = handled_insert(dialect)
         inserted = await session.execute(
             statement,
             {
@@ -399,19 +399,6 @@ class Dispatcher:
             return found is not None
 
 
-def _handled_insert(dialect: str) -> Insert:
-    """Record a message as handled unless it was: ON CONFLICT DO NOTHING, values bound."""
-    return (
-        upsert.insert(dialect, HandledMessage.__table__)
-        .values(
-            platform=bindparam("platform"),
-            message_id=bindparam("message_id"),
-            handled_at=bindparam("handled_at", type_=HandledMessage.handled_at.type),
-        )
-        .on_conflict_do_nothing(index_elements=["platform", "message_id"])
-    )
-
-
 @functools.cache
 def _seen_and_context(*, vote: bool = False) -> Executable:
     """PostgreSQL: (1 when the message is new, else 0; the room's co-op; the active member
@@ -421,7 +408,7 @@ def _seen_and_context(*, vote: bool = False) -> Executable:
     decision #:number of the co-op, locked for the vote (FOR UPDATE in a CTE: PostgreSQL
     locks no row on the nullable side of an outer join), and the id of the actor's
     membership stretch covering its opening (None: not eligible)."""
-    handled = _handled_insert("postgresql").returning(HandledMessage.message_id).cte("handled")
+    handled = handled_insert("postgresql").returning(HandledMessage.message_id).cte("handled")
     fresh = select(func.count()).select_from(handled).scalar_subquery()
     actor = aliased(Member)
     one = select(literal(1).label("one")).subquery("one")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from bot.clock import Clock
 from bot.commands.args import VoteArgs
-from bot.db import upsert
+from bot.db.handled import handled_insert
 from bot.db.models import (
     AuditEvent,
     Coop,
@@ -41,7 +41,7 @@ from bot.services.outbox import acknowledge
 from bot.services.vote_statements import AUDIT_COLUMNS, store_vote_statement
 
 if TYPE_CHECKING:
-    from sqlalchemy.dialects.postgresql import Insert
+    pass
 
 # What `FastVote.vote` found: the replies (or stored answers), or DUPLICATE.
 DUPLICATE: list[Reply] = []
@@ -76,7 +76,7 @@ class FastVote:
         dialect = engine.dialect.name
         self._sqlite = dialect == "sqlite"
         self._read_statement = _read_statement(postgres=not self._sqlite)
-        self._handled = _handled_insert(dialect)
+        self._handled = handled_insert(dialect)
         self._store = store_vote_statement(dialect, DecisionKind.PROPOSAL)
         self._audit = _audit_insert()
 
@@ -253,7 +253,7 @@ def _read_statement(*, postgres: bool) -> Executable:
         Membership.id,
     ]
     if postgres:
-        handled = _handled_insert("postgresql").returning(HandledMessage.message_id)
+        handled = handled_insert("postgresql").returning(HandledMessage.message_id)
         fresh = handled.cte("handled")
         columns.append(select(func.count()).select_from(fresh).scalar_subquery())
     statement = (
@@ -274,19 +274,6 @@ def _read_statement(*, postgres: bool) -> Executable:
         .limit(1)
     )
     return statement.with_for_update(of=Decision) if postgres else statement
-
-
-def _handled_insert(dialect: str) -> Insert:
-    """Record the message as handled unless it was (ON CONFLICT DO NOTHING)."""
-    return (
-        upsert.insert(dialect, HandledMessage.__table__)
-        .values(
-            platform=bindparam("platform"),
-            message_id=bindparam("message_id"),
-            handled_at=bindparam("handled_at", type_=UTCDateTime()),
-        )
-        .on_conflict_do_nothing(index_elements=["platform", "message_id"])
-    )
 
 
 def _audit_insert() -> Executable:
