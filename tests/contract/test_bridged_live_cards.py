@@ -3,7 +3,7 @@ and a Matrix room (real Synapse) bound to one co-op, both adapters on ONE core i
 process. A vote cast on either platform edits the card in both rooms; the close shows the
 result on each card, and as news once per room. With refreshes coming from everywhere, the
 latest state wins: two refreshes crossing, or a refresh crossing the close, never leave a
-card on older content."""
+card on older content (on Discord, a refresh crossing the close: test_discord_card_turns)."""
 
 from __future__ import annotations
 
@@ -136,32 +136,6 @@ class SlowCardReads:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._core, name)
-
-
-async def test_a_refresh_on_its_way_when_the_decision_closes_leaves_the_card_on_the_result(
-    core: Core, discord_server: Server, discord_adapter: DiscordAdapter
-) -> None:
-    slow = SlowCardReads(core, discord_server.env)
-    discord_adapter.attach(slow)  # type: ignore[arg-type]
-    slow.live_cards.join(discord_adapter.live)  # attached after `ready`, which joins it
-    discord = DiscordDriver(discord_server, discord_adapter)
-    await discord.setup("alice", "bob")
-    await discord.send("alice", "propose Bridge the rooms")
-    await discord.press("bob", 1, "yes")
-    assert counts(await discord.card(1)) == (1, 0, 0, 1)
-
-    # A refresh (say, of a vote cast on Matrix) has read the card; the decision closes
-    # before its edit goes out.
-    slow.armed = True
-    discord_adapter.live.mark_stale(DecisionRef(coop_id=1, number=1))
-    await discord.env.advance_time(2.5)  # the adapter's timer flushes the stale card
-    await asyncio.wait_for(slow.read.wait(), 60)
-    await discord.send("alice", "close 1")
-    assert "PASSED" in await discord.card(1)
-    slow.gate.set()
-    await discord.settle()
-
-    assert "PASSED" in await discord.card(1) and await discord.controls(1) == []
 
 
 async def test_a_matrix_card_refreshed_twice_at_once_ends_on_the_later_votes(

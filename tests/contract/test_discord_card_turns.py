@@ -18,7 +18,7 @@ from bot.intents import CardUpdated, DecisionRef
 from bot.invocation import RoomRef
 from bot.outgoing import Delivery
 from tests.contract.drivers.discord import DiscordDriver
-from tests.contract.test_bridged_live_cards import SlowCardReads
+from tests.contract.test_bridged_live_cards import SlowCardReads, counts
 from tests.discord.discord_world import Server, button_labels
 
 
@@ -57,15 +57,20 @@ async def test_a_refresh_read_before_the_close_never_edits_the_card_after_it(
     await discord_driver.send("alice", "propose Bridge the rooms")
     await discord_driver.press("bob", 1, "yes")
     card = the_card(discord_server.channel, 1)
+    assert counts(await discord_driver.card(1)) == (1, 0, 0, 1)
 
-    # A refresh has read the open card; the decision closes before its edit goes out.
+    # A refresh (say, of a vote cast on Matrix) has read the open card; the decision
+    # closes before its edit goes out.
     slow.armed = True
     discord_adapter.live.mark_stale(DecisionRef(coop_id=1, number=1))
-    await discord_driver.env.advance_time(2.5)
+    await discord_driver.env.advance_time(2.5)  # the adapter's timer flushes the stale card
     await asyncio.wait_for(slow.read.wait(), 60)
     await discord_driver.send("alice", "close 1")
+    assert "PASSED" in await discord_driver.card(1)
     slow.gate.set()
     await discord_driver.settle()
+
+    assert "PASSED" in await discord_driver.card(1) and await discord_driver.controls(1) == []
 
     # The close's edit is the card's last: the refresh's older count never lands after it.
     shown = card_edits(discord_driver.env, card)
