@@ -50,14 +50,23 @@ class Outgoing:
 
     async def refresh(self, ref: DecisionRef) -> bool:
         """Edit every card of `ref` to the decision as the core reads it now (a live-card
-        refresh); False when there is none to show. Should the decision close between the
-        read and the edit, the close's edit stands and this one is dropped."""
+        refresh); False when there is none to show."""
+        return await self._edit_to_current(ref, None, None) is not None
+
+    async def _edit_to_current(
+        self, ref: DecisionRef, room_id: str | None, fallback: Reply | None
+    ) -> int | None:
+        """Edit the cards of `ref` (in `room_id` only, if given) to the decision as the core
+        reads it now, or to `fallback` when it cannot be read; how many cards are linked
+        there, None when there is nothing to show. Read in the decision's turn: should the
+        decision close between the read and the edit, the close's edit stands and this one
+        is dropped."""
         async with self.turns.of(ref) as turn, turn.reading:
             card = await self._core().card(ref)
-            if card is None or card.choices is None:
-                return False
-            await self._edit_in_turn(turn, card, ref, None)
-            return True
+            shown = card if card is not None and card.choices is not None else fallback
+            if shown is None:
+                return None
+            return await self._edit_in_turn(turn, shown, ref, room_id)
 
     async def _edit_in_turn(
         self, turn: CardTurn, reply: Reply, ref: DecisionRef, room_id: str | None
@@ -157,11 +166,10 @@ class Outgoing:
                 # From the outbox even a new card edits the one a crash left posted; an
                 # update may go out late (a retry after the close), so the card shows the
                 # decision as it stands now, not as it was when the update was queued.
-                now = (
-                    await self._core().card(intent.ref) if isinstance(intent, CardUpdated) else None
-                )
-                shown = now if now is not None and now.choices is not None else reply
-                edited = await self.edit_cards(shown, intent.ref, room_id)
+                if isinstance(intent, CardUpdated):
+                    edited = await self._edit_to_current(intent.ref, room_id, reply) or 0
+                else:
+                    edited = await self.edit_cards(reply, intent.ref, room_id)
                 if edited and not isinstance(intent, CardClosed):
                     return None
             reply = await self.threads.route(reply, intent, room_id, nonce=delivery.key)
