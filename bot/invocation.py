@@ -89,6 +89,12 @@ class Invocation:
     # to it, so the co-op is the one the actor belongs to, and replies are seen by them only.
     direct: bool = False
 
+    @property
+    def answered_privately(self) -> bool:
+        """Whether the reply is seen by the actor only (a direct conversation, or a
+        platform that shows it to them alone): where a secret choice may be shown."""
+        return self.direct or CAP_EPHEMERAL in self.capabilities
+
 
 def build_invocation(
     room: RoomRef,

@@ -30,7 +30,7 @@ from bot.domain import proposals
 from bot.domain.limits import NOTE_MAX, check_text
 from bot.domain.vocabulary import DecisionKind, DecisionStatus
 from bot.errors import UserError
-from bot.invocation import CAP_EPHEMERAL, Invocation
+from bot.invocation import Invocation
 from bot.outgoing import Answer
 from bot.render import decisions as render
 from bot.render.document import Reply
@@ -58,8 +58,6 @@ class _Read:
     secret: bool
     quorum: str
     eligible_count: int
-    open_proposal: bool
-    eligible: bool
 
 
 class FastVote:
@@ -145,8 +143,6 @@ class FastVote:
             secret=bool(row[4]),
             quorum=row[5],
             eligible_count=row[6],
-            open_proposal=True,
-            eligible=True,
         )
 
     async def _write(
@@ -206,12 +202,10 @@ def _reply(
         quorum=found.quorum,
         eligible_count=found.eligible_count,
     )
-    # A secret choice is shown only where the room can't see the reply.
-    private = inv.direct or CAP_EPHEMERAL in inv.capabilities
     turnout = decisions.turnout_of(decision, voted)
-    return render.vote_recorded(
-        decision, cast_, changed, turnout, shown=not found.secret or private
-    )
+    # A secret choice is shown only where the room can't see the reply.
+    shown = not found.secret or inv.answered_privately
+    return render.vote_recorded(decision, cast_, changed, turnout, shown=shown)
 
 
 def _cast(found: _Read, args: VoteArgs, prefix: str) -> Cast | None:

@@ -19,7 +19,6 @@ from bot.db.models import Member
 from bot.domain import polls
 from bot.domain.vocabulary import DecisionStatus
 from bot.errors import UserError
-from bot.invocation import CAP_EPHEMERAL
 from bot.render import decisions as render
 from bot.render.document import Reply
 from bot.services import decisions
@@ -76,9 +75,8 @@ async def vote(ctx: Context, args: VoteArgs) -> list[Reply]:
     # The acknowledgement shows turnout and quorum only: counted as the vote is stored.
     count = outcome.turnout
     inv = ctx.invocation
-    private = inv is not None and (inv.direct or CAP_EPHEMERAL in inv.capabilities)
     # A secret choice is shown only where the room can't see the reply.
-    shown = not decision.secret or private
+    shown = not decision.secret or (inv is not None and inv.answered_privately)
     return [render.vote_recorded(decision, outcome.cast, outcome.changed, count, shown=shown)]
 
 
