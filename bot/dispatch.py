@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Executable, Select, Subquery, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
@@ -44,9 +44,6 @@ from bot.services.members import (
 from bot.services.outbox import acknowledge
 from bot.services.vote_statements import VoteStatements
 from bot.vote_fast import FastVote
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
