@@ -4,19 +4,17 @@ path (`FastVote.vote` returns None before anything is written)."""
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, Table, and_, bindparam, func, insert, select
+from sqlalchemy import Executable, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from bot.clock import Clock
 from bot.commands.args import VoteArgs
 from bot.db.handled import handled_insert
 from bot.db.models import (
-    AuditEvent,
     Coop,
     Decision,
     HandledMessage,
@@ -36,9 +34,10 @@ from bot.render import decisions as render
 from bot.render.document import Reply
 from bot.services import decisions
 from bot.services.ballots import Cast
+from bot.services.context import AUDIT_INSERT
 from bot.services.members import covers
 from bot.services.outbox import acknowledge
-from bot.services.vote_statements import AUDIT_COLUMNS, store_vote_statement
+from bot.services.vote_statements import store_vote_statement
 
 if TYPE_CHECKING:
     pass
@@ -76,7 +75,7 @@ class FastVote:
         self._read_statement = _read_statement(postgres=not self._sqlite)
         self._handled = handled_insert(dialect)
         self._store = store_vote_statement(dialect, DecisionKind.PROPOSAL)
-        self._audit = _audit_insert()
+        self._audit = AUDIT_INSERT  # the audit row a vote writes on the full path too
 
     async def vote(
         self, inv: Invocation, args: VoteArgs, prefix: str, *, store: bool
@@ -268,11 +267,3 @@ def _read_statement(*, postgres: bool) -> Executable:
         .limit(1)
     )
     return statement.with_for_update(of=Decision) if postgres else statement
-
-
-def _audit_insert() -> Executable:
-    """An audit row, every column bound (the vote's action is known by then)."""
-    table = typing.cast(Table, AuditEvent.__table__)
-    return insert(table).values(
-        {name: bindparam(name, type_=table.c[name].type) for name in AUDIT_COLUMNS}
-    )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bot.services.vote_statements import VoteStatements
 
 # Built once: a vote's audit row is written with it (Context.audit_now).
-_AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
+AUDIT_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 @dataclass
@@ -99,4 +99,4 @@ class Context:
     async def audit_now(self, action: str, subject: str = "", **detail: Any) -> None:
         """`audit`, written now in one plain INSERT: no ORM object, nothing left for the
         flush (a hot path such as a vote)."""
-        await self.session.execute(_AUDIT_INSERT, self.audit_row(action, subject, detail))
+        await self.session.execute(AUDIT_INSERT, self.audit_row(action, subject, detail))
