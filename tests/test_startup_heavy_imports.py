@@ -1,7 +1,8 @@
 """Starting the core on SQLite (bot.app, its runner, CLI and pre-flight checks, create_core)
 imports neither chat SDK, nor the PostgreSQL dialect, nor what only some commands or
-operator steps need (matplotlib for the first chart, Alembic for a schema change): each of
-those costs megabytes of memory in every bot process (issue 11: ≤ 70 MB after imports).
+operator steps need (matplotlib, which only the weekly chart's child process imports;
+Alembic for a schema change): each of those costs megabytes of memory in every bot process
+(issue 11: ≤ 70 MB after imports).
 A Matrix or Discord bot imports its own SDK, and still none of the others. Each check is a
 fresh process, read through sys.modules."""
 
@@ -22,11 +23,11 @@ HEAVY = {
     "discord": "the Discord adapter imports it",
     "nio": "the Matrix adapter imports it",
     "aiohttp": "the HTTP endpoint and the chat SDKs import it",
-    "matplotlib": "the first chart imports it",
-    "numpy": "the first chart imports it",
-    "PIL": "the first chart imports it (matplotlib writes the PNG through Pillow)",
-    "pyparsing": "the first chart imports it (matplotlib's font and mathtext parsers)",
-    "mpl_toolkits": "the first chart imports it (matplotlib registers its 3-D axes)",
+    "matplotlib": "only the chart child imports it",
+    "numpy": "only the chart child imports it",
+    "PIL": "only the chart child imports it (matplotlib writes the PNG through Pillow)",
+    "pyparsing": "only the chart child imports it (matplotlib's font and mathtext parsers)",
+    "mpl_toolkits": "only the chart child imports it (matplotlib registers its 3-D axes)",
     "alembic": "a migration imports it",
     "asyncpg": "a PostgreSQL URL imports it",
     "sqlalchemy.dialects.postgresql": "a PostgreSQL URL imports it (bot.db.upsert)",
@@ -84,8 +85,9 @@ def _heavy_in(loaded: set[str]) -> dict[str, str]:
 
 
 def test_importing_the_bot_imports_no_heavy_module() -> None:
-    # bot.services.summaries draws the weekly chart: matplotlib and numpy wait for the
-    # first one; bot.preflight (`coopbot check`) leaves Alembic for a migration.
+    # bot.services.summaries has the weekly chart drawn in a child process (matplotlib and
+    # numpy are never imported here); bot.preflight (`coopbot check`) leaves Alembic for a
+    # migration.
     code = (
         "import sys, bot.app, bot.runner, bot.cli, bot.preflight, bot.services.summaries; "
         "print(' '.join(sorted(sys.modules)))"

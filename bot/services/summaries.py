@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,9 +10,9 @@ from bot.db.models import Decision, Task
 from bot.domain.cron import next_fires
 from bot.domain.periods import ALL_END, parse_period
 from bot.domain.vocabulary import FINISHED, DecisionStatus, TaskStatus
-from bot.render import chart as render_chart
 from bot.render import summary as render_summary
-from bot.render.chart import MAX_BARS
+from bot.render.chart_input import MAX_BARS, chart_input
+from bot.render.chart_process import CHART_CHILD, ChartChild
 from bot.render.document import Reply
 from bot.render.summary import LIST_MAX
 from bot.services import decisions, tasks
@@ -120,16 +119,18 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
     )
 
 
-async def weekly_summary(ctx: Context, now: datetime) -> Reply:
-    """The summary announcement, with a PNG chart when anyone contributed last week."""
-    data = await gather(ctx, now)
-    png = None
-    if data.contributions:
-        # Drawing takes a noticeable moment for big co-ops; keep the event loop free.
-        png = await asyncio.to_thread(
-            render_chart.contributions_chart,
-            list(data.contributions),
-            f"Contributions — {data.period.label}",
-            data.contributions_total,
-        )
+async def weekly_summary(
+    ctx: Context, now: datetime, chart_child: ChartChild = CHART_CHILD
+) -> Reply:
+    """The summary announcement, with a PNG chart when anyone contributed last week.
+
+    The chart is drawn in a short-lived child process (bot.render.chart_child), started
+    before the gathering so that its matplotlib import overlaps it; this process never
+    imports matplotlib. Without a chart from it, the summary goes without one."""
+    async with chart_child.started() as child:
+        data = await gather(ctx, now)
+        png = None
+        if data.contributions:
+            title = f"Contributions — {data.period.label}"
+            png = await child.draw(chart_input(data.contributions, title, data.contributions_total))
     return render_summary.summary(data, png)

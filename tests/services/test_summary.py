@@ -21,7 +21,8 @@ from bot.db.models import Coop, Member, OutboxMessage
 from bot.domain.cron import next_fires
 from bot.domain.periods import ALL_END
 from bot.invocation import RoomRef
-from bot.render.chart import MAX_BARS, chart_heading, contributions_chart
+from bot.render.chart import contributions_chart
+from bot.render.chart_input import MAX_BARS, chart_heading
 from bot.render.document import Attachment, Reply
 from bot.render.plain import render_plain
 from bot.services.context import Context
