@@ -38,13 +38,16 @@ class ChartFailed(Exception):
 
 
 def _child_argv() -> tuple[str, ...]:
-    return (sys.executable, "-m", CHILD_MODULE)
+    # -P: not the working directory (the bot's state directory) first on the child's path.
+    return (sys.executable, "-P", "-m", CHILD_MODULE)
 
 
 def _child_env() -> dict[str, str]:
-    """This process's environment (MPLCONFIGDIR included), with this code first on the path."""
+    """This process's environment (MPLCONFIGDIR included), and, when this code is not
+    installed in site-packages (a source checkout), its directory on the child's path."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (CODE_ROOT, env.get("PYTHONPATH")) if p)
+    if Path(CODE_ROOT).name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (CODE_ROOT, env.get("PYTHONPATH")) if p)
     return env
 
 
