@@ -1,13 +1,15 @@
 """One measuring process (`python -m bench.measure <mode> <url> <fraction> [budget s]`): runs
 commands through Core.handle on a seeded database and prints its findings as one JSON line.
 
-Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory),
+Modes: `commands` (every scenario, the bare insert+commit baseline, peak memory: not the
+weekly chart's, which is drawn in a short-lived child process with a peak of its own),
 `summary_first` (the first weekly summary of a fresh process), `export` and `raw_read`
 (the contribution export through exports.write_csv into a file vs a plain streamed read,
 with the extra peak memory of each),
 `imports [console|matrix|discord]` (memory once a bot process of that kind has imported what
 it runs; without a kind, each kind in a process of its own, with the floor under it: the
-libraries it runs on imported alone in a bare interpreter). BENCH_ONLY=show,tally_all limits
+libraries it runs on imported alone in a bare interpreter; and the peak of the weekly
+chart's child process drawing the largest chart). BENCH_ONLY=show,tally_all limits
 `commands` to those scenarios (for comparing two versions of the code); the core is
 opened as a running bot opens it (start-up objects frozen out of the garbage collector, as
 bot.runner.running_core does). Each runs in its own process so
@@ -350,6 +352,46 @@ def imports_of(kind: str) -> dict[str, Any]:
     return {"kind": kind, "rss_mb": rss_mb(), "steps_mb": steps, "loaded": sorted(loaded)}
 
 
+# Runs one chart child as the bot does (bot.render.chart_process's command and input) on the
+# largest chart, from a bare interpreter: the child's peak RSS reaches getrusage only through
+# its parent, whose own peak (vfork shares it until exec) would hide a smaller child's; this
+# parent's is far below the child's.
+_CHART_CHILD = """
+import json, resource, subprocess, sys, time
+from bot.render.chart_input import MAX_BARS, NAME_MAX, Bar, ChartInput, chart_heading
+from bot.render.chart_process import _child_argv, _child_env
+
+bars = tuple(
+    Bar("@" + f"member{i:05d}".ljust(NAME_MAX - 1, "x"), float(i), 2.5, 1.0)
+    for i in range(MAX_BARS, 0, -1)
+)
+chart = ChartInput(chart_heading("Contributions — Week 47 (16–22 Nov 2026)", 10000), bars)
+start = time.perf_counter()
+done = subprocess.run(_child_argv(), input=chart.encode(), capture_output=True, env=_child_env())
+spent = (time.perf_counter() - start) * 1000
+assert done.returncode == 0 and done.stdout.startswith(b"\\x89PNG"), done.stderr[-2000:]
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"peak_mb": peak, "launcher_peak_mb": own, "ms": spent}))
+"""
+
+
+def chart_child() -> dict[str, Any]:
+    """The weekly chart's child process drawing the largest chart (40 bars): its peak RSS
+    (MB) and how long it took from start to exit, import of matplotlib included."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CHART_CHILD],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
+    )
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
 def imports() -> dict[str, Any]:
     """Memory after imports of each kind of bot process (console, Matrix, Discord), each
     measured in a fresh process of its own."""
@@ -366,7 +408,7 @@ def imports() -> dict[str, Any]:
         )
         kinds[kind] = json.loads(done.stdout.strip().splitlines()[-1])
         kinds[kind]["floor_mb"] = library_floor(kind)
-    return {"kinds": kinds}
+    return {"kinds": kinds, "chart_child": chart_child()}
 
 
 def main(argv: list[str]) -> int:

@@ -132,6 +132,11 @@ def _main_table(runs: list[dict[str, Any]], databases: list[str]) -> list[str]:
             (f"process memory, {KIND_NAMES[kind]}: after imports / peak", MEMORY_GOAL, cell)
             for kind, cell in _memory_cells(runs)
         ],
+        (
+            "weekly chart's child process (short-lived, one per summary): peak; start to exit",
+            "(reference)",
+            _chart_child,
+        ),
         ("bare insert+commit (baseline)", "(reference)", _bare),
     ]
     for label, goal, cell in extra:
@@ -209,6 +214,8 @@ def _memory(run: dict[str, Any], kind: str) -> str:
     notes = [f"libraries alone {floor:.0f} MB"] if floor is not None else []
     if rise := _peak_rise(run):
         notes.append(f"peak set by {rise[0]} (+{rise[1]:.0f} MB)")
+    if child := _chart_child_of(run):
+        notes.append(f"chart drawn in its own process ({child['peak_mb']:.0f} MB peak)")
     noted = f" {'; '.join(notes)} " if notes else " "
     return f" {imported:.0f} MB / {peak:.0f} MB{mark} | |{noted}| {_mark(met)} |"
 
@@ -229,6 +236,39 @@ def _peak_rise(run: dict[str, Any]) -> tuple[str, float] | None:
         return None
     rise, key = max(rises)
     return key, rise
+
+
+def _chart_child_of(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The chart child's own measure (runs from before the chart had a process of its own,
+    when the commands process's peak included it, have none)."""
+    found: dict[str, Any] | None = run.get("imports", {}).get("chart_child")
+    return found
+
+
+def _chart_child(run: dict[str, Any]) -> str:
+    child = _chart_child_of(run)
+    if not child:
+        return " – | | drawn in the bot's own process: in its peak | |"
+    return (
+        f" {child['peak_mb']:.0f} MB; {ms(child['ms'])} | | its own process, not in the"
+        " bot's peak | |"
+    )
+
+
+def _chart_child_text(runs: list[dict[str, Any]]) -> str:
+    """What the memory rows leave out, and where it is shown instead."""
+    child = next((c for r in runs if (c := _chart_child_of(r))), None)
+    if child is None:
+        return ""
+    return (
+        " The weekly chart is drawn in a short-lived child process (`python -m "
+        "bot.render.chart_child`), which the summary starts as it begins gathering and which "
+        "exits once it has written the PNG: the bot's own process never imports matplotlib, "
+        "so the peaks above do not include the chart. That child's own peak, drawing the "
+        f"largest chart (40 bars), is {child['peak_mb']:.0f} MB, for about "
+        f"{ms(child['ms'])} once a week per co-op (its row in the table; measured from a "
+        "bare launcher, as getrusage sees a child's peak only through its parent)."
+    )
 
 
 def _bare(run: dict[str, Any]) -> str:
@@ -442,7 +482,8 @@ def write(results: dict[str, Any], out: Path) -> None:
         "imports: a bare interpreter that imported only the libraries that kind runs on "
         "(SQLAlchemy's asyncio extension, aiosqlite, pydantic-settings, APScheduler, Typer, "
         "and aiohttp with matrix-nio or discord.py), none of coopbot's own code; `peak set "
-        "by` names the scenario that raised the commands process's peak most.",
+        "by` names the scenario that raised the commands process's peak most."
+        + _chart_child_text(runs),
         "",
         *_harness(runs),
         "",
