@@ -26,7 +26,7 @@ write_signals.install()
 
 
 # simcord's settle() waits until the bot's work is done, failing after 5 s by default: a
-# chart drawn in a worker thread or a Discord command queued in its member's lane can take
+# chart drawn in its child process or a Discord command queued in its member's lane can take
 # longer than that when the machine is busy. The wait ends as soon as the work does, so a
 # longer limit only changes how long a real hang takes to fail.
 SIMCORD_SETTLE_SECONDS = 60.0
