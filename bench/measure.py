@@ -353,9 +353,9 @@ def imports_of(kind: str) -> dict[str, Any]:
 
 
 # Runs one chart child as the bot does (bot.render.chart_process's command and input) on the
-# largest chart, from a bare interpreter: the child's peak RSS reaches getrusage only through
-# its parent, whose own peak (vfork shares it until exec) would hide a smaller child's; this
-# parent's is far below the child's.
+# largest chart, from a bare interpreter: getrusage gives a child's peak as the larger of its
+# own and its parent's memory at the time it started (vfork shares it until exec), so the
+# parent must be small (this launcher's own peak is reported beside it, to show that it is).
 _CHART_CHILD = """
 import json, resource, subprocess, sys, time
 from bot.render.chart_input import MAX_BARS, NAME_MAX, Bar, ChartInput, chart_heading
@@ -371,7 +371,10 @@ done = subprocess.run(_child_argv(), input=chart.encode(), capture_output=True, 
 spent = (time.perf_counter() - start) * 1000
 assert done.returncode == 0 and done.stdout.startswith(b"\\x89PNG"), done.stderr[-2000:]
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# this launcher's own peak (VmHWM: its own memory only; getrusage's would include the peak
+# of the process that started it)
+own = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+own /= 1024
 print(json.dumps({"peak_mb": peak, "launcher_peak_mb": own, "ms": spent}))
 """
 

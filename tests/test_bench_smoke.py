@@ -83,6 +83,13 @@ async def test_seed_then_every_scenario_answers(
     written = (tmp_path / "PERFORMANCE.md").read_text()
     assert "| vote (new) | p50 ≤ 2× bare insert+commit |" in written
     assert "export 1M contributions" in written
+    # The chart is drawn in a child process: its own peak is measured and said beside the
+    # bot's (matplotlib alone is tens of MB), not hidden.
+    child = run["imports"]["chart_child"]
+    assert child["peak_mb"] > 30 and child["peak_mb"] > child["launcher_peak_mb"]
+    assert "| weekly chart's child process (short-lived, one per summary)" in written
+    assert "drawn in a short-lived child process (`python -m bot.render.chart_child`)" in written
+    assert f"largest chart (40 bars), is {child['peak_mb']:.0f} MB" in written
     assert (tmp_path / "performance.json").exists()
 
 
