@@ -7,11 +7,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.app import Core
+from bot.db.models import Decision
 from bot.invocation import CAP_ATTACHMENTS, Invocation, RoomRef, build_invocation
 from bot.render.plain import render_plain
+from bot.services import ballots, decisions
+from bot.services.context import Context
 
 CONSOLE_ROOM = RoomRef("console", "local")
 _ids = itertools.count(1)
@@ -104,3 +107,15 @@ def statements_sent(core: Core) -> Iterator[list[str]]:
         yield sent
     finally:
         event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def kept_and_counted_votes(core: Core) -> dict[int, tuple[int, int]]:
+    """Per decision number: (its kept count of readable votes, `decisions.votes_cast`; the
+    readable votes counted afresh from its votes or sealed ballots, as `turnout` counted)."""
+    found: dict[int, tuple[int, int]] = {}
+    async with core.sessions() as session:
+        ctx = Context(session=session, clock=core.clock, settings=core.settings)
+        for decision in (await session.scalars(select(Decision).order_by(Decision.id))).all():
+            counted = decisions._readable(decision, await ballots.choice_counts(ctx, decision))
+            found[decision.number] = (decision.votes_cast, counted)
+    return found

@@ -179,6 +179,9 @@ class Decision(Base):
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     eligible_count: Mapped[int] = mapped_column(default=0)
+    # The readable votes cast (its sealed ballots once sealed): what `turnout` counts, kept
+    # by every statement that writes votes, in its transaction (bot/services/vote_statements).
+    votes_cast: Mapped[int] = mapped_column(default=0, server_default="0")
     # The co-op's membership_seq when voting opened: the eligible are the members whose
     # membership (a Membership row) covered it.
     opened_seq: Mapped[int | None] = mapped_column(BigInteger)

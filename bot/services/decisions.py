@@ -742,13 +742,15 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
 async def _store_vote(
     ctx: Context, decision: Decision, member: Member, cast_: Cast, reason: str
 ) -> tuple[bool, int]:
-    """Write `member`'s current vote in one statement: a new row, or (the row they cast
-    before) the new choice with one more change, and audit it (on PostgreSQL in that same
-    statement). Returns whether it was a change and the turnout with it (as `turnout`
-    counts: the other members' readable votes, read in the same statement, and this one).
-    Atomic on both databases: two votes of one member at once are a cast and a change,
-    never two rows or a lost change; the decision's row lock (`_for_vote`) orders the votes
-    on it, so the count holds every vote committed before."""
+    """Write `member`'s current vote: a new row, or (the row they cast before) the new
+    choice with one more change, with the decision's count of readable votes (`votes_cast`:
+    on PostgreSQL in the statement, on SQLite by its triggers), and audit it (on PostgreSQL
+    in that same statement). Returns whether it was a change and the turnout with it (as
+    `turnout` counts: the count as updated; SQLite: the other members' readable votes, read
+    in the same statement, and this one). Atomic on
+    both databases: two votes of one member at once are a cast and a change, never two
+    rows or a lost change; the decision's row lock (`_for_vote`) orders the votes on it, so
+    the count holds every vote committed before."""
     stored_choice, stored_ballot = ballots.stored(cast_)
     dialect = ctx.session.get_bind().dialect.name
     statements = ctx.vote_statements or VoteStatements()
@@ -760,6 +762,7 @@ async def _store_vote(
         "ballot": stored_ballot,
         "reason": reason,
         "cast_at": ctx.clock.now(),
+        "readable": 1 if cast_.readable else 0,
     }
     # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
     detail: dict[str, Any] = {} if decision.secret else {"choice": cast_.letters()}
@@ -770,9 +773,12 @@ async def _store_vote(
         changes, counted, audited = (await ctx.session.execute(statement, params)).one()
         assert audited == 1
     else:
-        changes, counted = (await ctx.session.execute(statement, params)).one()
+        changes, others = (await ctx.session.execute(statement, params)).one()
+        counted = int(others) + params["readable"]  # the count as its trigger keeps it
         await ctx.audit_now("vote.change" if changes else "vote.cast", subject, **detail)
-    return bool(changes), int(counted) + (1 if cast_.readable else 0)
+    # As stored (not a change to flush): a later read of the decision's count sees it.
+    set_committed_value(decision, "votes_cast", int(counted))
+    return bool(changes), int(counted)
 
 
 async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:
