@@ -11,9 +11,11 @@ from sqlalchemy import event, select
 
 from bot.app import Core
 from bot.db.models import Decision
+from bot.domain.proposals import ProposalChoice
+from bot.domain.vocabulary import DecisionKind
 from bot.invocation import CAP_ATTACHMENTS, Invocation, RoomRef, build_invocation
 from bot.render.plain import render_plain
-from bot.services import ballots, decisions
+from bot.services import ballots
 from bot.services.context import Context
 
 CONSOLE_ROOM = RoomRef("console", "local")
@@ -83,6 +85,7 @@ async def setup_coop(
         assert "joined" in reply, reply
 
 
+KNOWN_CHOICES = {str(choice) for choice in ProposalChoice}
 CODE = re.compile(r"\b([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})\b")
 
 
@@ -116,6 +119,10 @@ async def kept_and_counted_votes(core: Core) -> dict[int, tuple[int, int]]:
     async with core.sessions() as session:
         ctx = Context(session=session, clock=core.clock, settings=core.settings)
         for decision in (await session.scalars(select(Decision).order_by(Decision.id))).all():
-            counted = decisions._readable(decision, await ballots.choice_counts(ctx, decision))
+            choices = await ballots.choice_counts(ctx, decision)
+            if decision.kind == DecisionKind.PROPOSAL:
+                counted = sum(n for choice, n in choices.items() if choice in KNOWN_CHOICES)
+            else:
+                counted = choices.get(None, 0)  # a poll's ballots (legacy text: unreadable)
             found[decision.number] = (decision.votes_cast, counted)
     return found

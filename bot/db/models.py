@@ -218,6 +218,8 @@ class Membership(Base):
     __table_args__ = (
         Index("ix_memberships_coop_joined", "coop_id", "joined_seq", "left_seq", "member_id"),
         Index("ix_memberships_member_joined", "member_id", "joined_seq"),
+        # The stretches ended after a moment (the members who left since a vote opened).
+        Index("ix_memberships_coop_left", "coop_id", "left_seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -13,15 +13,16 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    ColumnElement,
     Integer,
-    ScalarSelect,
     Select,
     Text,
+    and_,
     bindparam,
     cast,
     func,
     literal,
-    or_,
+    literal_column,
     select,
     true,
     update,
@@ -524,14 +525,6 @@ async def _ranked_tally(ctx: Context, decision: Decision) -> Count | None:
     )
 
 
-def _readable(decision: Decision, choices: Mapping[str | None, int]) -> int:
-    """How many of the counted stored choices (`ballots.choice_counts`) are readable votes."""
-    if decision.kind == DecisionKind.PROPOSAL:
-        known = {str(choice) for choice in proposals.ProposalChoice}
-        return sum(n for choice, n in choices.items() if choice in known)
-    return choices.get(None, 0)
-
-
 def turnout_of(decision: Decision, voted: int) -> Turnout:
     """The turnout of `decision` with `voted` readable votes, and what quorum needs."""
     eligible = decision.eligible_count
@@ -539,23 +532,14 @@ def turnout_of(decision: Decision, voted: int) -> Turnout:
 
 
 async def turnout(ctx: Context, decision: Decision) -> Turnout:
-    """Turnout and quorum now, from one grouped COUNT: the same turnout `tally` gives."""
-    return turnout_of(decision, _readable(decision, await ballots.choice_counts(ctx, decision)))
+    """Turnout and quorum now, from the decision's kept count of readable votes
+    (`votes_cast`, as read with it): no vote is read."""
+    return turnout_of(decision, decision.votes_cast)
 
 
 async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout]:
-    """`turnout` of several open decisions (by decision id) in one grouped query."""
-    if not found:
-        return {}
-    rows = await ctx.session.execute(
-        select(Vote.decision_id, Vote.choice, func.count())
-        .where(Vote.decision_id.in_([d.id for d in found]))
-        .group_by(Vote.decision_id, Vote.choice)
-    )
-    choices: dict[int, dict[str | None, int]] = {d.id: {} for d in found}
-    for decision_id, choice, n in rows.tuples().all():
-        choices[decision_id][choice] = int(n)
-    return {d.id: turnout_of(d, _readable(d, choices[d.id])) for d in found}
+    """`turnout` of several open decisions (by decision id), from their kept counts."""
+    return {d.id: turnout_of(d, d.votes_cast) for d in found}
 
 
 # The non-voter statements take the decision as bound parameters: each is built once and
@@ -563,6 +547,7 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
 _COOP = bindparam("waiting_coop_id", type_=Integer)
 _DECISION = bindparam("waiting_decision_id", type_=Integer)
 _SEQ: BindParameter[int | None] = bindparam("waiting_seq", type_=BigInteger)
+_ELIGIBLE = bindparam("waiting_eligible", type_=Integer)
 
 
 def _params(decision: Decision) -> dict[str, int | None]:
@@ -570,6 +555,7 @@ def _params(decision: Decision) -> dict[str, int | None]:
         "waiting_coop_id": decision.coop_id,
         "waiting_decision_id": decision.id,
         "waiting_seq": decision.opened_seq,
+        "waiting_eligible": decision.eligible_count,
     }
 
 
@@ -593,27 +579,29 @@ def _waiting_members() -> Select[Member]:
     )
 
 
-def _waiting_count() -> ScalarSelect[int]:
-    """How many eligible active members have not voted, from the membership stretches
-    alone (an active member is one with an open stretch)."""
+def _waiting_count() -> ColumnElement[int]:
+    """How many eligible active members have not voted, without reading every eligible
+    member: the eligible count fixed at the opening (`eligible_count`, the stretches
+    covering it), less the members who voted (every voter was eligible: the vote checks
+    it), less the eligible who have left since without voting (found from the stretches
+    that ended after the opening, `ix_memberships_coop_left`: as many as members left since,
+    not as many as members). What counting the eligible active non-voters gives."""
     stretch, current = aliased(Membership), aliased(Membership)
-    active = or_(
-        stretch.left_seq.is_(None),
-        select(current.id)
+    # A stretch ended after the opening covers it when it began before (`covers`). `+ 0`
+    # keeps the planners off the index of when stretches began (every stretch begun
+    # before: all the members) for the one of when they ended (the few ended since).
+    departed_since = and_(
+        stretch.coop_id == _COOP,
+        stretch.left_seq > _SEQ,
+        stretch.joined_seq + literal_column("0") < _SEQ,
+        ~select(current.id)
         .where(current.member_id == stretch.member_id, current.left_seq.is_(None))
         .exists(),
+        stretch.member_id.not_in(_voted()),
     )
-    return (
-        select(func.count())
-        .select_from(stretch)
-        .where(
-            stretch.coop_id == _COOP,
-            covers(_SEQ, stretch),
-            active,
-            stretch.member_id.not_in(_voted()),
-        )
-        .scalar_subquery()
-    )
+    departed = select(func.count()).select_from(stretch).where(departed_since)
+    voted = select(func.count()).select_from(Vote).where(Vote.decision_id == _DECISION)
+    return _ELIGIBLE - voted.scalar_subquery() - departed.scalar_subquery()
 
 
 @functools.cache

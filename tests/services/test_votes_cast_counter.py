@@ -6,15 +6,19 @@ closes and withdrawals that seal secret ballots, members removed), on each datab
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from bot.app import Core
 from bot.clock import ManualClock
-from bot.db.models import Vote
+from bot.db.models import Decision, Member, Membership, Vote
 from bot.dispatch import Dispatcher
 from bot.handler_table import all_handlers
 from bot.render.plain import render_plain
+from bot.services import decisions
+from bot.services.context import Context
+from bot.services.members import start_membership
 from tests.support import invocation, kept_and_counted_votes, say, setup_coop
 
 MEMBERS = ("bob", "carol", "dan", "erin", "frank")
@@ -123,3 +127,91 @@ async def test_every_vote_writing_command_keeps_each_decisions_count(
     async with core.sessions() as session:
         sealed = await session.scalar(select(Vote.id).where(Vote.decision_id.in_([2, 4, 8])))
     assert sealed is None
+
+
+async def _waiting_afresh(core: Core, number: int) -> int:
+    """The eligible active members of decision #`number` without a vote, each checked."""
+    async with core.sessions() as session:
+        decision = await session.scalar(select(Decision).where(Decision.number == number))
+        assert decision is not None and decision.opened_seq is not None
+        seq = decision.opened_seq
+        stretches = (await session.scalars(select(Membership))).all()
+        voted = set(
+            await session.scalars(select(Vote.member_id).where(Vote.decision_id == decision.id))
+        )
+    eligible = {s.member_id for s in stretches if covers_seq(s, seq)}
+    active = {s.member_id for s in stretches if s.left_seq is None}
+    return len((eligible & active) - voted)
+
+
+def covers_seq(stretch: Membership, seq: int) -> bool:
+    return stretch.joined_seq < seq and (stretch.left_seq is None or stretch.left_seq > seq)
+
+
+async def test_the_non_voters_are_counted_from_the_eligible_count_as_they_were_afresh(
+    core: Core,
+) -> None:
+    """Waiting = eligible − voters − the eligible who left since without voting: members who
+    voted then left, left without voting, left and came back, joined after the opening."""
+    names = tuple(f"m{i:02d}" for i in range(30))
+    await setup_coop(core, members=names)
+    await say(core, "alice", "!propose Paint the door closes:1h")
+    for name in names[:8]:
+        assert "recorded" in await say(core, name, "!vote 1 yes")
+    for name in (*names[5:7], *names[10:14]):  # two voters, four non-voters leave
+        assert "no longer" in await say(core, "alice", f"!member remove @{name}")
+    async with core.sessions() as session, session.begin():  # m12 comes back (sync undo)
+        ctx = Context(session=session, clock=core.clock, settings=core.settings)
+        back = await session.scalar(select(Member).where(Member.name == names[12]))
+        assert back is not None
+        back.active, back.removed_at = True, None
+        await start_membership(ctx, back)
+    assert "joined" in await say(core, "alice", "!member add @late")  # not eligible
+    async with core.sessions() as session:
+        ctx = Context(session=session, clock=core.clock, settings=core.settings)
+        decision = await session.scalar(select(Decision).where(Decision.number == 1))
+        assert decision is not None
+        _, total = await decisions.waiting(ctx, decision, 5)
+        counted = await decisions.count_non_voters(ctx, decision)
+    expected = await _waiting_afresh(core, 1)
+    assert expected == 31 - 8 - 3  # alice and 30 members; 8 voted; 3 left without voting
+    assert total == counted == expected
+
+
+async def test_the_non_voters_count_reads_no_stretch_of_a_member_still_there(
+    core: Core,
+) -> None:
+    """Counting an open decision's non-voters reads the membership stretches by when they
+    ended (those ended since it opened), not every stretch of the co-op by when it began:
+    its cost follows the members who left, not the members (issue 11: `show` at 10,000)."""
+    await setup_coop(core, members=("bob", "carol", "dan"))
+    await say(core, "alice", "!propose Paint the door closes:1h")
+    await say(core, "bob", "!vote 1 yes")
+    await say(core, "alice", "!member remove @dan")
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        seen.append((statement, params))
+
+    async with core.sessions() as session:
+        ctx = Context(session=session, clock=core.clock, settings=core.settings)
+        decision = await session.scalar(select(Decision).where(Decision.number == 1))
+        assert decision is not None
+        event.listen(core.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            assert await decisions.count_non_voters(ctx, decision) == 2  # alice and carol
+        finally:
+            event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+    ((statement, params),) = [(s, p) for s, p in seen if "memberships" in s]
+    async with core.engine.connect() as connection:
+        if core.engine.dialect.name == "sqlite":
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            steps = [str(row[-1]) for row in plan.all()]
+        else:
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = await connection.exec_driver_sql(f"EXPLAIN {statement}", params)
+            steps = [str(row[0]) for row in plan.all()]
+    text_ = "\n".join(steps)
+    assert "ix_memberships_coop_left" in text_, text_
+    assert "ix_memberships_coop_joined" not in text_, text_
+    assert "Seq Scan on memberships" not in text_ and "SCAN memberships" not in text_, text_

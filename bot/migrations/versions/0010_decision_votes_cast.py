@@ -72,6 +72,10 @@ def upgrade() -> None:
             sa.Column("votes_cast", sa.Integer(), server_default="0", nullable=False)
         )
     op.execute(BACKFILL)
+    # An open decision's non-voters are its eligible count less its voters and less the
+    # eligible who left since without voting: found by when their stretch ended.
+    with op.batch_alter_table("memberships", schema=None) as batch_op:
+        batch_op.create_index("ix_memberships_coop_left", ["coop_id", "left_seq"], unique=False)
     if op.get_bind().dialect.name == "sqlite":
         for name, body in TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {body}")
@@ -81,5 +85,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    with op.batch_alter_table("memberships", schema=None) as batch_op:
+        batch_op.drop_index("ix_memberships_coop_left")
     with op.batch_alter_table("decisions", schema=None) as batch_op:
         batch_op.drop_column("votes_cast")
