@@ -7,16 +7,18 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Core
-from bot.db.models import Decision
+from bot.db.models import Decision, Vote
 from bot.domain.proposals import ProposalChoice
 from bot.domain.vocabulary import DecisionKind
 from bot.invocation import CAP_ATTACHMENTS, Invocation, RoomRef, build_invocation
 from bot.render.plain import render_plain
 from bot.services import ballots
 from bot.services.context import Context
+from bot.services.vote_statements import readable_vote
 
 CONSOLE_ROOM = RoomRef("console", "local")
 _ids = itertools.count(1)
@@ -126,3 +128,21 @@ async def kept_and_counted_votes(core: Core) -> dict[int, tuple[int, int]]:
                 counted = choices.get(None, 0)  # a poll's ballots (legacy text: unreadable)
             found[decision.number] = (decision.votes_cast, counted)
     return found
+
+
+async def recount_votes_cast(session: AsyncSession, decision_id: int, kind: str) -> None:
+    """Votes written straight into the table (a test's bulk insert, as no command writes
+    them) counted into the decision's `votes_cast`, as revision 0010 fills it (on SQLite
+    its triggers have counted them already: the same value)."""
+    readable = (
+        select(func.count())
+        .select_from(Vote)
+        .where(Vote.decision_id == decision_id, readable_vote(kind))
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Decision)
+        .where(Decision.id == decision_id)
+        .values(votes_cast=readable)
+        .execution_options(synchronize_session=False)
+    )

@@ -29,8 +29,9 @@ from bot.domain import proposals
 from bot.domain.vocabulary import DecisionKind
 
 
-def _readable_vote(kind: str) -> ColumnElement[bool]:
-    """A vote row `_readable` counts: a proposal's known choice, a poll's ballot."""
+def readable_vote(kind: str) -> ColumnElement[bool]:
+    """A vote row the turnout counts (and `decisions.votes_cast` keeps counted): a
+    proposal's known choice, a poll's ballot."""
     if kind == DecisionKind.PROPOSAL:
         # The choices as literals in the statement's text: a bound list is an "expanding"
         # parameter, whose SQL SQLAlchemy renders again at every execution.
@@ -69,7 +70,7 @@ AUDIT_COLUMNS = (
 def _own_readable(kind: str) -> ColumnElement[int]:
     """1 if the voter's stored vote on the decision is readable, else 0 (0 without one):
     read by (decision_id, member_id) only, so that the plan takes the unique index."""
-    own = select(case((_readable_vote(kind), 1), else_=0)).where(
+    own = select(case((readable_vote(kind), 1), else_=0)).where(
         Vote.decision_id == bindparam("decision_id"), Vote.member_id == bindparam("member_id")
     )
     return func.coalesce(own.scalar_subquery(), 0)
@@ -131,7 +132,7 @@ def store_vote_statement(dialect: str, kind: str) -> Executable:
         every = (
             select(func.count())
             .select_from(Vote)
-            .where(Vote.decision_id == bindparam("decision_id"), _readable_vote(kind))
+            .where(Vote.decision_id == bindparam("decision_id"), readable_vote(kind))
         )
         return stored.returning(votes.c.changes, every.scalar_subquery() - _own_readable(kind))
     vote = stored.returning(votes.c.changes).cte("vote")
