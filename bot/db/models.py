@@ -180,7 +180,9 @@ class Decision(Base):
     closed_at: Mapped[datetime | None]
     eligible_count: Mapped[int] = mapped_column(default=0)
     # The readable votes cast (its sealed ballots once sealed): what `turnout` counts, kept
-    # by every statement that writes votes, in its transaction (bot/services/vote_statements).
+    # in the transaction that writes votes: on PostgreSQL by the vote's statement
+    # (bot/services/vote_statements), on SQLite by triggers on votes and sealed_ballots
+    # (revision 0010: a table rebuilt on SQLite needs them created again).
     votes_cast: Mapped[int] = mapped_column(default=0, server_default="0")
     # The co-op's membership_seq when voting opened: the eligible are the members whose
     # membership (a Membership row) covered it.

@@ -5,7 +5,12 @@ readable votes cast (a proposal's known choice, a poll's ballot; a closed secret
 sealed ballots). Counting them at each vote read every vote of the decision; the count is
 now kept on the decision row in the transaction that writes the votes: on PostgreSQL by
 the vote's statement, on SQLite by triggers this revision creates. It adds the column and
-fills it from the votes (and sealed ballots) stored.
+fills it from the votes (and sealed ballots) stored; and an index of when membership
+stretches ended, by which an open decision's non-voters are counted (its eligible count,
+less its voters, less the eligible who left since without voting).
+
+A later revision that rebuilds `votes`, `sealed_ballots` or `decisions` on SQLite (a batch
+operation copying the table) must create these triggers again (`TRIGGERS`).
 
 Revision ID: 0010
 Revises: 0009
