@@ -64,7 +64,8 @@ class FastVote:
     for its dialect (no ORM, no session): on SQLite BEGIN, the dedupe insert, one read
     (co-op, member, decision, eligibility), the vote returning its turnout and the audit;
     on PostgreSQL the read with the dedupe insert as a data-modifying CTE (the decision
-    locked), then the vote with its audit and turnout: two statements, as the full path."""
+    locked), then the vote with its audit and the decision's count of readable votes
+    updated (the turnout): two statements, as the full path."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock, owner: str) -> None:
         self._engine = engine
@@ -166,6 +167,7 @@ class FastVote:
             "ballot": None,
             "reason": reason,
             "cast_at": now,
+            "readable": 1,  # a proposal's known choice (PostgreSQL: the decision's count)
         }
         audit: dict[str, Any] = {
             "coop_id": found.coop_id,
@@ -182,8 +184,10 @@ class FastVote:
             await conn.execute(self._audit, audit)
         else:
             values.update({f"audit_{name}": value for name, value in audit.items()})
+            # The turnout is the decision's count as the statement updated it.
             changes, counted, audited = (await conn.execute(self._store, values)).one()
             assert audited == 1
+            return bool(changes), int(counted)
         return bool(changes), int(counted) + 1
 
 

@@ -7,11 +7,18 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Core
+from bot.db.models import Decision, Vote
+from bot.domain.proposals import ProposalChoice
+from bot.domain.vocabulary import DecisionKind
 from bot.invocation import CAP_ATTACHMENTS, Invocation, RoomRef, build_invocation
 from bot.render.plain import render_plain
+from bot.services import ballots
+from bot.services.context import Context
+from bot.services.vote_statements import readable_vote
 
 CONSOLE_ROOM = RoomRef("console", "local")
 _ids = itertools.count(1)
@@ -80,6 +87,7 @@ async def setup_coop(
         assert "joined" in reply, reply
 
 
+KNOWN_CHOICES = {str(choice) for choice in ProposalChoice}
 CODE = re.compile(r"\b([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})\b")
 
 
@@ -104,3 +112,37 @@ def statements_sent(core: Core) -> Iterator[list[str]]:
         yield sent
     finally:
         event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def kept_and_counted_votes(core: Core) -> dict[int, tuple[int, int]]:
+    """Per decision number: (its kept count of readable votes, `decisions.votes_cast`; the
+    readable votes counted afresh from its votes or sealed ballots, as `turnout` counted)."""
+    found: dict[int, tuple[int, int]] = {}
+    async with core.sessions() as session:
+        ctx = Context(session=session, clock=core.clock, settings=core.settings)
+        for decision in (await session.scalars(select(Decision).order_by(Decision.id))).all():
+            choices = await ballots.choice_counts(ctx, decision)
+            if decision.kind == DecisionKind.PROPOSAL:
+                counted = sum(n for choice, n in choices.items() if choice in KNOWN_CHOICES)
+            else:
+                counted = choices.get(None, 0)  # a poll's ballots (legacy text: unreadable)
+            found[decision.number] = (decision.votes_cast, counted)
+    return found
+
+
+async def recount_votes_cast(session: AsyncSession, decision_id: int, kind: str) -> None:
+    """Votes written straight into the table (a test's bulk insert, as no command writes
+    them) counted into the decision's `votes_cast`, as revision 0010 fills it (on SQLite
+    its triggers have counted them already: the same value)."""
+    readable = (
+        select(func.count())
+        .select_from(Vote)
+        .where(Vote.decision_id == decision_id, readable_vote(kind))
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Decision)
+        .where(Decision.id == decision_id)
+        .values(votes_cast=readable)
+        .execution_options(synchronize_session=False)
+    )

@@ -19,6 +19,7 @@ from bot.db.models import Contribution, ContributionMonth, Decision, SealedBallo
 from bot.domain.patronage import Weights
 from bot.services import ballots
 from bot.services.contributions import tally_lines
+from tests.support import kept_and_counted_votes
 
 TINY = 0.001  # 40 members, 100 decisions, 1,000 entries, 40 tasks (the plan's floors)
 
@@ -51,6 +52,7 @@ async def test_seed_then_every_scenario_answers(
     assert len(found["baseline"]["samples_ms"]) == 1
 
     await _tally_is_the_ledger(database_url)
+    await _every_decisions_count_is_kept(database_url)
     await _closed_secret_decisions_show(database_url)
 
     first = await measure.summary_first(database_url)
@@ -135,6 +137,18 @@ async def _tally_is_the_ledger(url: str) -> None:
                 assert app == ledger, (start, end)
     finally:
         await core.close()
+
+
+async def _every_decisions_count_is_kept(url: str) -> None:
+    """Seeded and then voted on, each decision's kept count (`votes_cast`) is a fresh count."""
+    core = await measure.open_core(url)
+    try:
+        counts = await kept_and_counted_votes(core)
+    finally:
+        await core.close()
+    assert len(counts) == Plan.at(TINY).decisions
+    assert [n for n, (kept, fresh) in counts.items() if kept != fresh] == []
+    assert sum(fresh for _, fresh in counts.values()) > 0
 
 
 async def _closed_secret_decisions_show(url: str) -> None:

@@ -80,6 +80,19 @@ FROM votes WHERE decision_id IN {_SEALED}
 
 SEALED_VOTES = f"DELETE FROM votes WHERE decision_id IN {_SEALED}"
 
+# Each decision's count of readable votes (revision 0010): a proposal's known choice, a
+# poll's ballot, counted in its votes or, once sealed, its sealed ballots. On SQLite the
+# triggers of revision 0010 have counted the rows as they were loaded; this sets the same.
+_READABLE = """((decisions.kind = 'proposal' AND {t}.choice IN ('yes', 'no', 'abstain', 'block'))
+     OR (decisions.kind <> 'proposal' AND {t}.choice IS NULL))"""
+_COUNTED = "(SELECT count(*) FROM {t} WHERE {t}.decision_id = decisions.id AND " + _READABLE + ")"
+VOTES_CAST = (
+    "UPDATE decisions SET votes_cast = "
+    + _COUNTED.format(t="votes")
+    + " + "
+    + _COUNTED.format(t="sealed_ballots")
+)
+
 # Statements are written once for both databases; these are the spellings that differ.
 SPELLINGS: dict[str, dict[str, str]] = {
     "sqlite": {
@@ -115,6 +128,7 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
     ("participations (sealed)", PARTICIPATIONS),
     ("sealed_ballots", SEALED_BALLOTS),
     ("votes of sealed decisions", SEALED_VOTES),
+    ("votes_cast", VOTES_CAST),
 )
 
 # Tables whose integer id PostgreSQL hands out from a sequence, moved past the seeded ids.

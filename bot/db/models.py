@@ -179,6 +179,11 @@ class Decision(Base):
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     eligible_count: Mapped[int] = mapped_column(default=0)
+    # The readable votes cast (its sealed ballots once sealed): what `turnout` counts, kept
+    # in the transaction that writes votes: on PostgreSQL by the vote's statement
+    # (bot/services/vote_statements), on SQLite by triggers on votes and sealed_ballots
+    # (revision 0010: a table rebuilt on SQLite needs them created again).
+    votes_cast: Mapped[int] = mapped_column(default=0, server_default="0")
     # The co-op's membership_seq when voting opened: the eligible are the members whose
     # membership (a Membership row) covered it.
     opened_seq: Mapped[int | None] = mapped_column(BigInteger)
@@ -215,6 +220,8 @@ class Membership(Base):
     __table_args__ = (
         Index("ix_memberships_coop_joined", "coop_id", "joined_seq", "left_seq", "member_id"),
         Index("ix_memberships_member_joined", "member_id", "joined_seq"),
+        # The stretches ended after a moment (the members who left since a vote opened).
+        Index("ix_memberships_coop_left", "coop_id", "left_seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

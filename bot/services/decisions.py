@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -13,15 +13,16 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    ColumnElement,
     Integer,
-    ScalarSelect,
     Select,
     Text,
+    and_,
     bindparam,
     cast,
     func,
     literal,
-    or_,
+    literal_column,
     select,
     true,
     update,
@@ -524,14 +525,6 @@ async def _ranked_tally(ctx: Context, decision: Decision) -> Count | None:
     )
 
 
-def _readable(decision: Decision, choices: Mapping[str | None, int]) -> int:
-    """How many of the counted stored choices (`ballots.choice_counts`) are readable votes."""
-    if decision.kind == DecisionKind.PROPOSAL:
-        known = {str(choice) for choice in proposals.ProposalChoice}
-        return sum(n for choice, n in choices.items() if choice in known)
-    return choices.get(None, 0)
-
-
 def turnout_of(decision: Decision, voted: int) -> Turnout:
     """The turnout of `decision` with `voted` readable votes, and what quorum needs."""
     eligible = decision.eligible_count
@@ -539,23 +532,14 @@ def turnout_of(decision: Decision, voted: int) -> Turnout:
 
 
 async def turnout(ctx: Context, decision: Decision) -> Turnout:
-    """Turnout and quorum now, from one grouped COUNT: the same turnout `tally` gives."""
-    return turnout_of(decision, _readable(decision, await ballots.choice_counts(ctx, decision)))
+    """Turnout and quorum now, from the decision's kept count of readable votes
+    (`votes_cast`, as read with it): no vote is read."""
+    return turnout_of(decision, decision.votes_cast)
 
 
 async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout]:
-    """`turnout` of several open decisions (by decision id) in one grouped query."""
-    if not found:
-        return {}
-    rows = await ctx.session.execute(
-        select(Vote.decision_id, Vote.choice, func.count())
-        .where(Vote.decision_id.in_([d.id for d in found]))
-        .group_by(Vote.decision_id, Vote.choice)
-    )
-    choices: dict[int, dict[str | None, int]] = {d.id: {} for d in found}
-    for decision_id, choice, n in rows.tuples().all():
-        choices[decision_id][choice] = int(n)
-    return {d.id: turnout_of(d, _readable(d, choices[d.id])) for d in found}
+    """`turnout` of several open decisions (by decision id), from their kept counts."""
+    return {d.id: turnout_of(d, d.votes_cast) for d in found}
 
 
 # The non-voter statements take the decision as bound parameters: each is built once and
@@ -563,6 +547,7 @@ async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout
 _COOP = bindparam("waiting_coop_id", type_=Integer)
 _DECISION = bindparam("waiting_decision_id", type_=Integer)
 _SEQ: BindParameter[int | None] = bindparam("waiting_seq", type_=BigInteger)
+_ELIGIBLE = bindparam("waiting_eligible", type_=Integer)
 
 
 def _params(decision: Decision) -> dict[str, int | None]:
@@ -570,6 +555,7 @@ def _params(decision: Decision) -> dict[str, int | None]:
         "waiting_coop_id": decision.coop_id,
         "waiting_decision_id": decision.id,
         "waiting_seq": decision.opened_seq,
+        "waiting_eligible": decision.eligible_count,
     }
 
 
@@ -593,27 +579,29 @@ def _waiting_members() -> Select[Member]:
     )
 
 
-def _waiting_count() -> ScalarSelect[int]:
-    """How many eligible active members have not voted, from the membership stretches
-    alone (an active member is one with an open stretch)."""
+def _waiting_count() -> ColumnElement[int]:
+    """How many eligible active members have not voted, without reading every eligible
+    member: the eligible count fixed at the opening (`eligible_count`, the stretches
+    covering it), less the members who voted (every voter was eligible: the vote checks
+    it), less the eligible who have left since without voting (found from the stretches
+    that ended after the opening, `ix_memberships_coop_left`: as many as members left since,
+    not as many as members). What counting the eligible active non-voters gives."""
     stretch, current = aliased(Membership), aliased(Membership)
-    active = or_(
-        stretch.left_seq.is_(None),
-        select(current.id)
+    # A stretch ended after the opening covers it when it began before (`covers`). `+ 0`
+    # keeps the planners off the index of when stretches began (every stretch begun
+    # before: all the members) for the one of when they ended (the few ended since).
+    departed_since = and_(
+        stretch.coop_id == _COOP,
+        stretch.left_seq > _SEQ,
+        stretch.joined_seq + literal_column("0") < _SEQ,
+        ~select(current.id)
         .where(current.member_id == stretch.member_id, current.left_seq.is_(None))
         .exists(),
+        stretch.member_id.not_in(_voted()),
     )
-    return (
-        select(func.count())
-        .select_from(stretch)
-        .where(
-            stretch.coop_id == _COOP,
-            covers(_SEQ, stretch),
-            active,
-            stretch.member_id.not_in(_voted()),
-        )
-        .scalar_subquery()
-    )
+    departed = select(func.count()).select_from(stretch).where(departed_since)
+    voted = select(func.count()).select_from(Vote).where(Vote.decision_id == _DECISION)
+    return _ELIGIBLE - voted.scalar_subquery() - departed.scalar_subquery()
 
 
 @functools.cache
@@ -742,13 +730,15 @@ async def _for_vote(ctx: Context, number: int, member: Member) -> tuple[Decision
 async def _store_vote(
     ctx: Context, decision: Decision, member: Member, cast_: Cast, reason: str
 ) -> tuple[bool, int]:
-    """Write `member`'s current vote in one statement: a new row, or (the row they cast
-    before) the new choice with one more change, and audit it (on PostgreSQL in that same
-    statement). Returns whether it was a change and the turnout with it (as `turnout`
-    counts: the other members' readable votes, read in the same statement, and this one).
-    Atomic on both databases: two votes of one member at once are a cast and a change,
-    never two rows or a lost change; the decision's row lock (`_for_vote`) orders the votes
-    on it, so the count holds every vote committed before."""
+    """Write `member`'s current vote: a new row, or (the row they cast before) the new
+    choice with one more change, with the decision's count of readable votes (`votes_cast`:
+    on PostgreSQL in the statement, on SQLite by its triggers), and audit it (on PostgreSQL
+    in that same statement). Returns whether it was a change and the turnout with it (as
+    `turnout` counts: the count as updated; SQLite: the other members' readable votes, read
+    in the same statement, and this one). Atomic on
+    both databases: two votes of one member at once are a cast and a change, never two
+    rows or a lost change; the decision's row lock (`_for_vote`) orders the votes on it, so
+    the count holds every vote committed before."""
     stored_choice, stored_ballot = ballots.stored(cast_)
     dialect = ctx.session.get_bind().dialect.name
     statements = ctx.vote_statements or VoteStatements()
@@ -760,6 +750,7 @@ async def _store_vote(
         "ballot": stored_ballot,
         "reason": reason,
         "cast_at": ctx.clock.now(),
+        "readable": 1 if cast_.readable else 0,
     }
     # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
     detail: dict[str, Any] = {} if decision.secret else {"choice": cast_.letters()}
@@ -770,9 +761,12 @@ async def _store_vote(
         changes, counted, audited = (await ctx.session.execute(statement, params)).one()
         assert audited == 1
     else:
-        changes, counted = (await ctx.session.execute(statement, params)).one()
+        changes, others = (await ctx.session.execute(statement, params)).one()
+        counted = int(others) + params["readable"]  # the count as its trigger keeps it
         await ctx.audit_now("vote.change" if changes else "vote.cast", subject, **detail)
-    return bool(changes), int(counted) + (1 if cast_.readable else 0)
+    # As stored (not a change to flush): a later read of the decision's count sees it.
+    set_committed_value(decision, "votes_cast", int(counted))
+    return bool(changes), int(counted)
 
 
 async def cast_vote(ctx: Context, number: int, choice_text: str, reason: str | None) -> VoteResult:

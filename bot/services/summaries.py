@@ -86,7 +86,7 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
             .limit(LIST_MAX)
         )
     ).all()
-    # Turnout of every open decision shown, in one grouped COUNT.
+    # Turnout of every open decision shown, from their kept counts (no vote read).
     turnouts = await decisions.turnouts(ctx, still_open)
     open_counts = [OpenDecision(d, turnouts[d.id]) for d in still_open]
 

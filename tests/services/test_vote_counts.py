@@ -25,7 +25,7 @@ from bot.domain import polls, proposals
 from bot.domain.limits import SCORE_MAX, SCORE_MIN
 from bot.services import ballots, decisions
 from bot.services.context import Context
-from tests.support import say, setup_coop
+from tests.support import recount_votes_cast, say, setup_coop
 
 VOTERS = 30
 
@@ -168,6 +168,7 @@ async def _decision(core: Core, coop_id: int, members: list[int], case: Case) ->
                     for m, (choice, ballot) in zip(members, case.votes, strict=False)
                 ],
             )
+            await recount_votes_cast(session, decision.id, case.kind)
         return decision.id
 
 
@@ -310,6 +311,7 @@ async def _with_votes(core: Core, number: int, votes: int, choice: str | None) -
                 for i, m in enumerate(ids)
             ],
         )
+        await recount_votes_cast(session, found.id, found.kind)
         found.eligible_count += len(ids)
 
 
