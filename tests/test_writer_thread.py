@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.app import Core
+from bot.db.engine import make_engine, make_sync_twin
 from bot.db.models import HandledMessage
 from bot.db.writer_thread import WriterThread
 from tests.support import listening, say, setup_coop
@@ -130,3 +132,15 @@ async def test_a_transaction_waits_for_the_writer_turn_before_it_sends_its_begin
         writer._turn.give_back()
         assert not await other
     assert sent[0] == "BEGIN IMMEDIATE"
+
+
+async def test_the_twin_of_a_read_only_engine_writes_nothing(tmp_path: Any) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/twin.db"
+    writable = make_sync_twin(make_engine(url))
+    with writable.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    twin = make_sync_twin(make_engine(url, read_only=True))
+    with pytest.raises(OperationalError), twin.begin() as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    writable.dispose()
+    twin.dispose()

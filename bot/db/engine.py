@@ -39,15 +39,16 @@ def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
 
 def make_sync_twin(engine: AsyncEngine) -> Engine:
     """A synchronous engine (the pysqlite driver) on the SQLite file of `engine`, set up as
-    `make_engine` sets up its connections (pragmas, BEGIN IMMEDIATE, hidden parameters),
-    for work that runs a whole transaction in one thread (bot.db.writer_thread)."""
+    `make_engine` set up those of `engine` (pragmas, BEGIN IMMEDIATE, or read-only, hidden
+    parameters), for work that runs a whole transaction in one thread (bot.db.writer_thread)."""
+    read_only = event.contains(engine.sync_engine, "begin", _begin)
     twin = create_engine(
         engine.url.set(drivername="sqlite+pysqlite"),
         hide_parameters=True,
         connect_args={"timeout": 30},
         pool_size=1,  # used from one thread, one transaction at a time
     )
-    _sqlite_settings(twin, read_only=False)
+    _sqlite_settings(twin, read_only=read_only)
     return twin
 
 
