@@ -123,7 +123,7 @@ async def test_a_transaction_waits_for_the_writer_turn_before_it_sends_its_begin
     await writer._turn.take()
     with listening(core, "before_cursor_execute", lambda *a: sent.append(a[2])):
         other = asyncio.create_task(_handled(core, "anything"))
-        for _ in range(2000):  # until it waits for the turn
+        for _ in range(10_000):  # until it waits for the turn
             if lock._waiters:
                 break
             await asyncio.sleep(0.001)
