@@ -88,7 +88,8 @@ class Speaker:
         def count(*_: object) -> None:
             self.statements += 1
 
-        event.listen(core.engine.sync_engine, "before_cursor_execute", count)
+        for engine in core.engines:  # SQLite's writer thread has an engine of its own
+            event.listen(engine, "before_cursor_execute", count)
 
     async def reply(self, user: str, text: str) -> str:
         """The whole reply, as plain text."""

@@ -31,8 +31,9 @@ async def profile(url: str, command: str, user: str, runs: int) -> str:
         spent = (time.perf_counter() - started.pop(id(cursor), time.perf_counter())) * 1000
         slow.append((spent, " ".join(statement.split())[:160]))
 
-    event.listen(core.engine.sync_engine, "before_cursor_execute", before)
-    event.listen(core.engine.sync_engine, "after_cursor_execute", after)
+    for engine in core.engines:  # SQLite's writer thread has an engine of its own
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
     await speaker.say(user, "help")  # connect first
     profiler = cProfile.Profile()
     last = 0

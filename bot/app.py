@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.commands.tree import build_command_tree
 from bot.config import Settings
 from bot.db.engine import make_session_factory
-from bot.db.one_writer import one_writer
+from bot.db.writer_thread import writer_thread
 from bot.delivery import Pump
 from bot.dispatch import Dispatcher
 from bot.fault_injection import crash_after_commit
@@ -60,6 +60,10 @@ class Core:
         # Names this process in the outbox leases it holds (which host, which process).
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         handlers = all_handlers(self.tree)
+        # SQLite: one writer at a time, and a thread that runs a vote's transaction at once.
+        self.writer = writer_thread(engine)
+        # Every engine the core's statements go through (for listeners of their events).
+        self.engines = (engine.sync_engine, *([self.writer.engine] if self.writer else []))
         self.dispatcher = Dispatcher(
             sessions,
             clock,
@@ -68,12 +72,11 @@ class Core:
             handlers,
             owner=self.owner,
             observe=self.metrics.command_done,
+            writer=self.writer,
         )
         self._outbox = OutboxDelivery(sessions, clock, settings, self.metrics, owner=self.owner)
         self.courier = self._outbox.courier
         self._replans = Replans()
-        if engine.dialect.name == "sqlite":
-            one_writer(engine)
         self._links = MessageLinks(sessions)
         # Each running platform adapter's live-card pacer joins it to hear every change.
         self.live_cards = LiveHub(sessions, clock)
@@ -81,12 +84,13 @@ class Core:
         self._rooms = RoomBinding(sessions, clock, settings)
         self._secret_votes = SecretVotes(sessions, clock, settings, self.tree)
         self._maintenance = Maintenance(settings, clock, engine, sessions)
-        watch(
-            engine,
-            due_changed=self._replans.changed,
-            outbox_queued=self._outbox.wake_pumps,
-            rooms_changed=self._secret_votes.rooms_changed,
-        )
+        for each in self.engines:
+            watch(
+                each,
+                due_changed=self._replans.changed,
+                outbox_queued=self._outbox.wake_pumps,
+                rooms_changed=self._secret_votes.rooms_changed,
+            )
 
     # Commands.
 
@@ -239,6 +243,8 @@ class Core:
         await self.live_cards.settled()
         await self._replans.close()
         await self._outbox.close()
+        if self.writer is not None:
+            await self.writer.close()
         await self.engine.dispose()
 
 

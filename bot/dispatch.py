@@ -24,6 +24,7 @@ from bot.commands.tree import CommandTree
 from bot.config import Settings
 from bot.db.handled import handled_insert
 from bot.db.models import Coop, Decision, HandledMessage, Member, Membership, RoomBinding
+from bot.db.writer_thread import WriterThread
 from bot.domain.vocabulary import Role
 from bot.edge import checked
 from bot.errors import UserError
@@ -120,6 +121,7 @@ class Dispatcher:
         owner: str = "",
         observe: CommandObserver | None = None,
         fast_votes: bool = True,
+        writer: WriterThread | None = None,
     ) -> None:
         missing = {c.name for c in tree if c.args not in handlers}
         if missing:
@@ -134,10 +136,11 @@ class Dispatcher:
         self._seen_statements: dict[str, Executable] = {}  # the dedupe insert by dialect
         self._vote_statements = VoteStatements()
         engine = sessions.kw.get("bind")
-        # The common vote's own path (bot.vote_fast); None: every vote takes the full path
-        # (`fast_votes` False: the tests that compare the two paths).
+        # The common vote's own path (bot.vote_fast; on SQLite, through the core's `writer`
+        # thread); None: every vote takes the full path (`fast_votes` False: the tests that
+        # compare the two paths).
         self._fast_vote = (
-            FastVote(engine, clock, owner)
+            FastVote.on(engine, clock, owner, writer)
             if fast_votes and isinstance(engine, AsyncEngine)
             else None
         )

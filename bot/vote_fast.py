@@ -4,12 +4,15 @@ path (`FastVote.vote` returns None before anything is written)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, and_, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy import Connection, Executable, and_, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.commands.args import VoteArgs
@@ -36,11 +39,11 @@ from bot.services import decisions
 from bot.services.ballots import Cast
 from bot.services.context import AUDIT_INSERT
 from bot.services.members import covers
-from bot.services.outbox import acknowledge
+from bot.services.outbox import acknowledge, store_answers
 from bot.services.vote_statements import store_vote_statement
 
 if TYPE_CHECKING:
-    pass
+    from bot.db.writer_thread import WriterThread
 
 # What `FastVote.vote` found: the replies (or stored answers), or DUPLICATE.
 DUPLICATE: list[Reply] = []
@@ -60,23 +63,37 @@ class _Read:
 
 
 class FastVote:
-    """Runs the common vote on `engine` through plain Core statements, each built once
-    for its dialect (no ORM, no session): on SQLite BEGIN, the dedupe insert, one read
-    (co-op, member, decision, eligibility), the vote returning its turnout and the audit;
-    on PostgreSQL the read with the dedupe insert as a data-modifying CTE (the decision
-    locked), then the vote with its audit and the decision's count of readable votes
-    updated (the turnout): two statements, as the full path."""
+    """Runs the common vote through plain Core statements, each built once for its dialect
+    (no ORM but the stored answer's, no session per step). On SQLite the whole transaction
+    is one call to the writer thread (bot.db.writer_thread): BEGIN IMMEDIATE, the dedupe
+    insert, one read (co-op, member, decision, eligibility), the vote returning its
+    turnout, the audit and the stored answer. On PostgreSQL the read with the dedupe insert
+    as a data-modifying CTE (the decision locked), then the vote with its audit and the
+    decision's count of readable votes updated (the turnout): two statements, as the full
+    path."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, owner: str) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, owner: str, writer: WriterThread | None
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._owner = owner
+        self._writer = writer
         dialect = engine.dialect.name
-        self._sqlite = dialect == "sqlite"
-        self._read_statement = _read_statement(postgres=not self._sqlite)
+        self._read_statement = _read_statement(postgres=dialect == "postgresql")
         self._handled = handled_insert(dialect)
         self._store = store_vote_statement(dialect, DecisionKind.PROPOSAL)
         self._audit = AUDIT_INSERT  # the audit row a vote writes on the full path too
+
+    @classmethod
+    def on(
+        cls, engine: AsyncEngine, clock: Clock, owner: str, writer: WriterThread | None
+    ) -> FastVote | None:
+        """The fast vote on `engine`; None on SQLite without a writer thread (an in-memory
+        database): every vote takes the full path there."""
+        if engine.dialect.name == "sqlite" and writer is None:
+            return None
+        return cls(engine, clock, owner, writer)
 
     async def vote(
         self, inv: Invocation, args: VoteArgs, prefix: str, *, store: bool
@@ -93,22 +110,24 @@ class FastVote:
             "number": args.id,
             "now": now,
         }
+        if self._writer is not None:
+            vote = functools.partial(self._vote_sqlite, inv, args, prefix, params, store)
+            return await self._writer.run(vote)
         async with self._engine.connect() as conn, conn.begin() as transaction:
-            if self._sqlite:
-                inserted = await conn.execute(self._handled, params)
-                if inserted.rowcount != 1:
-                    return DUPLICATE
-            found = await self._read(conn, params)
+            found = _found((await conn.execute(self._read_statement, params)).first())
             if found is DUPLICATE:
                 return DUPLICATE
             cast_ = _cast(found, args, prefix) if isinstance(found, _Read) else None
             if not isinstance(found, _Read) or cast_ is None:
                 await transaction.rollback()  # the dedupe insert too: the full path runs
                 return None
-            changed, voted = await self._write(
-                conn, inv, found, cast_, args.reason or "", now, args.id
-            )
-            reply = _reply(inv, found, args.id, cast_, changed, voted)
+            values, audit = _rows(inv, found, cast_, args.reason or "", now, args.id)
+            values.update({f"audit_{name}": value for name, value in audit.items()})
+            # The turnout is the decision's count of readable votes as the statement
+            # updated it (the decision row locked by the read).
+            changes, counted, audited = (await conn.execute(self._store, values)).one()
+            assert audited == 1
+            reply = _reply(inv, found, args.id, cast_, bool(changes), int(counted))
             if not store:
                 return [reply]
             stored = await acknowledge(
@@ -123,72 +142,90 @@ class FastVote:
             )
             return [Answer(reply, stored[0])]
 
-    async def _read(
-        self, conn: AsyncConnection, params: dict[str, Any]
-    ) -> _Read | list[Reply] | None:
-        """The vote's co-op, member and decision when it is the common case; DUPLICATE
-        (PostgreSQL, whose read holds the dedupe insert); else None."""
-        row = (await conn.execute(self._read_statement, params)).first()
-        if row is None:
-            return None
-        if not self._sqlite and not row[9]:
-            return DUPLICATE
-        if not row[7] or row[8] is None:
-            return None  # not an open proposal before its deadline, or not eligible
-        return _Read(
-            coop_id=row[0],
-            actor_id=row[1],
-            decision_id=row[2],
-            method=str(row[3]),
-            secret=bool(row[4]),
-            quorum=row[5],
-            eligible_count=row[6],
-        )
-
-    async def _write(
+    def _vote_sqlite(
         self,
-        conn: AsyncConnection,
         inv: Invocation,
-        found: _Read,
-        cast_: Cast,
-        reason: str,
-        now: datetime,
-        number: int,
-    ) -> tuple[bool, int]:
-        """Store the vote and audit it (as decisions.cast_vote does); whether it changed
-        a vote, and the turnout with it."""
-        assert cast_.choice is not None
-        # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
-        detail = {} if found.secret else {"choice": cast_.letters()}
-        values: dict[str, Any] = {
-            "decision_id": found.decision_id,
-            "member_id": found.actor_id,
-            "choice": str(cast_.choice),
-            "ballot": None,
-            "reason": reason,
-            "cast_at": now,
-            "readable": 1,  # a proposal's known choice (PostgreSQL: the decision's count)
-        }
-        audit: dict[str, Any] = {
-            "coop_id": found.coop_id,
-            "at": now,
-            "actor_id": found.actor_id,
-            "actor_identity": inv.actor.identity,
-            "message_id": inv.message_id,
-            "subject": f"decision:{number}",
-            "detail": detail,
-        }
-        if self._sqlite:
-            changes, counted = (await conn.execute(self._store, values)).one()
-            audit["action"] = "vote.change" if changes else "vote.cast"
-            await conn.execute(self._audit, audit)
-        else:
-            values.update({f"audit_{name}": value for name, value in audit.items()})
-            # The turnout is the decision's count as the statement updated it.
-            changes, counted, audited = (await conn.execute(self._store, values)).one()
-            assert audited == 1
-            return bool(changes), int(counted)
-        return bool(changes), int(counted) + 1
+        args: VoteArgs,
+        prefix: str,
+        params: dict[str, Any],
+        store: bool,
+        conn: Connection,
+    ) -> list[Reply] | list[Answer] | None:
+        """`vote` on SQLite, in the writer thread's transaction on `conn`."""
+        if conn.execute(self._handled, params).rowcount != 1:
+            return DUPLICATE
+        found = _found(conn.execute(self._read_statement, params).first(), sqlite=True)
+        cast_ = _cast(found, args, prefix) if isinstance(found, _Read) else None
+        if not isinstance(found, _Read) or cast_ is None:
+            conn.rollback()  # the dedupe insert too: the full path runs
+            return None
+        values, audit = _rows(inv, found, cast_, args.reason or "", params["now"], args.id)
+        changes, counted = conn.execute(self._store, values).one()
+        audit["action"] = "vote.change" if changes else "vote.cast"
+        conn.execute(self._audit, audit)
+        reply = _reply(inv, found, args.id, cast_, bool(changes), int(counted) + 1)
+        if not store:
+            return [reply]
+        stored = store_answers(
+            Session(bind=conn),
+            self._clock,
+            found.coop_id,
+            inv.room,
+            inv.actor.user_id,
+            inv.message_id,
+            [reply],
+            self._owner,
+        )
+        return [Answer(reply, stored[0])]
+
+
+def _found(row: Sequence[Any] | None, *, sqlite: bool = False) -> _Read | list[Reply] | None:
+    """The vote's co-op, member and decision from the read's `row` when it is the common
+    case; DUPLICATE (PostgreSQL, whose read holds the dedupe insert); else None."""
+    if row is None:
+        return None
+    if not sqlite and not row[9]:
+        return DUPLICATE
+    if not row[7] or row[8] is None:
+        return None  # not an open proposal before its deadline, or not eligible
+    return _Read(
+        coop_id=row[0],
+        actor_id=row[1],
+        decision_id=row[2],
+        method=str(row[3]),
+        secret=bool(row[4]),
+        quorum=row[5],
+        eligible_count=row[6],
+    )
+
+
+def _rows(
+    inv: Invocation, found: _Read, cast_: Cast, reason: str, now: datetime, number: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The vote's values and its audit row's (as decisions.cast_vote writes them; the
+    audit's action is the vote statement's to say: a cast or a change)."""
+    assert cast_.choice is not None
+    # The audit log never holds a secret choice (SPEC §4): it outlives the sealing.
+    detail = {} if found.secret else {"choice": cast_.letters()}
+    values: dict[str, Any] = {
+        "decision_id": found.decision_id,
+        "member_id": found.actor_id,
+        "choice": str(cast_.choice),
+        "ballot": None,
+        "reason": reason,
+        "cast_at": now,
+        "readable": 1,  # a proposal's known choice (PostgreSQL: the decision's count)
+    }
+    audit: dict[str, Any] = {
+        "coop_id": found.coop_id,
+        "at": now,
+        "actor_id": found.actor_id,
+        "actor_identity": inv.actor.identity,
+        "message_id": inv.message_id,
+        "subject": f"decision:{number}",
+        "detail": detail,
+    }
+    return values, audit
 
 
 def _reply(

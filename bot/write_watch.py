@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # The columns bot.services.due reads to find the next due moment, by table: a service that
 # inserts or deletes a row of these tables, or writes one of these columns, calls
@@ -87,7 +87,7 @@ def watched(engine: Engine) -> bool:
 
 
 def watch(
-    engine: AsyncEngine,
+    engine: Engine,
     *,
     due_changed: Callable[[], None],
     outbox_queued: Callable[[], None],
@@ -96,16 +96,16 @@ def watch(
     """Call `due_changed` / `outbox_queued` / `rooms_changed` after a transaction on
     `engine` that said so ended: when its connection goes back to the pool, so a reader
     started by the callback sees the commit. A rolled-back transaction calls the first two
-    nothing. No per-statement hook: the services say what they changed."""
-    sync_engine = engine.sync_engine
-    _WATCHED[sync_engine] = _Listeners(due_changed, outbox_queued, rooms_changed)
+    nothing. No per-statement hook: the services say what they changed. `engine` is a
+    synchronous one: an async engine's `sync_engine`, or SQLite's writer thread's."""
+    _WATCHED[engine] = _Listeners(due_changed, outbox_queued, rooms_changed)
 
-    @event.listens_for(sync_engine, "rollback")
+    @event.listens_for(engine, "rollback")
     def _undone(conn: Any) -> None:
         conn.info.pop(_DUE, None)
         conn.info.pop(_QUEUED, None)
 
-    @event.listens_for(sync_engine.pool, "checkin")
+    @event.listens_for(engine.pool, "checkin")
     def _ended(_dbapi_connection: Any, record: Any) -> None:
         if record is None:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event, func, select, update
@@ -107,11 +107,21 @@ def statements_sent(core: Core) -> Iterator[list[str]]:
     def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         sent.append(" ".join(statement.split())[:80])
 
-    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(core, "before_cursor_execute", record):
         yield sent
+
+
+@contextmanager
+def listening(core: Core, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """`listener` on the engine event `name` of every engine `core` runs statements on
+    (Core.engines: on SQLite, its writer thread's too) inside the block."""
+    for engine in core.engines:
+        event.listen(engine, name, listener)
+    try:
+        yield
     finally:
-        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
+        for engine in core.engines:
+            event.remove(engine, name, listener)
 
 
 async def kept_and_counted_votes(core: Core) -> dict[int, tuple[int, int]]:

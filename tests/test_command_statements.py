@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from bot.app import Core, create_core
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.db.models import AuditEvent
-from tests.support import invocation, say, setup_coop, statements_sent
+from tests.support import invocation, listening, say, setup_coop, statements_sent
 
 
 async def test_a_vote_sends_only_the_statements_it_needs(core: Core) -> None:
@@ -53,20 +53,14 @@ async def test_a_vote_reads_its_voter_without_their_identities(core: Core) -> No
     def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         sent.append(statement)
 
-    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(core, "before_cursor_execute", record):
         assert "Your vote on #1 is recorded: yes" in await say(core, "bob", "!vote 1 yes")
-    finally:
-        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
     (read,) = [s for s in sent if "room_bindings" in s]
     assert read.count("JOIN identities") == 1, read
     # Other commands still read the actor's identities with them (a mention renders them).
     sent.clear()
-    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(core, "before_cursor_execute", record):
         await say(core, "bob", "!show 1")
-    finally:
-        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
     (read,) = [s for s in sent if "room_bindings" in s]
     assert read.count("JOIN identities") == 2, read
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from bot import write_watch
 from bot.app import Core
@@ -25,7 +25,7 @@ from bot.db.models import (
     Membership,
     Task,
 )
-from tests.support import say, setup_coop
+from tests.support import listening, say, setup_coop
 
 MEMBERS = 2000
 ENTRIES = 20_000
@@ -123,11 +123,8 @@ def _selects(core: Core) -> Iterator[list[tuple[str, Any]]]:
         if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append((statement, params))
 
-    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(core, "before_cursor_execute", record):
         yield seen
-    finally:
-        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _large_tables(core: Core) -> frozenset[str]:

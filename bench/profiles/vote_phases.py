@@ -108,8 +108,9 @@ async def run(url: str, runs: int) -> str:
         phases.now["SQL (all statements)"] += spent
         phases.now[f"SQL: {' '.join(statement.split())[:40]}"] += spent
 
-    event.listen(core.engine.sync_engine, "before_cursor_execute", before)
-    event.listen(core.engine.sync_engine, "after_cursor_execute", after)
+    for engine in core.engines:  # SQLite's writer thread has an engine of its own
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
     try:
         base = (await _baseline(core, speaker, 200))["samples_ms"]
         phases.now.clear()

@@ -5,12 +5,15 @@ which sleeps in steps of up to 100 ms and so leaves the database idle while work
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
+
+from bot.db.engine import begin_last
 
 # As long as SQLite's own busy timeout (bot.db.engine): a transaction that waits longer
 # fails the same way, it does not hang.
@@ -27,9 +30,10 @@ async def _acquire(lock: asyncio.Lock, wait_seconds: float) -> None:
         await lock.acquire()
 
 
-def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
+def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> WriterTurn:
     """Let one transaction of `engine` at a time run, from its BEGIN until its connection
-    goes back to the pool (just after the commit or rollback)."""
+    goes back to the pool (just after the commit or rollback); the turn returned lets a
+    transaction run elsewhere (bot.db.writer_thread) take the same lock."""
     lock = asyncio.Lock()
     sync_engine = engine.sync_engine
 
@@ -47,3 +51,26 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
     def _give_back(_dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_HELD, False):
             lock.release()
+
+    begin_last(sync_engine)  # the lock is taken before BEGIN IMMEDIATE runs, not after
+
+    return WriterTurn(lock, wait_seconds)
+
+
+@dataclass(frozen=True)
+class WriterTurn:
+    """This process's one writer turn, for a transaction that runs outside `engine`'s pool
+    (bot.db.writer_thread): `take` waits for it as a BEGIN on `engine` does, `give_back`
+    ends it once that transaction has committed or rolled back."""
+
+    lock: asyncio.Lock
+    wait_seconds: float
+
+    async def take(self) -> None:
+        try:
+            await _acquire(self.lock, self.wait_seconds)
+        except TimeoutError as exc:
+            raise OperationalError("BEGIN", None, Exception("database is locked")) from exc
+
+    def give_back(self) -> None:
+        self.lock.release()

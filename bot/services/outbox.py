@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot import intents
 from bot.clock import Clock
@@ -158,6 +158,33 @@ async def acknowledge(
     """Store the answers to a command that changed state in the command's transaction,
     leased by `owner`, who sends them right after the commit. Should it die first, another
     sender takes them over when the lease runs out: the change is always acknowledged."""
+    return await session.run_sync(
+        store_answers,
+        clock,
+        coop_id,
+        room,
+        recipient,
+        reply_to,
+        replies,
+        owner,
+        opens_card=opens_card,
+    )
+
+
+def store_answers(
+    session: Session,
+    clock: Clock,
+    coop_id: int,
+    room: RoomRef,
+    recipient: str,
+    reply_to: str,
+    replies: Sequence[Reply],
+    owner: str,
+    *,
+    opens_card: bool = False,
+) -> list[Delivery]:
+    """`acknowledge` on a synchronous session: in one step of the caller's event loop
+    (acknowledge), or in a thread that runs a whole transaction (bot.vote_fast)."""
     now = clock.now()
     meant = [intent_for(reply, opens_card=opens_card) for reply in replies]
     messages = [
@@ -167,7 +194,7 @@ async def acknowledge(
         for reply, intent in zip(replies, meant, strict=True)
     ]
     session.add_all(messages)
-    await session.flush()
+    session.flush()
     rows = [
         OutboxDelivery(
             outbox_id=message.id,
@@ -183,7 +210,7 @@ async def acknowledge(
         for message in messages
     ]
     session.add_all(rows)
-    await session.flush()
+    session.flush()
     return [
         Delivery(row.id, room, reply, _key(row), recipient, reply_to, intent)
         for row, reply, intent in zip(rows, replies, meant, strict=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from bot import write_watch
 from bot.app import Core
@@ -14,7 +14,7 @@ from bot.db.models import Decision, RoomBinding
 from bot.invocation import RoomRef
 from bot.outgoing import Delivery
 from tests import write_signals
-from tests.support import invocation, one_time_code, say, setup_coop
+from tests.support import invocation, listening, one_time_code, say, setup_coop
 from tests.write_signals import changes_due, rebinds_rooms
 
 GUARD = 10.0  # a failure guard, never a wait the test relies on
@@ -121,12 +121,9 @@ async def test_the_secret_ballot_lookup_before_a_vote_is_remembered_until_rooms_
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
-    event.listen(core.engine.sync_engine, "after_cursor_execute", count)
-    try:
+    with listening(core, "after_cursor_execute", count):
         assert await core.secret_vote(vote) is None
         assert statements == []  # no round trip before a vote on a known decision
-    finally:
-        event.remove(core.engine.sync_engine, "after_cursor_execute", count)
     # The console room now belongs to the other co-op, whose #1 is secret.
     async with core.sessions() as session, session.begin():
         moved = await session.scalar(

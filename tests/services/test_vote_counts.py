@@ -25,7 +25,7 @@ from bot.domain import polls, proposals
 from bot.domain.limits import SCORE_MAX, SCORE_MIN
 from bot.services import ballots, decisions
 from bot.services.context import Context
-from tests.support import recount_votes_cast, say, setup_coop
+from tests.support import listening, recount_votes_cast, say, setup_coop
 
 VOTERS = 30
 
@@ -253,8 +253,9 @@ class Watch:
         def after(conn: object, cursor: Any, *_: object) -> None:
             self.rows += len(getattr(cursor, "_rows", ()) or ())
 
-        event.listen(core.engine.sync_engine, "before_cursor_execute", before)
-        event.listen(core.engine.sync_engine, "after_cursor_execute", after)
+        for engine in core.engines:  # on SQLite, the writer thread's too
+            event.listen(engine, "before_cursor_execute", before)
+            event.listen(engine, "after_cursor_execute", after)
 
     async def say(self, core: Core, user: str, text: str) -> tuple[int, int, str]:
         statements, rows = self.statements, self.rows
@@ -370,13 +371,10 @@ async def test_a_votes_turnout_is_counted_from_the_index_without_reading_each_vo
         if "INSERT INTO votes" in statement:
             sent.append((statement, params))
 
-    event.listen(core.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with listening(core, "before_cursor_execute", record):
         assert "turnout 301/303" in await say(core, "bob", "!vote 1 yes")
         assert "turnout 301/303" in await say(core, "bob", "!vote 2 B>A")
         assert "turnout 301/303" in await say(core, "bob", "!vote 2 C")  # a change
-    finally:
-        event.remove(core.engine.sync_engine, "before_cursor_execute", record)
     assert len(sent) == 3
     for statement, params in sent:
         plan = await _plan(core, statement, params)
