@@ -5,6 +5,7 @@ which sleeps in steps of up to 100 ms and so leaves the database idle while work
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from sqlalchemy import event
@@ -47,3 +48,11 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
     def _give_back(_dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_HELD, False):
             lock.release()
+
+    @event.listens_for(sync_engine.pool, "invalidate", insert=True)
+    def _roll_back(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
+        # Before the pool closes it: SQLite keeps a closed connection's transaction, and the
+        # file's write lock, while a cancelled query's cursor lives (until garbage
+        # collection). Not possible, nor needed, when the collector itself closes it.
+        with contextlib.suppress(Exception):
+            dbapi_connection.rollback()
