@@ -44,10 +44,15 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
             raise OperationalError("BEGIN", None, Exception("database is locked")) from exc
         conn.info[_HELD] = True
 
-    @event.listens_for(sync_engine.pool, "checkin")
-    def _give_back(_dbapi_connection: Any, record: Any) -> None:
+    def _give_back(_dbapi_connection: Any, record: Any, *_: Any) -> None:
         if record is not None and record.info.pop(_HELD, False):
             lock.release()
+
+    # The connection goes back to the pool; or it is invalidated (a query was cancelled or
+    # failed), closed or detached, after which its checkin may never come: whichever
+    # comes first gives the lock back, once.
+    for name in ("checkin", "invalidate", "close", "detach"):
+        event.listen(sync_engine.pool, name, _give_back)
 
     @event.listens_for(sync_engine.pool, "invalidate", insert=True)
     def _roll_back(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
