@@ -30,7 +30,7 @@ async def _acquire(lock: asyncio.Lock, wait_seconds: float) -> None:
 
 def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> None:
     """Let one transaction of `engine` at a time run, from its BEGIN until its connection
-    goes back to the pool (just after the commit or rollback)."""
+    goes back to the pool (just after the commit or rollback) or is lost."""
     lock = asyncio.Lock()
     sync_engine = engine.sync_engine
 
