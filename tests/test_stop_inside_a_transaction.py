@@ -6,7 +6,7 @@ bot.write_watch's rollback listener then raised on it, and the pump took that er
 failed round and went on for ever; the writer's lock, and on SQLite the file's write lock,
 could stay held by the lost connection.)
 
-Each case cancels the round at an exact point, from an engine event on the statement it
+Each case stops the round at an exact point, from an engine event on the statement it
 reaches: no race against a timer."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -41,33 +41,37 @@ async def _sent_nowhere(_delivery: Delivery) -> str | None:
 
 @dataclass
 class Cancellation:
-    """Where the chosen task was cancelled (at most one point), and an event set then."""
+    """Where the stop came (at most one point), and the stop itself once started."""
 
     points: list[str] = field(default_factory=list)
-    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: asyncio.Future[object] | None = None
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @contextlib.contextmanager
-def cancelled_at(core: Core, point: str, chosen: Callable[[], bool]) -> Iterator[Cancellation]:
-    """Cancel the running task the first time it reaches `point` of a transaction on
-    `core`'s engine while `chosen()` says it is the task to stop."""
+def stopped_at(
+    core: Core, point: str, chosen: Callable[[], bool], stop: Callable[[], Awaitable[object]]
+) -> Iterator[Cancellation]:
+    """Start `stop()` the first time the running task reaches `point` of a transaction on
+    `core`'s engine while `chosen()` says it is the task to stop. The stop's cancellation
+    lands in the statement's own await: the stop runs before the query's result can come
+    back (both are callbacks of the loop, the stop's first)."""
     engine = core.engine.sync_engine
     cancellation = Cancellation()
 
-    def cancel_here() -> None:
-        task = asyncio.current_task()
-        if not cancellation.points and task is not None and chosen():
+    def stop_here() -> None:
+        if not cancellation.points and chosen():
             cancellation.points.append(point)
-            task.cancel()  # lands at the next await: the statement's own
-            cancellation.reached.set()
+            cancellation.stopping = asyncio.ensure_future(stop())
+            cancellation.started.set()
 
     def before_statement(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         if statement.lstrip().upper().startswith(point):
-            cancel_here()
+            stop_here()
 
     def before_commit(_conn: object) -> None:
         if point == "COMMIT":
-            cancel_here()
+            stop_here()
 
     event.listen(engine, "before_cursor_execute", before_statement)
     event.listen(engine, "commit", before_commit)
@@ -114,10 +118,18 @@ async def test_a_round_cancelled_inside_its_transaction_ends_cancelled(
     await _one_delivery_due(core, clock)
     pump = core.pump("console", _sent_nowhere, every=60)
     round_task: asyncio.Task[int] | None = None
-    with cancelled_at(core, point, lambda: asyncio.current_task() is round_task) as cancel:
+
+    async def cancel_the_round() -> None:
+        assert round_task is not None
+        round_task.cancel()
+
+    def the_round() -> bool:
+        return asyncio.current_task() is round_task
+
+    with stopped_at(core, point, the_round, cancel_the_round) as stop:
         round_task = asyncio.create_task(pump.round())
         await asyncio.wait({round_task}, timeout=PROMPTLY)
-    assert cancel.points == [point]
+    assert stop.points == [point]
     assert round_task.done(), "the cancelled round did not end"
     # The CancelledError itself, not an error raised while rolling back in its place.
     assert round_task.cancelled(), repr(round_task.exception())
@@ -137,12 +149,16 @@ async def test_a_pump_stopped_inside_its_transaction_stops_and_its_core_closes(
         task = asyncio.current_task()
         return task is not None and task.get_name() == "console-outbox"
 
-    with cancelled_at(core, point, the_pump) as cancel:
+    with stopped_at(core, point, the_pump, pump.stop) as stop:
         pump.start()
         async with asyncio.timeout(PROMPTLY):
-            await cancel.reached.wait()
-            await pump.stop()  # returns: the loop did not take the cancellation for a failure
-    assert cancel.points == [point]
+            await stop.started.wait()  # the pump's first round reached the point
+        assert stop.stopping is not None
+        # Not awaited directly: a timeout here would cancel the stop itself, which then
+        # ends the pump with a second cancellation.
+        await asyncio.wait({stop.stopping}, timeout=PROMPTLY)
+    assert stop.stopping.done(), "the pump did not stop: it took its stop for a failure"
+    assert stop.points == [point]
     assert not [r for r in caplog.records if r.name.startswith("bot")], caplog.text
     await _writer_is_free(core)
     async with asyncio.timeout(PROMPTLY):
