@@ -232,10 +232,13 @@ class Pump:
         """Stop the background rounds; with `drain_seconds`, send what is pending first
         (within that time: a platform that is down does not hold the stop up)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            # Waited for, not awaited under suppress(CancelledError): that would swallow a
+            # cancellation of this stop (its caller's) along with the pump's own.
+            await asyncio.wait({task})
+            if not task.cancelled():
+                task.result()  # what ended it, if not the stop
         if drain_seconds > 0:
             try:
                 await asyncio.wait_for(self.round(), drain_seconds)

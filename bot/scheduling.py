@@ -4,6 +4,7 @@ safety net every minute; the database, not the scheduler, says what is due."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -62,12 +63,14 @@ class Scheduler:
         self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._running = asyncio.Lock()
+        self._jobs: set[asyncio.Task[object]] = set()  # passes APScheduler runs now
+        self._stopping = False
 
     async def start(self) -> None:
         # Reconcile first: work that fell due while the bot was down runs now, once.
         await self._run()
         self._scheduler.add_job(
-            self._run,
+            self._job(self._run),
             IntervalTrigger(seconds=SAFETY_NET.total_seconds()),
             id="due-work-safety-net",
             replace_existing=True,
@@ -75,7 +78,7 @@ class Scheduler:
             max_instances=3,
         )
         self._scheduler.add_job(
-            self.prune,
+            self._job(self.prune),
             IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
             id="prune-history",
             replace_existing=True,
@@ -84,7 +87,7 @@ class Scheduler:
             next_run_time=datetime.now(UTC) + PRUNE_FIRST,
         )
         self._scheduler.add_job(
-            self.optimize,
+            self._job(self.optimize),
             IntervalTrigger(seconds=OPTIMIZE_EVERY.total_seconds()),
             id="optimize-database",
             replace_existing=True,
@@ -96,8 +99,35 @@ class Scheduler:
         await self.reschedule()
 
     async def stop(self) -> None:
+        """Stop the timers, and the passes running now: cancelled here and waited for, so
+        APScheduler does not report them as failed jobs (it would log each with a
+        traceback); what they did not finish is done again at the next start."""
+        self._stopping = True
+        running = list(self._jobs)
+        for job in running:
+            job.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    def _job(self, work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`work` as an APScheduler job that `stop` can end without an error report."""
+
+        @functools.wraps(work)  # APScheduler names the job after it
+        async def job() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs.add(task)
+            try:
+                await work()
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                # `stop` cancelled it, and waits for it to end: it ends quietly.
+            finally:
+                self._jobs.discard(task)
+
+        return job
 
     async def reschedule(self) -> None:
         """Put the next due-work run at the earliest moment something falls due."""
@@ -107,7 +137,7 @@ class Scheduler:
         # APScheduler waits on the wall clock; the injected clock may be offset from it.
         delay = max(when - self._clock.now(), timedelta(0))
         self._scheduler.add_job(
-            self._run,
+            self._job(self._run),
             DateTrigger(run_date=datetime.now(UTC) + delay),
             id="due-work-next",
             replace_existing=True,

@@ -102,6 +102,12 @@ def watch(
 
     @event.listens_for(engine, "rollback")
     def _undone(conn: Any) -> None:
+        if conn.closed or conn.invalidated:
+            # Its connection is gone already (a cancelled query invalidates it): `conn.info`
+            # would raise, and that error would replace the CancelledError rolling it back.
+            # What it said stays for the checkin: a needless re-plan or wake-up at worst
+            # (cancelled at COMMIT, the commit may well have happened).
+            return
         conn.info.pop(_DUE, None)
         conn.info.pop(_QUEUED, None)
 

@@ -75,6 +75,8 @@ def _committing(conn: Any) -> None:
 
 
 def _rolled_back(conn: Any) -> None:
+    if conn.closed or conn.invalidated:
+        return  # its connection is gone, and what was seen on it (the pool clears it)
     conn.info.pop(_SEEN_DUE, None)
     conn.info.pop(_SEEN_ROOMS, None)
 

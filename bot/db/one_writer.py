@@ -5,6 +5,7 @@ which sleeps in steps of up to 100 ms and so leaves the database idle while work
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +33,8 @@ async def _acquire(lock: asyncio.Lock, wait_seconds: float) -> None:
 
 def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> WriterTurn:
     """Let one transaction of `engine` at a time run, from its BEGIN until its connection
-    goes back to the pool (just after the commit or rollback); the turn returned lets a
-    transaction run elsewhere (bot.db.writer_thread) take the same lock."""
+    goes back to the pool (just after the commit or rollback) or is lost; the turn
+    returned lets a transaction run elsewhere (bot.db.writer_thread) take the same lock."""
     lock = asyncio.Lock()
     sync_engine = engine.sync_engine
 
@@ -47,10 +48,23 @@ def one_writer(engine: AsyncEngine, wait_seconds: float = WAIT_SECONDS) -> Write
             raise OperationalError("BEGIN", None, Exception("database is locked")) from exc
         conn.info[_HELD] = True
 
-    @event.listens_for(sync_engine.pool, "checkin")
-    def _give_back(_dbapi_connection: Any, record: Any) -> None:
+    def _give_back(_dbapi_connection: Any, record: Any, *_: Any) -> None:
         if record is not None and record.info.pop(_HELD, False):
             lock.release()
+
+    # The connection goes back to the pool; or it is invalidated (a query was cancelled or
+    # failed), closed or detached, after which its checkin may never come: whichever
+    # comes first gives the lock back, once.
+    for name in ("checkin", "invalidate", "close", "detach"):
+        event.listen(sync_engine.pool, name, _give_back)
+
+    @event.listens_for(sync_engine.pool, "invalidate", insert=True)
+    def _roll_back(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
+        # Before the pool closes it: SQLite keeps a closed connection's transaction, and the
+        # file's write lock, while a cancelled query's cursor lives (until garbage
+        # collection). Not possible, nor needed, when the collector itself closes it.
+        with contextlib.suppress(Exception):
+            dbapi_connection.rollback()
 
     begin_last(sync_engine)  # the lock is taken before BEGIN IMMEDIATE runs, not after
 

@@ -1,11 +1,14 @@
 """Fixtures for Matrix tests: members and the bot itself, on the one real Synapse of the
-session (`synapse_server`, tests/conftest.py)."""
+session (`synapse_server`, tests/conftest.py); and a check that no test leaves an HTTP
+client session unclosed."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,40 @@ from bot.config import MatrixSettings, Settings
 from bot.ports import CoreAPI
 from tests.matrix.matrix_people import Person
 from tests.matrix.synapse_server import Synapse
+
+# What aiohttp has asyncio report (its exception handler logs it) when a ClientSession or its
+# connector is collected unclosed: a Matrix client whose close was skipped.
+UNCLOSED = ("Unclosed client session", "Unclosed connector")
+
+
+class _Unclosed(logging.Handler):
+    """Keeps the first line of every unclosed-session report asyncio logs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.reports: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith(UNCLOSED):
+            self.reports.append(message.splitlines()[0])
+
+
+@pytest.fixture(autouse=True)
+def _every_http_session_is_closed() -> Iterator[None]:
+    """Fails a test after which an aiohttp client session (a nio client's) or connector was
+    left unclosed: checked once every fixture has closed what it made and garbage is
+    collected (aiohttp reports it only when the session is collected)."""
+    unclosed = _Unclosed()
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_log.addHandler(unclosed)
+    try:
+        yield
+        gc.collect()
+    finally:
+        asyncio_log.removeHandler(unclosed)
+    if unclosed.reports:
+        pytest.fail("left unclosed: " + "; ".join(unclosed.reports), pytrace=False)
 
 
 @pytest.fixture
