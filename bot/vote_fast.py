@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Executable, and_, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -39,7 +39,7 @@ from bot.services import decisions
 from bot.services.ballots import Cast
 from bot.services.context import AUDIT_INSERT
 from bot.services.members import covers
-from bot.services.outbox import acknowledge, store_answers
+from bot.services.outbox import store_answers
 from bot.services.vote_statements import store_vote_statement
 
 if TYPE_CHECKING:
@@ -130,17 +130,7 @@ class FastVote:
             reply = _reply(inv, found, args.id, cast_, bool(changes), int(counted))
             if not store:
                 return [reply]
-            stored = await acknowledge(
-                AsyncSession(bind=conn),
-                self._clock,
-                found.coop_id,
-                inv.room,
-                inv.actor.user_id,
-                inv.message_id,
-                [reply],
-                self._owner,
-            )
-            return [Answer(reply, stored[0])]
+            return [await conn.run_sync(self._answer, inv, found, reply)]
 
     def _vote_sqlite(
         self,
@@ -166,6 +156,11 @@ class FastVote:
         reply = _reply(inv, found, args.id, cast_, bool(changes), int(counted) + 1)
         if not store:
             return [reply]
+        return [self._answer(conn, inv, found, reply)]
+
+    def _answer(self, conn: Connection, inv: Invocation, found: _Read, reply: Reply) -> Answer:
+        """`reply` stored in the vote's transaction on `conn`, leased by this process (as
+        `outbox.acknowledge` stores a command's answers)."""
         stored = store_answers(
             Session(bind=conn),
             self._clock,
@@ -176,7 +171,7 @@ class FastVote:
             [reply],
             self._owner,
         )
-        return [Answer(reply, stored[0])]
+        return Answer(reply, stored[0])
 
 
 def _found(row: Sequence[Any] | None, *, sqlite: bool = False) -> _Read | list[Reply] | None:
