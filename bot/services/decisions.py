@@ -531,15 +531,15 @@ def turnout_of(decision: Decision, voted: int) -> Turnout:
     return Turnout(eligible, voted, proposals.votes_needed(Fraction(decision.quorum), eligible))
 
 
-async def turnout(ctx: Context, decision: Decision) -> Turnout:
+def turnout(decision: Decision) -> Turnout:
     """Turnout and quorum now, from the decision's kept count of readable votes
     (`votes_cast`, as read with it): no vote is read."""
     return turnout_of(decision, decision.votes_cast)
 
 
-async def turnouts(ctx: Context, found: Sequence[Decision]) -> dict[int, Turnout]:
+def turnouts(found: Sequence[Decision]) -> dict[int, Turnout]:
     """`turnout` of several open decisions (by decision id), from their kept counts."""
-    return {d.id: turnout_of(d, d.votes_cast) for d in found}
+    return {d.id: turnout(d) for d in found}
 
 
 # The non-voter statements take the decision as bound parameters: each is built once and
@@ -735,10 +735,10 @@ async def _store_vote(
     on PostgreSQL in the statement, on SQLite by its triggers), and audit it (on PostgreSQL
     in that same statement). Returns whether it was a change and the turnout with it (as
     `turnout` counts: the count as updated; SQLite: the other members' readable votes, read
-    in the same statement, and this one). Atomic on
-    both databases: two votes of one member at once are a cast and a change, never two
-    rows or a lost change; the decision's row lock (`_for_vote`) orders the votes on it, so
-    the count holds every vote committed before."""
+    in the same statement, and this one). Atomic on both databases: two votes of one member
+    at once are a cast and a change, never two rows or a lost change; the decision's row
+    lock (`_for_vote`) orders the votes on it, so the count holds every vote committed
+    before."""
     stored_choice, stored_ballot = ballots.stored(cast_)
     dialect = ctx.session.get_bind().dialect.name
     statements = ctx.vote_statements or VoteStatements()

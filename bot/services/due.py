@@ -112,7 +112,7 @@ async def remind_voters(ctx: Context, decision_id: int) -> bool:
     if not waiting:
         return True
     total = await decisions.count_non_voters(ctx, decision)
-    count = await decisions.turnout(ctx, decision)
+    count = decisions.turnout(decision)
     reply = render_reminders.vote_reminder(
         decision, count, waiting, ctx.config.timezone, now, total
     )

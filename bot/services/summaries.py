@@ -87,7 +87,7 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
         )
     ).all()
     # Turnout of every open decision shown, from their kept counts (no vote read).
-    turnouts = await decisions.turnouts(ctx, still_open)
+    turnouts = decisions.turnouts(still_open)
     open_counts = [OpenDecision(d, turnouts[d.id]) for d in still_open]
 
     unclaimed_where = (Task.coop_id == coop.id, Task.status == TaskStatus.OPEN)

@@ -181,8 +181,8 @@ async def _counts(core: Core, decision_id: int) -> tuple[Any, ...]:
         await session.refresh(found, ["options"])
         one_by_one = decisions.count(found, await ballots.current(ctx, found))
         if found.status == "open":
-            turnout = await decisions.turnout(ctx, found)
-            many = (await decisions.turnouts(ctx, [found]))[found.id]
+            turnout = decisions.turnout(found)
+            many = decisions.turnouts([found])[found.id]
         else:
             turnout = many = None
         return one_by_one, await decisions.tally(ctx, found), turnout, many
