@@ -11,9 +11,12 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Core
+from bot.clock import Clock
 from bot.db.models import Decision, Vote
+from bot.dispatch import Dispatcher
 from bot.domain.proposals import ProposalChoice
 from bot.domain.vocabulary import DecisionKind
+from bot.handler_table import all_handlers
 from bot.invocation import CAP_ATTACHMENTS, Invocation, RoomRef, build_invocation
 from bot.render.plain import render_plain
 from bot.services import ballots
@@ -155,4 +158,18 @@ async def recount_votes_cast(session: AsyncSession, decision_id: int, kind: str)
         .where(Decision.id == decision_id)
         .values(votes_cast=readable)
         .execution_options(synchronize_session=False)
+    )
+
+
+def full_path_dispatcher(core: Core, clock: Clock) -> Dispatcher:
+    """A dispatcher beside `core`'s whose votes all take the full path (no bot.vote_fast):
+    what the fast path must answer and store alike."""
+    return Dispatcher(
+        core.sessions,
+        clock,
+        core.settings,
+        core.tree,
+        all_handlers(core.tree),
+        owner=core.owner,
+        fast_votes=False,
     )

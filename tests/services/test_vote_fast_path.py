@@ -24,12 +24,10 @@ from bot.db.models import (
     RoomBinding,
     Vote,
 )
-from bot.dispatch import Dispatcher
-from bot.handler_table import all_handlers
 from bot.invocation import CAP_ATTACHMENTS, CAP_EPHEMERAL, RoomRef
 from bot.outgoing import Answer
 from bot.render.plain import render_plain
-from tests.support import invocation, say, setup_coop, statements_sent
+from tests.support import full_path_dispatcher, invocation, say, setup_coop, statements_sent
 
 FAST_ROOM = RoomRef("console", "fast")
 FULL_ROOM = RoomRef("console", "full")
@@ -191,15 +189,7 @@ async def test_the_fast_path_answers_and_stores_what_the_full_path_does(
     await _setup(core, FAST_ROOM)
     await _setup(core, FULL_ROOM)
     fast = core.dispatcher
-    full = Dispatcher(
-        core.sessions,
-        clock,
-        core.settings,
-        core.tree,
-        all_handlers(core.tree),
-        owner=core.owner,
-        fast_votes=False,
-    )
+    full = full_path_dispatcher(core, clock)
     taken: list[bool] = []
     fast_vote = fast._fast_vote  # a spy on the real path: did it answer?
     assert fast_vote is not None

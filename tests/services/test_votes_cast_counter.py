@@ -13,28 +13,24 @@ from sqlalchemy import event, select, text
 from bot.app import Core
 from bot.clock import ManualClock
 from bot.db.models import Decision, Member, Membership, Vote
-from bot.dispatch import Dispatcher
-from bot.handler_table import all_handlers
 from bot.render.plain import render_plain
 from bot.services import decisions
 from bot.services.context import Context
 from bot.services.members import start_membership
-from tests.support import invocation, kept_and_counted_votes, say, setup_coop
+from tests.support import (
+    full_path_dispatcher,
+    invocation,
+    kept_and_counted_votes,
+    say,
+    setup_coop,
+)
 
 MEMBERS = ("bob", "carol", "dan", "erin", "frank")
 
 
 async def _full_path_vote(core: Core, clock: ManualClock, user: str, text_: str) -> str:
     """A vote through a dispatcher whose votes all take the full path."""
-    full = Dispatcher(
-        core.sessions,
-        clock,
-        core.settings,
-        core.tree,
-        all_handlers(core.tree),
-        owner=core.owner,
-        fast_votes=False,
-    )
+    full = full_path_dispatcher(core, clock)
     answers = await full.handle(invocation(user, text_), shown_at_once=True)
     return "\n".join(render_plain(a.reply) for a in answers)
 
