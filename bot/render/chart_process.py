@@ -92,6 +92,20 @@ async def _stderr_tail(stream: asyncio.StreamReader) -> bytes:
     return kept
 
 
+async def _drained(stream: asyncio.StreamReader | None) -> None:
+    """What is left on `stream` read and dropped, to its end."""
+    while stream is not None and await stream.read(READ_SIZE):
+        pass
+
+
+async def _reaped(process: asyncio.subprocess.Process) -> None:
+    """Wait for the child (killed, or ended). Its pipes are read to their end first: asyncio
+    (3.11) reports the exit only once every pipe has closed, and a pipe whose reading was
+    paused (a child that wrote more than was read) would never close: the wait hung."""
+    await asyncio.gather(_drained(process.stdout), _drained(process.stderr))
+    await process.wait()
+
+
 def _last_line(stderr: bytes) -> str:
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return repr(lines[-1][:300]) if lines else "nothing on stderr"
@@ -136,6 +150,7 @@ class RunningChart:
             stderr = await errors
         finally:
             errors.cancel()
+            await asyncio.wait({errors})  # no reader left on stderr for the reaping
         if status != 0:
             raise ChartFailed(f"the chart child exited with status {status}: {_last_line(stderr)}")
         if not whole_png(png):
@@ -178,7 +193,7 @@ class ChartChild:
                 with suppress(ProcessLookupError):
                     process.kill()
             # Reaped even if this task is cancelled again while waiting: the wait goes on.
-            await asyncio.shield(process.wait())
+            await asyncio.shield(_reaped(process))
 
 
 CHART_CHILD: Final = ChartChild()

@@ -301,3 +301,21 @@ def test_the_child_refuses_input_it_will_not_draw(data: bytes) -> None:
 def test_the_child_with_no_input_draws_nothing_and_exits() -> None:
     done = _run_child(b"")
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+async def test_a_child_that_wrote_more_than_was_read_is_still_reaped() -> None:
+    # The caller stopped reading (it had more than it takes, or it never asked for the
+    # chart): asyncio pauses the pipe once its buffer is full, and on Python 3.11 reports
+    # the exit only when every pipe has closed. The reaping reads the rest: it used to hang.
+    before = _children()
+    child = _child("import sys; sys.stdout.buffer.write(b'x' * 64 * 1024 * 1024)")
+    async with asyncio.timeout(60):
+        async with child.started() as running:
+            assert running.process is not None and running.process.stdout is not None
+            stdout = running.process.stdout
+            # Until the pipe is paused (the state this test is about; it has no event):
+            # the loop reads the child's output meanwhile.
+            while not stdout._paused:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    assert running.process.returncode is not None
+    assert _children() <= before
