@@ -5,7 +5,6 @@ drain loop (Pump) for every adapter."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,6 +16,7 @@ from bot.clock import Clock
 from bot.outgoing import Delivery, PermanentSendError, Send
 from bot.services import outbox
 from bot.services.outbox import RetryPolicy
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,8 @@ class Courier:
 
     async def close(self) -> None:
         if self._beat is not None:
-            self._beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat
-            self._beat = None
+            beat, self._beat = self._beat, None
+            await cancel_and_wait(beat)
 
     async def _mark(self, delivery: Delivery, platform_message_id: str | None) -> None:
         async with self._sessions() as session, session.begin():
@@ -233,12 +231,7 @@ class Pump:
         (within that time: a platform that is down does not hold the stop up)."""
         if self._task is not None:
             task, self._task = self._task, None
-            task.cancel()
-            # Waited for, not awaited under suppress(CancelledError): that would swallow a
-            # cancellation of this stop (its caller's) along with the pump's own.
-            await asyncio.wait({task})
-            if not task.cancelled():
-                task.result()  # what ended it, if not the stop
+            await cancel_and_wait(task)  # raises what ended it, if not the stop
         if drain_seconds > 0:
             try:
                 await asyncio.wait_for(self.round(), drain_seconds)

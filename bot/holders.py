@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from bot.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 # The first key of coopbot's advisory locks, one per kind of role (the second key is the
@@ -160,10 +162,8 @@ class Holders:
 
     async def close(self) -> None:
         if self._beat is not None:
-            self._beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat
-            self._beat = None
+            beat, self._beat = self._beat, None
+            await cancel_and_wait(beat)
         for held in self._held.values():
             held.lost.set()
         self._held.clear()

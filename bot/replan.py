@@ -4,9 +4,10 @@ at a time, and one more (not one each) for changes that come while a pass runs."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,4 @@ class Replans:
 
     async def close(self) -> None:
         if self._running is not None:
-            self._running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._running
+            await cancel_and_wait(self._running)
