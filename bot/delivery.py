@@ -234,7 +234,10 @@ class Pump:
             await cancel_and_wait(task)  # raises what ended it, if not the stop
         if drain_seconds > 0:
             try:
-                await asyncio.wait_for(self.round(), drain_seconds)
+                # Not wait_for: on Python 3.11 a stop cancelled as the round ends carried on
+                # as if it had never been cancelled. The round runs in this task.
+                async with asyncio.timeout(drain_seconds):
+                    await self.round()
             except Exception:
                 log.warning(
                     "could not deliver everything pending on %s before stopping", self.platform

@@ -182,9 +182,11 @@ class Holders:
             "tcp_keepalives_interval": seconds,
             "tcp_keepalives_count": "3",
         }
-        timeout = max(self.keepalive_seconds * 2, 5.0)
-        connect = asyncpg.connect(self._dsn, server_settings=options)
-        self._connection = await asyncio.wait_for(connect, timeout=timeout)
+        # In this task, not in wait_for's: asyncpg closes a connection whose opening is cut
+        # short, and a cancellation of the caller is never taken for the connect's own
+        # (Python 3.11's wait_for returned the connection to a cancelled caller).
+        async with asyncio.timeout(max(self.keepalive_seconds * 2, 5.0)):
+            self._connection = await asyncpg.connect(self._dsn, server_settings=options)
         return self._connection
 
     async def _idle_limit(self, connection: Any, holding: bool) -> None:
@@ -201,7 +203,8 @@ class Holders:
         if connection is None:
             return
         try:
-            await asyncio.wait_for(connection.close(), timeout=1.0)
+            async with asyncio.timeout(1.0):
+                await connection.close()  # which aborts the connection if cancelled
         except Exception:
             connection.terminate()
 
@@ -213,9 +216,10 @@ class Holders:
                 try:
                     if connection is None:
                         raise ConnectionError("no connection")
-                    await asyncio.wait_for(
-                        connection.fetchval("SELECT 1"), timeout=self.keepalive_seconds
-                    )
+                    # Not wait_for: on Python 3.11 a close() cancelling this beat as the
+                    # answer came in was swallowed, and the beat (and the close) went on.
+                    async with asyncio.timeout(self.keepalive_seconds):
+                        await connection.fetchval("SELECT 1")
                     continue
                 except Exception as exc:
                     reason = str(exc) or type(exc).__name__

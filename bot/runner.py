@@ -202,7 +202,8 @@ async def _serve(
             log.info("stopping: delivering what is pending, then closing the connections")
         for supervisor in supervisors:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(supervisor.stop(), STOP_GRACE_SECONDS)
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await supervisor.stop()
         _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
         for task in pending:
             log.warning("%s did not stop in time; cancelling it", task.get_name())
