@@ -28,6 +28,7 @@ from bot.metrics import Metrics
 from bot.open_database import open_engine
 from bot.outbox_delivery import OutboxDelivery
 from bot.outgoing import Answer, Delivery, Send
+from bot.render.chart_process import ChartSlots
 from bot.render.document import Choices, Reply
 from bot.replan import Replans
 from bot.room_binding import RoomBinding
@@ -60,6 +61,7 @@ class Core:
         # Names this process in the outbox leases it holds (which host, which process).
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         handlers = all_handlers(self.tree)
+        self.charts = ChartSlots()  # the weekly chart's child processes, so many at a time
         # SQLite: one writer at a time, and a thread that runs a vote's transaction at once.
         self.writer = writer_thread(engine)
         # Every engine the core's statements go through (for listeners of their events).
@@ -73,6 +75,7 @@ class Core:
             owner=self.owner,
             observe=self.metrics.command_done,
             writer=self.writer,
+            charts=self.charts,
         )
         self._outbox = OutboxDelivery(sessions, clock, settings, self.metrics, owner=self.owner)
         self.courier = self._outbox.courier
@@ -83,7 +86,7 @@ class Core:
         self._lookups = Lookups(sessions, clock, settings, handlers)
         self._rooms = RoomBinding(sessions, clock, settings)
         self._secret_votes = SecretVotes(sessions, clock, settings, self.tree)
-        self._maintenance = Maintenance(settings, clock, engine, sessions)
+        self._maintenance = Maintenance(settings, clock, engine, sessions, self.charts)
         for each in self.engines:
             watch(
                 each,

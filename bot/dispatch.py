@@ -32,6 +32,7 @@ from bot.failure_log import log_failure
 from bot.intents import intent_for
 from bot.invocation import Invocation
 from bot.outgoing import Answer
+from bot.render.chart_process import ChartSlots
 from bot.render.document import Reply, error
 from bot.services.context import Context
 from bot.services.coops import coop_of_person
@@ -122,6 +123,7 @@ class Dispatcher:
         observe: CommandObserver | None = None,
         fast_votes: bool = True,
         writer: WriterThread | None = None,
+        charts: ChartSlots | None = None,
     ) -> None:
         missing = {c.name for c in tree if c.args not in handlers}
         if missing:
@@ -133,6 +135,7 @@ class Dispatcher:
         self._handlers = handlers
         self._owner = owner  # who holds the lease on stored answers (this process)
         self._observe = observe
+        self._charts = charts  # the core's chart children (Context.charts)
         self._seen_statements: dict[str, Executable] = {}  # the dedupe insert by dialect
         self._vote_statements = VoteStatements()
         engine = sessions.kw.get("bind")
@@ -350,6 +353,7 @@ class Dispatcher:
             settings=self._settings,
             invocation=inv,
             vote_statements=self._vote_statements,
+            charts=self._charts,
         )
         # The room's co-op and the actor, read fresh in one statement (never cached: another
         # process may have just changed who is a member or a steward); `found` when read;

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.optimize import optimize
+from bot.render.chart_process import ChartSlots
 from bot.services import due, retention
 
 
@@ -19,14 +20,16 @@ class Maintenance:
         clock: Clock,
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
+        charts: ChartSlots | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._engine = engine
         self._sessions = sessions
+        self._charts = charts  # the core's chart children, for the weekly summaries
 
     async def run_due_work(self) -> int:
-        return await due.run_all(self._sessions, self._clock, self._settings)
+        return await due.run_all(self._sessions, self._clock, self._settings, self._charts)
 
     async def optimize_database(self) -> None:
         """Refresh the planner's statistics (SQLite `PRAGMA optimize`; daily)."""

@@ -4,6 +4,8 @@ statement here, run after the base rows are in."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 # Identities: every member is `console:<name>`; every tenth also has a Matrix identity.
 IDENTITIES = """
 INSERT INTO identities (coop_id, member_id, identity)
@@ -80,18 +82,11 @@ FROM votes WHERE decision_id IN {_SEALED}
 
 SEALED_VOTES = f"DELETE FROM votes WHERE decision_id IN {_SEALED}"
 
-# Each decision's count of readable votes (revision 0010): a proposal's known choice, a
-# poll's ballot, counted in its votes or, once sealed, its sealed ballots. On SQLite the
-# triggers of revision 0010 have counted the rows as they were loaded; this sets the same.
-_READABLE = """((decisions.kind = 'proposal' AND {t}.choice IN ('yes', 'no', 'abstain', 'block'))
-     OR (decisions.kind <> 'proposal' AND {t}.choice IS NULL))"""
-_COUNTED = "(SELECT count(*) FROM {t} WHERE {t}.decision_id = decisions.id AND " + _READABLE + ")"
-VOTES_CAST = (
-    "UPDATE decisions SET votes_cast = "
-    + _COUNTED.format(t="votes")
-    + " + "
-    + _COUNTED.format(t="sealed_ballots")
-)
+# Each decision's count of readable votes: a proposal's known choice, a poll's ballot,
+# counted in its votes or, once sealed, its sealed ballots. On SQLite the triggers of
+# revision 0010 have counted the rows as they were loaded; this sets the same, with the
+# revision's own statement (its module name starts with a digit: imported by name).
+VOTES_CAST: str = import_module("bot.migrations.versions.0010_decision_votes_cast").BACKFILL
 
 # Statements are written once for both databases; these are the spellings that differ.
 SPELLINGS: dict[str, dict[str, str]] = {

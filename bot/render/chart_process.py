@@ -1,9 +1,11 @@
 """The bot's side of the chart child: started early, fed the chart input, its PNG read back.
 
-Any way out (a chart drawn, a failure, the summary cancelled, the bot stopping) kills the
-child if it still runs and reaps it. A child that cannot start, fails, times out, writes
-too much or writes something other than a whole PNG gives one log line and no chart; its
-stderr goes only into that line, never to a room."""
+At most CHARTS_AT_ONCE children are alive at a time in a process (ChartSlots, owned by the
+core): a summary waits for a slot, at most CHART_SLOT_WAIT seconds. Any way out (a chart
+drawn, a failure, the summary cancelled, the bot stopping) kills the child if it still
+runs and reaps it, and only then gives its slot back. A child that cannot start (or get a
+slot), fails, times out, writes too much or writes something other than a whole PNG gives
+one log line and no chart; its stderr goes only into that line, never to a room."""
 
 from __future__ import annotations
 
@@ -13,13 +15,11 @@ import os
 import struct
 import sys
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
-
-from bot.render.chart_input import ChartInput
+from typing import Final, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,19 @@ STDERR_KEPT: Final = 4096
 READ_SIZE: Final = 64 * 1024
 # Where the `bot` package this process runs from lives: the child imports the same code.
 CODE_ROOT: Final = str(Path(__file__).resolve().parents[2])
+# Each child peaks at some 80 MB for about a second: summaries asked for at once (several
+# stewards, or one sending many) take turns instead of each starting one.
+CHARTS_AT_ONCE: Final = 1
+# How long a summary waits for its turn before it is posted without its chart.
+CHART_SLOT_WAIT: Final = 10.0
+
+
+class ChartInput(Protocol):
+    """What the child is fed (bot.render.chart_input.ChartInput; named here by what it
+    does, so that this module, which every unit of work's Context names, imports nothing
+    of the bot's)."""
+
+    def encode(self) -> bytes: ...
 
 
 class ChartFailed(Exception):
@@ -98,12 +111,19 @@ async def _drained(stream: asyncio.StreamReader | None) -> None:
         pass
 
 
-async def _reaped(process: asyncio.subprocess.Process) -> None:
-    """Wait for the child (killed, or ended). Its pipes are read to their end first: asyncio
-    (3.11) reports the exit only once every pipe has closed, and a pipe whose reading was
-    paused (a child that wrote more than was read) would never close: the wait hung."""
-    await asyncio.gather(_drained(process.stdout), _drained(process.stderr))
-    await process.wait()
+async def _reaped(process: asyncio.subprocess.Process, gone: Callable[[], None]) -> None:
+    """Wait for the child (killed, or ended), then call `gone`. Its pipes are read to their
+    end first: asyncio (3.11) reports the exit only once every pipe has closed, and a pipe
+    whose reading was paused (a child that wrote more than was read) would never close."""
+    try:
+        await asyncio.gather(_drained(process.stdout), _drained(process.stderr))
+        await process.wait()
+    finally:
+        gone()
+
+
+def _nothing() -> None:
+    pass
 
 
 def _last_line(stderr: bytes) -> str:
@@ -113,7 +133,7 @@ def _last_line(stderr: bytes) -> str:
 
 @dataclass
 class RunningChart:
-    """A started child, waiting for its input (or, with no process, why it could not start)."""
+    """A started child, waiting for its input (or, with no process, why there is none)."""
 
     process: asyncio.subprocess.Process | None
     timeout: float
@@ -137,7 +157,7 @@ class RunningChart:
     async def _exchange(self, chart: ChartInput) -> bytes:
         process = self.process
         if process is None:
-            raise ChartFailed(f"the chart child could not start ({self.not_started})")
+            raise ChartFailed(self.not_started)
         assert process.stdin and process.stdout and process.stderr
         errors = asyncio.ensure_future(_stderr_tail(process.stderr))
         try:
@@ -167,10 +187,15 @@ class ChartChild:
     timeout: float = 30.0
     max_png: int = PNG_MAX_BYTES
 
+    def none(self, why: str) -> RunningChart:
+        """No child: `why` is said in the log line when a chart is wanted from it."""
+        return RunningChart(None, self.timeout, self.max_png, not_started=why)
+
     @asynccontextmanager
-    async def started(self) -> AsyncIterator[RunningChart]:
+    async def started(self, gone: Callable[[], None] = _nothing) -> AsyncIterator[RunningChart]:
         """The child, started now (so that it imports matplotlib while the caller works);
-        killed if still running and reaped when the block ends, however it ends."""
+        killed if still running and reaped when the block ends, however it ends. `gone` is
+        called once there is no child any more: reaped, or never started."""
         try:
             process = await asyncio.create_subprocess_exec(
                 *self.argv,
@@ -181,10 +206,15 @@ class ChartChild:
             )
         except OSError as error:  # said when a chart is wanted from it
             not_started = str(error) or type(error).__name__
-        else:
-            not_started = ""
-        if not_started:
-            yield RunningChart(None, self.timeout, self.max_png, not_started=not_started)
+            process = None
+        except BaseException:  # cancelled as it started: asyncio killed and waited for it
+            gone()
+            raise
+        if process is None:
+            try:
+                yield self.none(f"the chart child could not start ({not_started})")
+            finally:
+                gone()
             return
         try:
             yield RunningChart(process, self.timeout, self.max_png)
@@ -192,8 +222,47 @@ class ChartChild:
             if process.returncode is None:
                 with suppress(ProcessLookupError):
                     process.kill()
-            # Reaped even if this task is cancelled again while waiting: the wait goes on.
-            await asyncio.shield(_reaped(process))
+            # Reaped even if this task is cancelled again while waiting: the wait goes on,
+            # and `gone` is called when it ends.
+            await asyncio.shield(_reaped(process, gone))
 
 
 CHART_CHILD: Final = ChartChild()
+
+
+class ChartSlots:
+    """The chart children of this process: at most `at_once` alive at a time. Owned by the
+    core (bot.app), which hands it to every unit of work it builds (Context.charts)."""
+
+    def __init__(
+        self,
+        child: ChartChild = CHART_CHILD,
+        at_once: int = CHARTS_AT_ONCE,
+        wait: float = CHART_SLOT_WAIT,
+    ) -> None:
+        self.child = child
+        self.at_once = at_once
+        self.wait = wait
+        self._free = asyncio.Semaphore(at_once)
+
+    @asynccontextmanager
+    async def started(self) -> AsyncIterator[RunningChart]:
+        """`child.started()` once a slot is free, waited for at most `wait` seconds (else no
+        child, said when a chart is wanted). The slot is given back when the child has been
+        reaped, however the block ends; a caller cancelled while it waits holds none."""
+        try:
+            # Not wait_for (bot.db.one_writer): a waiter cancelled just as a slot came
+            # free gives it back (asyncio.Semaphore.acquire) and is cancelled.
+            async with asyncio.timeout(self.wait):
+                await self._free.acquire()
+        except TimeoutError:
+            got = False
+        else:
+            got = True
+        if not got:
+            yield self.child.none(
+                f"no chart child slot came free within {self.wait:g} s ({self.at_once} at a time)"
+            )
+            return
+        async with self.child.started(gone=self._free.release) as running:
+            yield running

@@ -16,6 +16,7 @@ from bot.invocation import Invocation
 from bot.services.coop_config import CoopConfig, effective
 
 if TYPE_CHECKING:
+    from bot.render.chart_process import ChartSlots
     from bot.services.vote_statements import VoteStatements
 
 # Built once: a vote's audit row is written with it (Context.audit_now).
@@ -41,6 +42,9 @@ class Context:
     vote_read: tuple[int, Decision | None, bool] | None = field(default=None, repr=False)
     # A vote's statements, built once by their owner (the dispatcher); None: built anew.
     vote_statements: VoteStatements | None = field(default=None, repr=False)
+    # The core's chart children, at most so many at a time (the core builds it once and
+    # gives it to the units of work it runs); None: a weekly summary goes without its chart.
+    charts: ChartSlots | None = field(default=None, repr=False)
 
     @property
     def prefix(self) -> str:

@@ -17,6 +17,7 @@ from bot.domain.vocabulary import DecisionStatus, TaskStatus
 from bot.failure_log import log_failure
 from bot.render import decisions as render_decisions
 from bot.render import reminders as render_reminders
+from bot.render.chart_process import ChartSlots
 from bot.render.document import Reply
 from bot.services import decisions, outbox, tasks
 from bot.services.context import Context
@@ -33,6 +34,7 @@ async def _each(
     settings: Settings,
     ids: list[tuple[int, int]],
     step: Step,
+    charts: ChartSlots | None = None,
 ) -> int:
     """Run `step(ctx, item_id)` for each (coop id, item id), one transaction each."""
     done = 0
@@ -40,7 +42,9 @@ async def _each(
         try:
             async with sessions() as session, session.begin():
                 coop = await session.get(Coop, coop_id)
-                ctx = Context(session=session, clock=clock, settings=settings, coop=coop)
+                ctx = Context(
+                    session=session, clock=clock, settings=settings, coop=coop, charts=charts
+                )
                 if await step(ctx, item_id):
                     done += 1
         except Exception as exc:
@@ -197,9 +201,13 @@ async def schedule_summaries(
 
 
 async def run_all(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    charts: ChartSlots | None = None,
 ) -> int:
-    """Every due transition, kind by kind, each item in its own transaction."""
+    """Every due transition, kind by kind, each item in its own transaction (a summary's
+    chart drawn by one of `charts`; without it, the summary goes without one)."""
     now = clock.now()
     await schedule_summaries(sessions, clock, settings)
     claimed = select(Task.coop_id, Task.id).where(Task.status == TaskStatus.CLAIMED)
@@ -231,7 +239,7 @@ async def run_all(
     ]
     done = 0
     for query, step in passes:
-        done += await _each(sessions, clock, settings, await _ids(sessions, query), step)
+        done += await _each(sessions, clock, settings, await _ids(sessions, query), step, charts)
     return done
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,9 @@ from bot.render.document import Reply
 from bot.write_watch import mark_queued
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # A sender holds a delivery this long and renews it while it sends (see bot.delivery), so
 # the work of a sender that died is taken over within seconds.
@@ -143,34 +146,6 @@ async def announce(
     return True
 
 
-async def acknowledge(
-    session: AsyncSession,
-    clock: Clock,
-    coop_id: int,
-    room: RoomRef,
-    recipient: str,
-    reply_to: str,
-    replies: Sequence[Reply],
-    owner: str,
-    *,
-    opens_card: bool = False,
-) -> list[Delivery]:
-    """Store the answers to a command that changed state in the command's transaction,
-    leased by `owner`, who sends them right after the commit. Should it die first, another
-    sender takes them over when the lease runs out: the change is always acknowledged."""
-    return await session.run_sync(
-        store_answers,
-        clock,
-        coop_id,
-        room,
-        recipient,
-        reply_to,
-        replies,
-        owner,
-        opens_card=opens_card,
-    )
-
-
 def store_answers(
     session: Session,
     clock: Clock,
@@ -183,8 +158,12 @@ def store_answers(
     *,
     opens_card: bool = False,
 ) -> list[Delivery]:
-    """`acknowledge` on a synchronous session: in one step of the caller's event loop
-    (acknowledge), or in a thread that runs a whole transaction (bot.vote_fast)."""
+    """Store the answers to a command that changed state in the command's transaction,
+    leased by `owner`, who sends them right after the commit. Should it die first, another
+    sender takes them over when the lease runs out: the change is always acknowledged.
+
+    On a synchronous session: in a thread that runs a whole transaction (bot.vote_fast);
+    `acknowledge` is the same on the command's AsyncSession, in one step of its loop."""
     now = clock.now()
     meant = [intent_for(reply, opens_card=opens_card) for reply in replies]
     messages = [
@@ -215,6 +194,21 @@ def store_answers(
         Delivery(row.id, room, reply, _key(row), recipient, reply_to, intent)
         for row, reply, intent in zip(rows, replies, meant, strict=True)
     ]
+
+
+def _on_async_session(
+    work: Callable[Concatenate[Session, P], T],
+) -> Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, T]]:
+    """`work`, taking the AsyncSession whose synchronous session it runs on (run_sync)."""
+
+    async def on(session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await session.run_sync(work, *args, **kwargs)
+
+    return on
+
+
+acknowledge: Final = _on_async_session(store_answers)
+"""`store_answers` on the command's AsyncSession (same arguments after the session)."""
 
 
 async def lease_pending(

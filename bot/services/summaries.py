@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from bot.domain.periods import ALL_END, parse_period
 from bot.domain.vocabulary import FINISHED, DecisionStatus, TaskStatus
 from bot.render import summary as render_summary
 from bot.render.chart_input import MAX_BARS, chart_input
-from bot.render.chart_process import CHART_CHILD, ChartChild
+from bot.render.chart_process import CHART_CHILD, RunningChart
 from bot.render.document import Reply
 from bot.render.summary import LIST_MAX
 from bot.services import decisions, tasks
@@ -119,15 +120,20 @@ async def gather(ctx: Context, now: datetime) -> WeeklySummary:
     )
 
 
-async def weekly_summary(
-    ctx: Context, now: datetime, chart_child: ChartChild = CHART_CHILD
-) -> Reply:
+def _chart_child(ctx: Context) -> AbstractAsyncContextManager[RunningChart]:
+    if ctx.charts is None:
+        return nullcontext(CHART_CHILD.none("this unit of work was given no chart children"))
+    return ctx.charts.started()
+
+
+async def weekly_summary(ctx: Context, now: datetime) -> Reply:
     """The summary announcement, with a PNG chart when anyone contributed last week.
 
-    The chart is drawn in a short-lived child process (bot.render.chart_child), started
-    before the gathering so that its matplotlib import overlaps it; this process never
-    imports matplotlib. Without a chart from it, the summary goes without one."""
-    async with chart_child.started() as child:
+    The chart is drawn in a short-lived child process (bot.render.chart_child), one of the
+    few the core lets run at a time (ctx.charts), started before the gathering so that its
+    matplotlib import overlaps it; this process never imports matplotlib. Without a chart
+    from it (none free in time, or none drawn), the summary goes without one."""
+    async with _chart_child(ctx) as child:
         data = await gather(ctx, now)
         png = None
         if data.contributions:

@@ -61,7 +61,13 @@ async def coop_context(core: Core) -> AsyncIterator[Context]:
     """A scheduled-work unit of work for the (only) co-op, as the due pass builds it."""
     async with core.sessions() as session, session.begin():
         coop = await session.scalar(select(Coop))
-        yield Context(session=session, clock=core.clock, settings=core.settings, coop=coop)
+        yield Context(
+            session=session,
+            clock=core.clock,
+            settings=core.settings,
+            coop=coop,
+            charts=core.charts,
+        )
 
 
 def _png_size(data: bytes) -> tuple[int, int, int]:

@@ -24,7 +24,7 @@ from bot.clock import ManualClock
 from bot.db.models import Coop
 from bot.render.chart import contributions_chart
 from bot.render.chart_input import chart_input
-from bot.render.chart_process import ChartChild
+from bot.render.chart_process import ChartChild, ChartSlots
 from bot.render.plain import render_plain
 from bot.services.context import Context
 from bot.services.summaries import gather, weekly_summary
@@ -64,11 +64,18 @@ async def _week_of_work(core: Core, clock: ManualClock) -> None:
 
 
 @asynccontextmanager
-async def coop_context(core: Core) -> AsyncIterator[Context]:
-    """The scheduled-work unit of work for the (only) co-op."""
+async def coop_context(core: Core, charts: ChartSlots | None = None) -> AsyncIterator[Context]:
+    """The scheduled-work unit of work for the (only) co-op, as the due pass builds it (with
+    the core's chart children, or `charts`)."""
     async with core.sessions() as session, session.begin():
         coop = await session.scalar(select(Coop))
-        yield Context(session=session, clock=core.clock, settings=core.settings, coop=coop)
+        yield Context(
+            session=session,
+            clock=core.clock,
+            settings=core.settings,
+            coop=coop,
+            charts=charts or core.charts,
+        )
 
 
 def _child(code: str, timeout: float = 30.0, max_png: int = 4 * 1024 * 1024) -> ChartChild:
@@ -192,8 +199,8 @@ async def test_a_child_that_gives_no_chart_costs_the_summary_only_its_chart(
     before = _children()
     await _week_of_work(core, clock)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
-        async with coop_context(core) as ctx:
-            reply = await weekly_summary(ctx, clock.now(), child)
+        async with coop_context(core, ChartSlots(child)) as ctx:
+            reply = await weekly_summary(ctx, clock.now())
     shown = render_plain(reply)
     assert shown.startswith("Week 47 (16–22 Nov 2026) at Riverside Co-op")
     assert "@bob" in shown and "chart attached" not in shown
@@ -238,8 +245,8 @@ async def test_a_summary_cancelled_while_its_chart_is_drawn_leaves_no_child_aliv
     await _week_of_work(core, clock)
 
     async def summary() -> None:
-        async with coop_context(core) as ctx:
-            await weekly_summary(ctx, clock.now(), _child(code))
+        async with coop_context(core, ChartSlots(_child(code))) as ctx:
+            await weekly_summary(ctx, clock.now())
 
     task = asyncio.create_task(summary())
     await _until(lambda: fed.exists() or task.done())
