@@ -147,8 +147,9 @@ def _extra_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, Callable[[An
             for kind, cell in _memory_cells(runs)
         ],
         (
-            "weekly chart's child process (short-lived, one per summary): peak; start to exit",
-            "(reference)",
+            "weekly chart, drawn in its short-lived child process (40 bars): drawing;"
+            " matplotlib's import; the child's peak; start to exit",
+            "drawing ≤ 300 ms",
             _chart_child,
         ),
         ("bare insert+commit (baseline)", "(reference)", _bare),
@@ -256,9 +257,17 @@ def _chart_child(run: dict[str, Any]) -> str:
     child = _chart_child_of(run)
     if not child:
         return " – | | drawn in the bot's own process: in its peak | |"
+    drawing = child.get("draw_ms")
+    if drawing is None:  # runs from before the drawing was timed on its own
+        return (
+            f" {child['peak_mb']:.0f} MB; {ms(child['ms'])} | | its own process, not in the"
+            " bot's peak | |"
+        )
+    met = Verdict(drawing <= 300, "")
     return (
-        f" {child['peak_mb']:.0f} MB; {ms(child['ms'])} | | its own process, not in the"
-        " bot's peak | |"
+        f" {ms(drawing)}; {ms(child['import_ms'])}; {child['peak_mb']:.0f} MB;"
+        f" {ms(child['ms'])} | | median of {len(child['draw_ms_runs'])} fresh processes;"
+        f" its own process, not in the bot's peak | {_mark(met)} |"
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from bot.render.chart_input import MAX_BARS, ChartInput, chart_input
@@ -22,6 +23,15 @@ BAR_INCHES: Final = 0.32
 FRAME_INCHES: Final = 1.7
 MIN_HEIGHT_INCHES: Final = 3.0
 DPI: Final = 100
+HALF_BAR: Final = 0.35  # half a bar's height, in rows
+# The margins around the bars, in inches: the title and legend rows above, the x tick labels
+# and x label below, a little room on the right; on the left the longest name, its tick and
+# a gap, but never more than NAMES_MOST_OF_WIDTH of the chart's width.
+TOP_INCHES: Final = 0.62
+BOTTOM_INCHES: Final = 0.55
+RIGHT_INCHES: Final = 0.25
+NAME_GAP_INCHES: Final = 0.18
+NAMES_MOST_OF_WIDTH: Final = 0.45
 # hours, task points, kudos: colour-blind friendly (Okabe–Ito) and distinct in greyscale.
 SERIES: Final = (
     ("hours", "#0072B2"),
@@ -45,13 +55,22 @@ def contributions_chart(
 
 
 def draw(chart: ChartInput) -> bytes:
-    """PNG of hours / task points / kudos per member, largest weighted total on top.
+    """PNG of hours / task points / kudos per member, largest weighted total on top."""
+    out = io.BytesIO()
+    figure(chart).savefig(out, format="png", metadata={"Software": None})
+    return out.getvalue()
 
-    Uses the object API (no pyplot), so no global figure state is kept."""
+
+def figure(chart: ChartInput) -> Figure:
+    """The chart's figure, laid out and ready to save. The object API (no pyplot), so no
+    global figure state is kept. Its margins are set from the longest name's measured
+    width, not by a layout engine: that would draw the whole figure once more to lay it
+    out, which doubles the time a chart takes."""
     shown = chart.bars
-    figure = Figure(figsize=(WIDTH_INCHES, chart_height(len(shown))), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    height = chart_height(len(shown))
+    drawn = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI)
+    FigureCanvasAgg(drawn)
+    axes = drawn.add_subplot()
     # Top of the chart is the first (largest) row.
     positions = list(range(len(shown)))[::-1]
     series = (
@@ -61,18 +80,31 @@ def draw(chart: ChartInput) -> bytes:
     )
     left = [0.0] * len(shown)
     for (label, colour), values in zip(SERIES, series, strict=True):
-        axes.barh(positions, values, left=left, color=colour, label=label, height=0.7)
+        # One collection of bars per series, not a patch per bar: a third of the time.
+        bars = [
+            ((start, y - HALF_BAR), (start + width, y - HALF_BAR),
+             (start + width, y + HALF_BAR), (start, y + HALF_BAR))
+            for y, start, width in zip(positions, left, values, strict=True)
+        ]  # fmt: skip
+        axes.add_collection(
+            PolyCollection(bars, facecolors=colour, edgecolors="none", label=label),
+            autolim=False,  # the limits are set below
+        )
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.set_yticks(positions)
     labels = axes.set_yticklabels([b.label for b in shown], fontsize=9)
     for text in labels:
         # Member names are user input: a `$` must not switch on mathtext.
         text.set_parse_math(False)
-    figure.suptitle(chart.heading, fontsize=11, x=0.01, ha="left").set_parse_math(False)
+    drawn.suptitle(chart.heading, fontsize=11, x=0.01, ha="left").set_parse_math(False)
     axes.set_xlabel("hours + task points + kudos")
     axes.set_xlim(left=0, right=max(left, default=0.0) * 1.05 or 1.0)
     if shown:
         axes.set_ylim(-0.6, len(shown) - 0.4)
+        # Above the bars, opposite the title, so it never hides a short chart's bars.
+        axes.legend(
+            loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize=8, frameon=False
+        )
     else:
         axes.set_yticks([])
         axes.text(0.5, 0.5, "no contributions", ha="center", va="center", transform=axes.transAxes)
@@ -80,8 +112,12 @@ def draw(chart: ChartInput) -> bytes:
     axes.set_axisbelow(True)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    # Above the bars, opposite the title, so it never hides a short chart's bars.
-    axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize=8, frameon=False)
-    out = io.BytesIO()
-    figure.savefig(out, format="png", metadata={"Software": None})
-    return out.getvalue()
+    # Measured with the figure's own renderer (Agg), the one the PNG is drawn with.
+    names = max((text.get_window_extent().width for text in labels), default=0.0) / DPI
+    drawn.subplots_adjust(
+        left=min((names + NAME_GAP_INCHES) / WIDTH_INCHES, NAMES_MOST_OF_WIDTH),
+        right=1 - RIGHT_INCHES / WIDTH_INCHES,
+        top=1 - TOP_INCHES / height,
+        bottom=BOTTOM_INCHES / height,
+    )
+    return drawn

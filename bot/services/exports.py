@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -50,6 +52,7 @@ SECRET_CHOICE: Final = "(secret)"
 _BALLOT_KEYS: Final = frozenset({"choice", "reason", "ballot"})
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CODES: Final = tuple(ord(start) for start in _FORMULA_START)
 _UNSAFE_FILENAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
 Cell = str | int | Decimal | bool | datetime | None
@@ -80,14 +83,14 @@ class _Counts:
 
 @dataclass(frozen=True)
 class _Table:
-    """An export's header and its rows, produced as they are read. `cells` is False when
-    the database has already written every cell as it goes in the CSV (see `_sql_cell`):
-    the rows are then written a batch at a time, without a Python call per cell."""
+    """An export's header and its rows, produced as they are read. With `batches`, the
+    database has already written every cell as it goes in the CSV (`_sql_text` and the
+    like): the rows are then written a batch at a time, without a Python call per cell."""
 
     header: tuple[str, ...]
     rows: AsyncIterator[Row]
     counts: _Counts
-    batches: AsyncIterator[Sequence[Sequence[Any]]] | None = None
+    batches: AsyncGenerator[Sequence[Sequence[Any]], None] | None = None
 
 
 def _cell(value: Cell) -> str:
@@ -122,9 +125,10 @@ async def _write(table: _Table, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.header)
     if table.batches is not None:
-        async for batch in table.batches:
-            writer.writerows(batch)
-            table.counts.rows += len(batch)
+        async with contextlib.aclosing(table.batches) as batches:
+            async for batch in batches:
+                writer.writerows(batch)
+                table.counts.rows += len(batch)
         return
     async for row in table.rows:
         writer.writerow([_cell(v) for v in row])
@@ -141,27 +145,50 @@ async def _stream(session: AsyncSession, query: Executable) -> AsyncIterator[Any
             yield row
 
 
-async def _batches(session: AsyncSession, query: Executable) -> AsyncIterator[Sequence[Any]]:
-    """The rows of `query` through a server-side cursor, a batch of BATCH at a time."""
+async def _batches_ahead(
+    session: AsyncSession, query: Executable
+) -> AsyncGenerator[Sequence[Any], None]:
+    """The rows of `query` through a server-side cursor, a batch of BATCH at a time, the
+    next one read while the caller writes this one: the database (SQLite's thread, or the
+    server) and the CSV writer work at the same time, and at most two batches are held.
+    Its user closes it (`aclosing`) however the export ends."""
     connection = await session.connection()
     result = await connection.stream(query.execution_options(yield_per=BATCH))
-    async for batch in result.partitions(BATCH):
-        yield batch
+    batches = result.partitions(BATCH)
+    ahead: asyncio.Future[Sequence[Any] | None] = asyncio.ensure_future(anext(batches, None))
+    try:
+        while (batch := await ahead) is not None:
+            ahead = asyncio.ensure_future(anext(batches, None))
+            await asyncio.sleep(0)  # the next batch's read starts before this one is written
+            yield batch
+    finally:
+        # Stopped early (the file failed, the caller was cancelled): the read under way, of
+        # one batch at most, ends (cancelled, it would leave the connection unusable)
+        # before the cursor is closed and the connection used again.
+        await asyncio.wait({ahead})
+        if not ahead.cancelled():
+            ahead.exception()  # seen: what stopped the export is what is raised
+        await result.close()
 
 
-def _sql_text(column: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+def _sql_text(column: SQLColumnExpression[Any], dialect: str) -> ColumnElement[Any]:
     """`_cell` of a text column, in SQL: a cell a spreadsheet would run as a formula gets
-    a leading quote."""
-    return case(
-        (func.substr(column, 1, 1).in_(_FORMULA_START), literal("'") + column), else_=column
-    )
+    a leading quote. SQLite compares its first character's code (`unicode`), which makes
+    no string per cell as `substr` does."""
+    if dialect == "postgresql":
+        starts_a_formula = func.substr(column, 1, 1).in_(_FORMULA_START)
+    else:
+        starts_a_formula = func.unicode(column).in_(_FORMULA_CODES)
+    return case((starts_a_formula, literal("'") + column), else_=column)
 
 
 def _sql_utc(column: SQLColumnExpression[Any], dialect: str) -> ColumnElement[str]:
-    """`_cell` of a UTCDateTime column (stored as naive UTC), in SQL: 2026-11-23T09:00:00Z."""
+    """`_cell` of a UTCDateTime column (stored as naive UTC), in SQL: 2026-11-23T09:00:00Z.
+    SQLite stores it as text, `2026-11-23 09:00:00.000000`: its date and its time are cut
+    out of that text, which costs far less than parsing it (`strftime`) for every row."""
     if dialect == "postgresql":
         return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-    return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+    return func.substr(column, 1, 10) + literal("T") + func.substr(column, 12, 8) + literal("Z")
 
 
 def _sql_cents(column: SQLColumnExpression[Any], dialect: str) -> ColumnElement[str]:
@@ -353,13 +380,13 @@ async def _contributions(session: AsyncSession, coop_id: int, period: Period) ->
         select(
             Contribution.id,
             _sql_utc(Contribution.created_at, dialect),
-            _sql_text(member.name),
-            _sql_text(Contribution.kind),
+            _sql_text(member.name, dialect),
+            _sql_text(Contribution.kind, dialect),
             _sql_cents(Contribution.amount, dialect),
-            _sql_text(Contribution.category),
+            _sql_text(Contribution.category, dialect),
             Task.number,
-            _sql_text(giver.name),
-            _sql_text(Contribution.note),
+            _sql_text(giver.name, dialect),
+            _sql_text(Contribution.note, dialect),
         )
         .outerjoin(member, member.id == Contribution.member_id)
         .outerjoin(giver, giver.id == Contribution.giver_id)
@@ -373,7 +400,7 @@ async def _contributions(session: AsyncSession, coop_id: int, period: Period) ->
     )
     header = ("entry", "created_at", "member", "kind", "amount", "category", "task", "giver",
               "note")  # fmt: skip
-    return _Table(header, _rows_of([]), _Counts(), batches=_batches(session, query))
+    return _Table(header, _rows_of([]), _Counts(), batches=_batches_ahead(session, query))
 
 
 async def _audit(session: AsyncSession, coop_id: int, period: Period) -> _Table:
