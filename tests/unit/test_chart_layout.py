@@ -70,13 +70,13 @@ def test_every_name_title_legend_and_label_is_in_the_picture_and_clear_of_the_ba
 
 
 def test_names_wider_than_the_chart_allows_leave_the_bars_more_than_half_the_width() -> None:
-    drawn, picture, bars = _drawn(_chart(["\u2031" * NAME_MAX] * 3))  # ‱: a wide glyph
+    _, picture, bars = _drawn(_chart(["\u2031" * NAME_MAX] * 3))  # ‱: a wide glyph
     assert bars.x0 <= NAMES_MOST_OF_WIDTH * picture.width + 0.5
     assert bars.width >= 0.5 * picture.width
 
 
 def test_a_chart_with_no_contributions_has_no_legend() -> None:
-    drawn, picture, bars = _drawn(ChartInput(HEADING, ()))
+    drawn, _, _ = _drawn(ChartInput(HEADING, ()))
     (axes,) = drawn.axes
     assert axes.get_legend() is None
     assert [text.get_text() for text in axes.texts] == ["no contributions"]
