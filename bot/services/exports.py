@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -90,7 +88,7 @@ class _Table:
     header: tuple[str, ...]
     rows: AsyncIterator[Row]
     counts: _Counts
-    batches: AsyncGenerator[Sequence[Sequence[Any]], None] | None = None
+    batches: AsyncIterator[Sequence[Sequence[Any]]] | None = None
 
 
 def _cell(value: Cell) -> str:
@@ -125,10 +123,9 @@ async def _write(table: _Table, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.header)
     if table.batches is not None:
-        async with contextlib.aclosing(table.batches) as batches:
-            async for batch in batches:
-                writer.writerows(batch)
-                table.counts.rows += len(batch)
+        async for batch in table.batches:
+            writer.writerows(batch)
+            table.counts.rows += len(batch)
         return
     async for row in table.rows:
         writer.writerow([_cell(v) for v in row])
@@ -145,30 +142,14 @@ async def _stream(session: AsyncSession, query: Executable) -> AsyncIterator[Any
             yield row
 
 
-async def _batches_ahead(
-    session: AsyncSession, query: Executable
-) -> AsyncGenerator[Sequence[Any], None]:
-    """The rows of `query` through a server-side cursor, a batch of BATCH at a time, the
-    next one read while the caller writes this one: the database (SQLite's thread, or the
-    server) and the CSV writer work at the same time, and at most two batches are held.
-    Its user closes it (`aclosing`) however the export ends."""
+async def _batches(session: AsyncSession, query: Executable) -> AsyncIterator[Sequence[Any]]:
+    """The rows of `query` through a server-side cursor, a batch of BATCH at a time. Not
+    read ahead while the caller writes: on SQLite the reading thread needs the GIL for
+    every row it makes, which the writer holds, so the two would take turns anyway."""
     connection = await session.connection()
     result = await connection.stream(query.execution_options(yield_per=BATCH))
-    batches = result.partitions(BATCH)
-    ahead: asyncio.Future[Sequence[Any] | None] = asyncio.ensure_future(anext(batches, None))
-    try:
-        while (batch := await ahead) is not None:
-            ahead = asyncio.ensure_future(anext(batches, None))
-            await asyncio.sleep(0)  # the next batch's read starts before this one is written
-            yield batch
-    finally:
-        # Stopped early (the file failed, the caller was cancelled): the read under way, of
-        # one batch at most, ends (cancelled, it would leave the connection unusable)
-        # before the cursor is closed and the connection used again.
-        await asyncio.wait({ahead})
-        if not ahead.cancelled():
-            ahead.exception()  # seen: what stopped the export is what is raised
-        await result.close()
+    async for batch in result.partitions(BATCH):
+        yield batch
 
 
 def _sql_text(column: SQLColumnExpression[Any], dialect: str) -> ColumnElement[Any]:
@@ -400,7 +381,7 @@ async def _contributions(session: AsyncSession, coop_id: int, period: Period) ->
     )
     header = ("entry", "created_at", "member", "kind", "amount", "category", "task", "giver",
               "note")  # fmt: skip
-    return _Table(header, _rows_of([]), _Counts(), batches=_batches_ahead(session, query))
+    return _Table(header, _rows_of([]), _Counts(), batches=_batches(session, query))
 
 
 async def _audit(session: AsyncSession, coop_id: int, period: Period) -> _Table:
