@@ -166,4 +166,8 @@ def _parse(source: dict[str, Any], *, decrypted: bool) -> Any:
     if source.get("type") == "m.room.encrypted" and not decrypted:
         event: Any = MegolmEvent.from_dict(source)
         return event if isinstance(event, MegolmEvent) else None
-    return Event.parse_decrypted_event(source) if decrypted else Event.parse_event(source)
+    if not decrypted:
+        return Event.parse_event(source)
+    event = Event.parse_decrypted_event(source)
+    event.decrypted = True
+    return event
