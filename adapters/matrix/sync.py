@@ -237,8 +237,12 @@ class SyncLoop:
         now = self.clock.now()
         before = self.undecrypted.records()
         for room_id, event in self.undecrypted.release(self.encryption.readable, now):
-            if (room := self.client.rooms.get(room_id)) is not None:
-                handling.append(self._submit(core, room, event))
+            if (room := self.client.rooms.get(room_id)) is None:
+                self.undecrypted.handled(event.event_id)
+                continue
+            task = self._submit(core, room, event)
+            task.add_done_callback(partial(self._handled, event.event_id))
+            handling.append(task)
         for room_id, info in response.rooms.join.items():
             room = self.client.rooms.get(room_id)
             if room is None:
@@ -255,6 +259,13 @@ class SyncLoop:
             self.state.save_undecrypted(held)
         await self.encryption.ask_for_keys(self.undecrypted.to_ask_for())
         return handling
+
+    def _handled(self, event_id: str, task: asyncio.Task[None]) -> None:
+        # A held event is forgotten once handled; one whose handling failed stays kept,
+        # to be handled again on the next start.
+        if not task.cancelled() and task.exception() is None:
+            self.undecrypted.handled(event_id)
+            self.state.save_undecrypted(self.undecrypted.records())
 
     def _submit(self, core: CoreAPI, room: MatrixRoom, event: Any) -> asyncio.Task[None]:
         sender = getattr(event, "sender", None)

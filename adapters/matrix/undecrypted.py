@@ -49,14 +49,19 @@ class Undecrypted:
         self.max_age = max_age
         self._queues: OrderedDict[tuple[str, str], deque[Held]] = OrderedDict()
         self._ids: set[str] = set()
+        # Released, not yet handled: still kept (on disk too) until `handled`, so that a
+        # crash in between does not lose them (the core ignores one handled twice).
+        self._handling: dict[str, Held] = {}
         self._asking: list[MegolmEvent] = []
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def held(self) -> list[Held]:
-        """Everything held, queue by queue (each in the order its member sent it)."""
-        return [held for queue in self._queues.values() for held in queue]
+        """Everything held: what is being handled, then queue by queue (each in the
+        order its member sent it)."""
+        queued = [held for queue in self._queues.values() for held in queue]
+        return [*self._handling.values(), *queued]
 
     def admit(self, room_id: str, event: Any, now: datetime) -> bool:
         """Whether `event` is held (its caller does not handle it now): an undecryptable
@@ -68,13 +73,10 @@ class Undecrypted:
         event_id = str(getattr(event, "event_id", ""))
         if event_id in self._ids:
             return True  # held already (a sync or a backfill repeated it)
-        if queue is None:
-            queue = self._queues[key] = deque()
-        if len(queue) >= self.max_per_member:
+        if queue is not None and len(queue) >= self.max_per_member:
             log.warning("too many unreadable events from %s in %s; %s dropped", *key, event_id)
             return True
-        queue.append(Held(room_id, event, now))
-        self._ids.add(event_id)
+        self._hold(Held(room_id, event, now))
         if isinstance(event, MegolmEvent):
             log.warning(
                 "could not decrypt %s from %s in %s yet (session %s); holding it for its key",
@@ -84,9 +86,19 @@ class Undecrypted:
                 event.session_id,
             )
             self._asking.append(event)
-        while len(self._ids) > self.max_held:
+        while len(self._ids) > self.max_held and self._queues:
             self._give_up_oldest()
         return True
+
+    def _hold(self, held: Held) -> None:
+        key = (held.room_id, str(getattr(held.event, "sender", "")))
+        self._queues.setdefault(key, deque()).append(held)
+        self._ids.add(str(getattr(held.event, "event_id", "")))
+
+    def handled(self, event_id: str) -> None:
+        """A released event has been handled: it is no longer kept."""
+        if self._handling.pop(event_id, None) is not None:
+            self._ids.discard(event_id)
 
     def to_ask_for(self) -> list[MegolmEvent]:
         """The events admitted since the last call whose key may be asked for."""
@@ -115,7 +127,8 @@ class Undecrypted:
                         self._pop(queue)
                         continue
                     event = decrypted
-                self._pop(queue)
+                queue.popleft()
+                self._handling[str(getattr(event, "event_id", ""))] = head
                 released.append((head.room_id, event))
             if not queue:
                 del self._queues[key]
@@ -146,8 +159,8 @@ class Undecrypted:
             if event is None:
                 continue
             event.room_id = room_id
-            self.admit(room_id, event, since)
-        self._asking = []  # asked for in the run that held them
+            if str(getattr(event, "event_id", "")) not in self._ids:
+                self._hold(Held(room_id, event, since))
 
     def _pop(self, queue: deque[Held]) -> None:
         held = queue.popleft()

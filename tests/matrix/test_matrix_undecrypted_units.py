@@ -63,6 +63,13 @@ def ids(released: list[tuple[str, Any]]) -> list[str]:
     return [event.event_id for _, event in released]
 
 
+def handle(held: Undecrypted, released: list[tuple[str, Any]]) -> list[str]:
+    """The ids released, each then handled."""
+    for event_id in ids(released):
+        held.handled(event_id)
+    return ids(released)
+
+
 def test_a_members_later_events_wait_behind_their_unreadable_one() -> None:
     held, keys = Undecrypted(), Keys()
     assert held.admit(ROOM, unreadable("$1"), T0)
@@ -75,7 +82,7 @@ def test_a_members_later_events_wait_behind_their_unreadable_one() -> None:
 
     keys.sessions.add("s1")
     released = held.release(keys.readable, T0 + timedelta(seconds=5))
-    assert ids(released) == ["$1", "$2"]
+    assert handle(held, released) == ["$1", "$2"]
     assert released[0][1].body == "text of $1"
     assert len(held) == 0
     assert not held.admit(ROOM, text("$5", "!help"), T0)  # nothing to wait behind now
@@ -95,7 +102,7 @@ def test_a_key_that_never_comes_is_given_up_after_max_age() -> None:
     held.admit(ROOM, text("$2", "!help"), T0 + timedelta(minutes=1))
     assert held.release(keys.readable, T0 + timedelta(minutes=9, seconds=59)) == []
     # Given up, the unreadable one is dropped; the later one is handled after all.
-    assert ids(held.release(keys.readable, T0 + timedelta(minutes=10))) == ["$2"]
+    assert handle(held, held.release(keys.readable, T0 + timedelta(minutes=10))) == ["$2"]
     assert len(held) == 0
 
 
@@ -137,3 +144,21 @@ def test_what_is_held_is_restored_in_order_after_a_restart() -> None:
     released = after.release(keys.readable, T0)
     assert ids(released) == ["$1", "$2"]
     assert released[1][1].body == "!vote 1 yes"
+
+
+def test_a_released_event_is_kept_until_handled() -> None:
+    held, keys = Undecrypted(), Keys()
+    held.admit(ROOM, unreadable("$1"), T0)
+    held.admit(ROOM, text("$2", "!vote 1 yes"), T0)
+    keys.sessions.add("s1")
+    assert ids(held.release(keys.readable, T0)) == ["$1", "$2"]
+    held.handled("$1")
+    records = held.records()
+    assert [record["source"]["event_id"] for record in records] == ["$2"]
+
+    # A crash before "$2" was handled: the next start handles it (the core dedupes).
+    after = Undecrypted()
+    after.restore(records)
+    assert ids(after.release(keys.readable, T0)) == ["$2"]
+    held.handled("$2")
+    assert held.records() == [] and len(held) == 0
