@@ -21,6 +21,7 @@ from adapters.matrix.sending import Sender
 from adapters.matrix.session import Login, MatrixError, MatrixUnavailable
 from adapters.matrix.state import AdapterState
 from adapters.matrix.sync import SyncLoop
+from adapters.matrix.undecrypted import Undecrypted
 from bot.clock import Clock, SystemClock
 from bot.config import MatrixSettings
 from bot.invocation import CAP_ATTACHMENTS, CAP_NATIVE_POLLS
@@ -43,6 +44,9 @@ class _Parts:
         self.client = client
         self.sender = Sender(client, adapter.prefix)
         self.encryption = Encryption(client)
+        # Held members' events outlive a run: what the last one held is read back.
+        self.undecrypted = Undecrypted()
+        self.undecrypted.restore(adapter.state.load_undecrypted())
         self.ballots = Ballots(self.sender, adapter.prefix, bot_id)
         self.private = PrivateReplies(
             client, self.sender, adapter._direct, adapter._held, adapter.clock, lock
@@ -63,7 +67,6 @@ class _Parts:
             direct=adapter._direct,
             creators=adapter._creators,
             recent=adapter._recent,
-            encryption=self.encryption,
             ballots=self.ballots,
             sender=self.sender,
             outgoing=self.outgoing,
@@ -75,6 +78,7 @@ class _Parts:
             clock=adapter.clock,
             login=login,
             encryption=self.encryption,
+            undecrypted=self.undecrypted,
             intake=self.intake,
             private=self.private,
             outgoing=self.outgoing,

@@ -10,11 +10,10 @@ from functools import partial
 from typing import Any
 
 from aiohttp import ClientConnectionError
-from nio import AsyncClient, MatrixRoom, MegolmEvent, RoomMessageText, UnknownEvent
+from nio import AsyncClient, MatrixRoom, RoomMessageText, UnknownEvent
 
 from adapters.matrix.ballots import Ballots
 from adapters.matrix.direct import DirectRooms, is_direct
-from adapters.matrix.encryption import Encryption
 from adapters.matrix.mentions import command_text
 from adapters.matrix.outgoing import Outgoing
 from adapters.matrix.polls import RESPONSE_TYPES, parse_response, vote_text
@@ -42,7 +41,6 @@ class Intake:
         direct: DirectRooms,
         creators: dict[str, frozenset[str]],
         recent: OrderedDict[str, None],
-        encryption: Encryption,
         ballots: Ballots,
         sender: Sender,
         outgoing: Outgoing,
@@ -53,7 +51,6 @@ class Intake:
         self.direct = direct
         self.creators = creators
         self.recent = recent
-        self.encryption = encryption
         self.ballots = ballots
         self.sender = sender
         self.outgoing = outgoing
@@ -75,9 +72,8 @@ class Intake:
         sender = getattr(event, "sender", None)
         if sender is None or sender == self.bot_id:
             return
-        if isinstance(event, MegolmEvent):
-            await self.encryption.hold(room, event)
-        elif isinstance(event, RoomMessageText):
+        # An undecryptable event never comes here: the sync loop holds it (Undecrypted).
+        if isinstance(event, RoomMessageText):
             await self.message(core, room, event)
         elif isinstance(event, UnknownEvent) and event.type in RESPONSE_TYPES:
             await self.poll_response(core, room, event)

@@ -1,4 +1,5 @@
-"""What the Matrix adapter keeps on disk under store_path: its login session and sync token."""
+"""What the Matrix adapter keeps on disk under store_path: its login session, sync token, and
+the members' events it holds until their room key arrives."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.files import private_dir
 
@@ -31,12 +33,14 @@ class Session:
 
 
 class AdapterState:
-    """The files in `store_path`: `session.json` (after a password login) and `sync_token`."""
+    """The files in `store_path`: `session.json` (after a password login), `sync_token`,
+    and `undecrypted.json` (events held until their room key arrives)."""
 
     def __init__(self, store_path: Path) -> None:
         self.store_path = store_path
         self._session = store_path / "session.json"
         self._token = store_path / "sync_token"
+        self._undecrypted = store_path / "undecrypted.json"
 
     def prepare(self) -> None:
         # The store holds the access token and the encryption keys: the bot's user only.
@@ -71,3 +75,19 @@ class AdapterState:
 
     def save_sync_token(self, token: str) -> None:
         _write_atomically(self._token, token)
+
+    def load_undecrypted(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self._undecrypted.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return []
+        if not isinstance(data, list):
+            return []
+        return [record for record in data if isinstance(record, dict)]
+
+    def save_undecrypted(self, records: list[dict[str, Any]]) -> None:
+        """Held events (decrypted ones behind a held one too): the bot's user only."""
+        if not records and not self._undecrypted.exists():
+            return
+        _write_atomically(self._undecrypted, json.dumps(records))
+        self._undecrypted.chmod(0o600)

@@ -36,6 +36,7 @@ from adapters.matrix.preflight import unreachable
 from adapters.matrix.privately import PrivateReplies
 from adapters.matrix.session import Login
 from adapters.matrix.state import AdapterState
+from adapters.matrix.undecrypted import Undecrypted
 from bot.clock import Clock
 from bot.config import MatrixSettings
 from bot.lanes import Lanes
@@ -67,6 +68,7 @@ class SyncLoop:
         clock: Clock,
         login: Login,
         encryption: Encryption,
+        undecrypted: Undecrypted,
         intake: Intake,
         private: PrivateReplies,
         outgoing: Outgoing,
@@ -85,6 +87,7 @@ class SyncLoop:
         self.clock = clock
         self.login = login
         self.encryption = encryption
+        self.undecrypted = undecrypted
         self.intake = intake
         self.private = private
         self.outgoing = outgoing
@@ -227,17 +230,42 @@ class SyncLoop:
             return []
         # Each member's messages in a room are handled in order, different members' and
         # rooms' concurrently, while the loop syncs on (see Checkpoints).
+        # A member's event that cannot be read yet is held, with their later ones in that
+        # room, until its room key comes (nio took in this sync's keys before): those held
+        # events are older than this sync's, so they go to their lanes first.
         handling: list[asyncio.Task[None]] = []
+        now = self.clock.now()
+        before = self.undecrypted.records()
+        for room_id, event in self.undecrypted.release(self.encryption.readable, now):
+            if (room := self.client.rooms.get(room_id)) is None:
+                self.undecrypted.handled(event.event_id)
+                continue
+            task = self._submit(core, room, event)
+            task.add_done_callback(partial(self._handled, event.event_id))
+            handling.append(task)
         for room_id, info in response.rooms.join.items():
             room = self.client.rooms.get(room_id)
             if room is None:
                 continue
             timeline = await self._whole_timeline(room_id, info, since)
             for event in self._after_own_join(timeline):
-                handling.append(self._submit(core, room, event))
-        for room, decrypted in self.encryption.decrypted():
-            handling.append(self._submit(core, room, decrypted))
+                if getattr(event, "sender", None) == self.bot_id:
+                    continue
+                if not self.undecrypted.admit(room_id, event, now):
+                    handling.append(self._submit(core, room, event))
+        held = self.undecrypted.records()
+        if held != before:
+            # On disk before this sync's token is: a restart then still has them.
+            self.state.save_undecrypted(held)
+        await self.encryption.ask_for_keys(self.undecrypted.to_ask_for())
         return handling
+
+    def _handled(self, event_id: str, task: asyncio.Task[None]) -> None:
+        # A held event is forgotten once handled; one whose handling failed stays kept,
+        # to be handled again on the next start.
+        if not task.cancelled() and task.exception() is None:
+            self.undecrypted.handled(event_id)
+            self.state.save_undecrypted(self.undecrypted.records())
 
     def _submit(self, core: CoreAPI, room: MatrixRoom, event: Any) -> asyncio.Task[None]:
         sender = getattr(event, "sender", None)

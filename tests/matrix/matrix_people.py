@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from nio import (
     AsyncClientConfig,
     InviteMemberEvent,
     JoinResponse,
+    LocalProtocolError,
     LoginResponse,
     MegolmEvent,
     MessageDirection,
@@ -20,19 +22,38 @@ from nio import (
     RoomMessagesResponse,
     RoomSendResponse,
     SyncResponse,
+    ToDeviceMessage,
 )
+from nio.exceptions import EncryptionError
 
 Predicate = Callable[[dict[str, Any]], bool]
 
 
+class WithheldKey:
+    """The room key of a message, encrypted for some devices but not sent to them yet."""
+
+    def __init__(self, client: AsyncClient, messages: dict[str, dict[str, Any]]) -> None:
+        self.client = client
+        self.messages = messages  # user id → device id → the Olm-encrypted m.room_key
+
+    async def send(self) -> None:
+        for user_id, devices in self.messages.items():
+            for device_id, content in devices.items():
+                message = ToDeviceMessage("m.room.encrypted", user_id, device_id, content)
+                await self.client.to_device(message)
+
+
 class Person:
     """One member at a real Matrix client. `seen[room]` holds every event (decrypted) the
-    client has synced, as raw dicts, so a test can look for what a member would see."""
+    client has synced, as raw dicts, so a test can look for what a member would see. As a
+    real client does, an event that could not be decrypted yet (its room key comes apart
+    from it, and may come a sync later) is kept, its key asked for, and decrypted in
+    `seen` once the key is in; `undecryptable` lists those still unreadable."""
 
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         self.seen: dict[str, list[dict[str, Any]]] = {}
-        self.undecryptable: list[str] = []
+        self.undecryptable: dict[str, tuple[str, MegolmEvent]] = {}  # event id → (room, event)
         self.invites: dict[str, str] = {}  # room id → who invited this person
         self._synced = False
 
@@ -72,9 +93,10 @@ class Person:
         for room_id, info in response.rooms.join.items():
             for event in info.timeline.events:
                 if isinstance(event, MegolmEvent):
-                    self.undecryptable.append(event.event_id)
+                    self.undecryptable[event.event_id] = (room_id, event)
                 self.seen.setdefault(room_id, []).append(event.source)
         if self.client.olm:
+            await self._decrypt_held()
             if self.client.should_upload_keys:
                 await self.client.keys_upload()
             if self.client.should_query_keys:
@@ -82,6 +104,44 @@ class Person:
             if self.client.should_claim_keys:
                 await self.client.keys_claim(self.client.get_users_for_key_claiming())
             await self.client.send_to_device_messages()
+
+    async def _decrypt_held(self) -> None:
+        """Decrypt what the keys in hand now open (nio took this sync's keys in first); ask
+        once per session for the others' keys."""
+        for event_id, (room_id, event) in list(self.undecryptable.items()):
+            try:
+                decrypted = self.client.decrypt_event(event)
+            except EncryptionError:
+                if event.session_id not in self.client.outgoing_key_requests:
+                    with contextlib.suppress(LocalProtocolError):
+                        await self.client.request_room_key(event)
+                continue
+            del self.undecryptable[event_id]
+            seen = self.seen.get(room_id, [])
+            for index, source in enumerate(seen):
+                if source.get("event_id") == event_id:
+                    seen[index] = decrypted.source
+                    break
+
+    async def say_keeping_key_from(
+        self, room_id: str, text: str, reader: str
+    ) -> tuple[str, WithheldKey]:
+        """Send `text` encrypted in a new session whose key `reader`'s devices get only when
+        the returned key is sent (the other members' never do). What this member sends
+        afterwards is in yet another session, shared as usual."""
+        olm = self.client.olm
+        assert olm is not None, "an encrypted message needs a client with a crypto store"
+        olm.outbound_group_sessions.pop(room_id, None)
+        messages: dict[str, dict[str, Any]] = {}
+        shares = olm.share_group_session_parallel(room_id, [reader], ignore_unverified_devices=True)
+        for _, to_device in shares:
+            for user_id, devices in to_device["messages"].items():
+                messages.setdefault(user_id, {}).update(devices)
+        assert messages.get(reader), f"{self.user_id} has no Olm session with {reader}"
+        olm.outbound_group_sessions[room_id].shared = True  # nio sends it to no one else
+        event_id = await self.say(room_id, text)
+        olm.outbound_group_sessions.pop(room_id, None)
+        return event_id, WithheldKey(self.client, messages)
 
     async def create_room(
         self, name: str, invite: list[str], encrypted: bool = False, direct: bool = False
