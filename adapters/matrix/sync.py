@@ -137,9 +137,12 @@ class SyncLoop:
             stopping.cancel()
             failed.cancel()
             if not request.done():
+                # Waited for, not awaited under suppress(CancelledError): that would swallow
+                # a cancellation of this loop (its caller's) along with the request's own.
                 request.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await request
+                await asyncio.wait({request})
+                if not request.cancelled():
+                    request.exception()  # a sync that failed as it stopped: not why it stops
                 self._raise_failure(checkpoints)
                 return
             try:
