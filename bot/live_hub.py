@@ -105,8 +105,11 @@ class LiveHub:
 
     async def _fan_out(self, pacers: Sequence[Pacer], answers: Sequence[Answer]) -> None:
         """A pacer that fails to edit a card keeps it stale for its next flush; the
-        command itself stands."""
+        command itself stands. A pacer that has left meanwhile hears nothing: its adapter
+        is stopping, and an edit now would go out on a connection being closed."""
         for pacer in pacers:
+            if pacer not in self._pacers:
+                continue
             try:
                 await pacer.answered(answers)
             except Exception:

@@ -99,6 +99,8 @@ class Outgoing:
         if core is None or not await core.live_cards_of(PLATFORM, ref):
             return False
         async with self.send_lock:
+            if self._core is None:  # the run ended meanwhile (`leave`): nothing goes out
+                return False
             # Read with the lock held: edits go out in turn, each showing the decision as
             # it stands when it is sent, so the last one shows the latest votes.
             card = await core.card(ref)
@@ -113,9 +115,10 @@ class Outgoing:
         core.live_cards.join(self.live)
 
     def leave(self) -> None:
-        """The run ends: its pacer hears nothing more."""
+        """The run ends: its pacer hears nothing more, and no card edit starts."""
         if self._core is not None:
             self._core.live_cards.leave(self.live)
+        self._core = None
 
     async def flush_live(self, core: CoreAPI) -> None:
         """Edit the live cards a burst left stale, as far as the pace allows now, with
@@ -135,10 +138,14 @@ class Outgoing:
             log.exception("could not check the live cards after the start")
 
     async def close(self) -> None:
-        """Stop the background work of this run (the catch-up)."""
+        """Stop the background work of this run (the catch-up), and wait for a card edit
+        under way to end: the client closes next, and a send after its close would open
+        a new connection that nothing closes."""
         if self._catching_up is not None and not self._catching_up.done():
             self._catching_up.cancel()
             await asyncio.gather(self._catching_up, return_exceptions=True)
+        async with self.send_lock:
+            pass
 
     async def catch_up(self, core: CoreAPI) -> int:
         """After a start or a take-over: the live cards of open decisions that do not show

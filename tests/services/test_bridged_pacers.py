@@ -6,7 +6,7 @@ passed on the injected clock. Observed through the pacers' refresh callbacks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -15,6 +15,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.intents import DecisionRef
 from bot.live import WINDOW, LiveCards
+from bot.outgoing import Answer
 from tests.support import say, setup_coop
 
 pytestmark = pytest.mark.database
@@ -66,6 +67,29 @@ async def test_a_vote_on_one_platform_refreshes_the_cards_of_every_running_platf
     await say(core, "carol", "!vote 1 no")
     await core.live_cards.settled()
     assert matrix.refreshed == [DOOR] and discord.refreshed == [DOOR, DOOR]
+
+
+async def test_a_pacer_that_left_before_its_fan_out_ran_hears_nothing(
+    core: Core, clock: ManualClock
+) -> None:
+    """The vote is answered, its fan-out to the pacers is on its way, and an adapter stops
+    (leaves) before it runs: that pacer hears nothing (an edit then would go out on the
+    connection its adapter is closing), the pacers still joined hear it."""
+    await setup_coop(core)
+    assert "opened" in await say(core, "alice", "!propose Paint the door")
+    matrix, discord = Cards(clock), Cards(clock)
+    core.live_cards.join(matrix.pacer)
+    core.live_cards.join(discord.pacer)
+    hub_answered = core.live_cards.answered
+
+    def answered_then_matrix_stops(answers: Sequence[Answer]) -> None:
+        hub_answered(answers)  # the fan-out task is created, not yet run
+        core.live_cards.leave(matrix.pacer)
+
+    core.live_cards.answered = answered_then_matrix_stops  # type: ignore[method-assign]
+    await say(core, "bob", "!vote 1 yes")
+    await core.live_cards.settled()
+    assert matrix.refreshed == [] and discord.refreshed == [DOOR]
 
 
 async def test_a_vote_another_process_handled_refreshes_the_card_after_the_window(
