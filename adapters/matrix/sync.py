@@ -137,12 +137,9 @@ class SyncLoop:
             stopping.cancel()
             failed.cancel()
             if not request.done():
-                # Waited for, not awaited under suppress(CancelledError): that would swallow
-                # a cancellation of this loop (its caller's) along with the request's own.
                 request.cancel()
-                await asyncio.wait({request})
-                if not request.cancelled():
-                    request.exception()  # a sync that failed as it stopped: not why it stops
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await request
                 self._raise_failure(checkpoints)
                 return
             try:
