@@ -402,12 +402,12 @@ print(json.dumps({"import_ms": (imported - start) * 1000, "draw_ms": (done - dra
 CHART_DRAW_RUNS = 5
 
 
-def _python_json(code: str) -> dict[str, Any]:
-    """The JSON line `python -c code` printed last, run with this checkout on its path."""
+def _python_json(*args: str) -> dict[str, Any]:
+    """The JSON line `python args…` printed last, run with this checkout on its path."""
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         check=True,
@@ -422,8 +422,8 @@ def chart_child() -> dict[str, Any]:
     (MB) and how long it took from start to exit, import of matplotlib included; and, as
     the median of CHART_DRAW_RUNS fresh interpreters, its two steps: matplotlib's import
     and the drawing itself (`draw_ms`)."""
-    found = _python_json(_CHART_CHILD)
-    steps = [_python_json(_CHART_DRAW) for _ in range(CHART_DRAW_RUNS)]
+    found = _python_json("-c", _CHART_CHILD)
+    steps = [_python_json("-c", _CHART_DRAW) for _ in range(CHART_DRAW_RUNS)]
     for key in ("import_ms", "draw_ms"):
         found[key] = statistics.median(step[key] for step in steps)
         found[f"{key}_runs"] = [step[key] for step in steps]
@@ -433,18 +433,9 @@ def chart_child() -> dict[str, Any]:
 def imports() -> dict[str, Any]:
     """Memory after imports of each kind of bot process (console, Matrix, Discord), each
     measured in a fresh process of its own."""
-    import subprocess
-
     kinds = {}
     for kind in KINDS:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.measure", "imports", kind],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
-        )
-        kinds[kind] = json.loads(done.stdout.strip().splitlines()[-1])
+        kinds[kind] = _python_json("-m", "bench.measure", "imports", kind)
         kinds[kind]["floor_mb"] = library_floor(kind)
     return {"kinds": kinds, "chart_child": chart_child()}
 

@@ -134,10 +134,8 @@ async def _write(table: _Table, out: TextIO) -> None:
 
 async def _stream(session: AsyncSession, query: Executable) -> AsyncIterator[Any]:
     """The rows of `query` through a server-side cursor, BATCH at a time."""
-    connection = await session.connection()
-    result = await connection.stream(query.execution_options(yield_per=BATCH))
     # A batch per await: each row through the async bridge would cost more than the query.
-    async for batch in result.partitions(BATCH):
+    async for batch in _batches(session, query):
         for row in batch:
             yield row
 
