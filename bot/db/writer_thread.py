@@ -23,7 +23,9 @@ class WriterThread:
     """Runs `work(connection)` in one transaction (BEGIN IMMEDIATE … COMMIT; rolled back
     if it raises) on the twin `engine`, in its own thread, holding the writer turn from
     before the BEGIN until the commit or rollback is done, even when the task that
-    awaits it is cancelled meanwhile. Its owner closes it before disposing the engine."""
+    awaits it is cancelled meanwhile. Its owner closes it before disposing the engine.
+    What a transaction says to bot.write_watch is acted on in the event loop's thread
+    (`watch` hands it over), before `run` returns."""
 
     def __init__(self, engine: AsyncEngine, turn: WriterTurn) -> None:
         self.engine: Engine = make_sync_twin(engine)
