@@ -20,7 +20,7 @@ class Lanes:
     def __init__(self, workers: int = WORKERS) -> None:
         self._slots = asyncio.Semaphore(workers)
         self._tails: dict[Hashable, asyncio.Task[None]] = {}
-        self.in_hand = 0  # submitted, not yet finished
+        self._in_hand: set[asyncio.Task[None]] = set()  # submitted, not yet finished
 
     def submit(self, key: Hashable, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
         """Queue `work` behind the work already queued under `key`; the task ends when it
@@ -28,7 +28,7 @@ class Lanes:
         previous = self._tails.get(key)
         task = asyncio.create_task(self._run(previous, work))
         self._tails[key] = task
-        self.in_hand += 1
+        self._in_hand.add(task)
         task.add_done_callback(lambda done: self._forget(key, done))
         return task
 
@@ -41,9 +41,24 @@ class Lanes:
             await work()
 
     def _forget(self, key: Hashable, done: asyncio.Task[None]) -> None:
-        self.in_hand -= 1
+        self._in_hand.discard(done)
         if self._tails.get(key) is done:
             del self._tails[key]
+
+    @property
+    def in_hand(self) -> int:
+        """How much work is submitted and not yet finished."""
+        return len(self._in_hand)
+
+    async def cancel_all(self) -> None:
+        """Cancel all the work in hand and wait until every piece has ended, so that none
+        outlives what it works with (a platform client about to close). What each ended
+        with is its own and is not raised; a cancellation of the caller is."""
+        while self._in_hand:
+            ending = set(self._in_hand)
+            for task in ending:
+                task.cancel()
+            await asyncio.wait(ending)
 
     @property
     def busy(self) -> int:

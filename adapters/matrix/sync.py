@@ -41,6 +41,7 @@ from bot.clock import Clock
 from bot.config import MatrixSettings
 from bot.lanes import Lanes
 from bot.ports import CoreAPI
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,12 @@ class SyncLoop:
             await self._run(core, checkpoints)
             await checkpoints.settle()
         except BaseException:
+            # Cancelled or failed: what is in hand is cancelled, and has ended before this
+            # returns, since the adapter then closes the client (a reply sent after that
+            # would open a session that nothing closes). Its tokens stay unsaved, so the
+            # next run sees those events again.
             checkpoints.abandon()
+            await self.lanes.cancel_all()
             raise
 
     async def _run(self, core: CoreAPI, checkpoints: Checkpoints) -> None:
@@ -133,13 +139,20 @@ class SyncLoop:
             )
             stopping = asyncio.ensure_future(self.stopping.wait())
             failed = asyncio.ensure_future(checkpoints.failed.wait())
-            await asyncio.wait({request, stopping, failed}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            failed.cancel()
-            if not request.done():
-                request.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await request
+            try:
+                await asyncio.wait({request, stopping, failed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                failed.cancel()
+                abandoned = not request.done()
+                if abandoned:
+                    # Stopping, failed or this loop cancelled: how the request ends no
+                    # longer matters, but it must have ended before the client closes
+                    # (nio retries a timed-out sync on a new session otherwise). A
+                    # cancellation of this loop itself is raised.
+                    with contextlib.suppress(Exception):
+                        await cancel_and_wait(request)
+            if abandoned:
                 self._raise_failure(checkpoints)
                 return
             try:

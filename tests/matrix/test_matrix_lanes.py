@@ -70,3 +70,28 @@ async def test_no_more_than_the_bound_run_at_once() -> None:
     release.set()
     await asyncio.wait_for(asyncio.gather(*tasks), GUARD)
     assert peak == 3
+
+
+async def test_cancel_all_returns_once_every_piece_of_work_has_ended() -> None:
+    lanes = Lanes(workers=1)
+    ended: list[str] = []
+    started = asyncio.Event()
+
+    async def stuck() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.to_thread(lambda: None)  # winding down takes a round trip
+            ended.append("running")
+
+    async def queued() -> None:
+        ended.append("queued ran")  # never: it is cancelled while it waits its turn
+
+    lanes.submit("alice", stuck)
+    lanes.submit("alice", queued)
+    lanes.submit("bob", queued)
+    await asyncio.wait_for(started.wait(), GUARD)
+    await asyncio.wait_for(lanes.cancel_all(), GUARD)
+    assert ended == ["running"]
+    assert lanes.in_hand == 0 and lanes.busy == 0
