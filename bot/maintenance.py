@@ -29,6 +29,9 @@ class Maintenance:
         self._charts = charts  # the core's chart children, for the weekly summaries
 
     async def run_due_work(self) -> int:
+        """Every transition that is due now, each in its own transaction; returns how many
+        happened. Safe to run twice or in two processes at once: each transition is a
+        conditional update, so it happens and is announced once."""
         return await due.run_all(self._sessions, self._clock, self._settings, self._charts)
 
     async def optimize_database(self) -> None:

@@ -31,15 +31,6 @@ PRUNE_FIRST = timedelta(minutes=1)
 MAX_PASSES = 3
 
 
-async def run_due_work(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
-) -> int:
-    """Every transition that is due now, each in its own transaction; returns how many
-    happened. Safe to run twice or in two processes at once: each transition is a
-    conditional update, so it happens and is announced once."""
-    return await due.run_all(sessions, clock, settings)
-
-
 class Schedulable(Protocol):
     """What the scheduler needs of the core (bot.app.Core has it)."""
 
