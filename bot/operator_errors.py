@@ -15,7 +15,6 @@ from bot.config import ConfigError
 _EXTRAS = {
     "discord": "discord",
     "nio": "matrix",
-    "olm": "matrix",
     "asyncpg": "postgres",
     "aiohttp": "http",
     "prometheus_client": "http",

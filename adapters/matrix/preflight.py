@@ -16,6 +16,7 @@ from nio import (
     RoomGetStateEventResponse,
     WhoamiResponse,
 )
+from nio.crypto import ENCRYPTION_ENABLED
 
 from adapters.matrix.state import AdapterState
 from bot.config import Settings
@@ -89,8 +90,31 @@ async def _room_findings(client: AsyncClient, user_id: str, rooms: Sequence[str]
     return findings
 
 
+def encryption_findings(enabled: bool) -> list[Finding]:
+    """A warning when matrix-nio runs without end-to-end encryption (its vodozemac package
+    is missing): the bot would start, but never read a message in an encrypted room."""
+    if enabled:
+        return []
+    return [
+        Finding(
+            "warn",
+            SUBJECT,
+            "end-to-end encryption is unavailable (the vodozemac package is missing): "
+            "the bot cannot read messages in encrypted rooms",
+            "install coopbot with its matrix extra (pip install 'coopbot[matrix]'), "
+            "which brings matrix-nio[e2e]",
+        )
+    ]
+
+
 async def check(settings: Settings, rooms: Sequence[str], **_: Any) -> list[Finding]:
-    """Sign-in, rooms and power levels, without syncing or creating a device."""
+    """Encryption support, sign-in, rooms and power levels, without syncing or creating a
+    device."""
+    return [*encryption_findings(ENCRYPTION_ENABLED), *await _signed_in(settings, rooms)]
+
+
+async def _signed_in(settings: Settings, rooms: Sequence[str]) -> list[Finding]:
+    """Sign-in, rooms and power levels."""
     section = settings.matrix
     client = AsyncClient(
         section.homeserver,
